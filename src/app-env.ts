@@ -1,0 +1,7 @@
+import type { Caller } from "./auth/caller";
+
+/** The Hono environment shared by every router: bindings plus per-request variables. */
+export interface AppEnv {
+  Bindings: Env;
+  Variables: { caller: Caller; requestId: string };
+}

@@ -1,0 +1,84 @@
+import { cors } from "hono/cors";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import { requestId } from "hono/request-id";
+import { resolveCallerMiddleware } from "./auth/middleware";
+import { ApiError, toApiError } from "./errors";
+import type { RoomKinds } from "./rooms/room-kind";
+import { busRoutes } from "./routes/bus";
+import { personRoutes } from "./routes/persons";
+import { pokerRoutes } from "./routes/poker";
+import { createRouter } from "./routes/router";
+import { systemRoutes } from "./routes/system";
+import { threadRoutes } from "./routes/threads";
+import { tokenRoutes } from "./routes/tokens";
+import { webhookRoutes } from "./routes/webhooks";
+import { wsRoutes } from "./routes/ws";
+
+/** The Hono root: middleware, one mount per area, the OpenAPI document, errors in one place. */
+export function createApp(kinds: RoomKinds) {
+  const app = createRouter();
+
+  app.use("*", requestId());
+  app.use(
+    "/api/*",
+    cors({ origin: "*", allowHeaders: ["Authorization", "Content-Type"], maxAge: 600 }),
+  );
+  app.use("*", resolveCallerMiddleware);
+  // A known path with another method is a 405; it reads `app.routes` lazily, so it sees every mount.
+  app.use(
+    "*",
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) =>
+        c.json(
+          new ApiError("method_not_allowed", `Method ${c.req.method} is not allowed here`, {
+            allow: methods,
+          }).toBody(),
+          405,
+          { Allow: methods.join(", ") },
+        ),
+    }),
+  );
+
+  app
+    .route("/", systemRoutes)
+    .route("/", tokenRoutes)
+    .route("/", wsRoutes(kinds))
+    .route("/", pokerRoutes)
+    .route("/", personRoutes)
+    .route("/", webhookRoutes)
+    .route("/", threadRoutes)
+    .route("/", busRoutes);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    description:
+      "The admin token, or a client token from POST /api/tokens (`Token <t>` works too).",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Switchboard",
+      version: "0.1.0",
+      description:
+        "Realtime rooms at the edge: poker, threads, bus, state subscriptions, webhooks.",
+    },
+  });
+
+  app.notFound((c) =>
+    c.json(new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}`).toBody(), 404),
+  );
+
+  app.onError((err, c) => {
+    const api = toApiError(err);
+    if (api.code === "internal") {
+      console.error(`Unhandled error in ${c.req.method} ${c.req.path} [${c.var.requestId}]`, err);
+    }
+    return c.json(api.toBody(), api.status);
+  });
+
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

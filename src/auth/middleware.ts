@@ -1,0 +1,41 @@
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../app-env";
+import { forbidden, unauthorized } from "../errors";
+import { type Caller, resolveCaller } from "./caller";
+import { hasPermission } from "./permissions";
+
+/** Resolves the caller once per request; every route reads `c.var.caller`. */
+export const resolveCallerMiddleware = createMiddleware<AppEnv>(async (c, next) => {
+  c.set("caller", await resolveCaller(c.req.raw, c.env));
+  await next();
+});
+
+/** Any admin or valid client token. */
+export const requireCaller = createMiddleware<AppEnv>(async (c, next) => {
+  if (c.var.caller.kind === "anonymous") throw unauthorized();
+  await next();
+});
+
+export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
+  assertAdmin(c.var.caller);
+  await next();
+});
+
+/** Admin or a client token holding `permission`. */
+export const requirePermission = (permission: string) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    assertPermission(c.var.caller, permission);
+    await next();
+  });
+
+export function assertAdmin(caller: Caller): void {
+  if (caller.kind === "anonymous") throw unauthorized();
+  if (caller.kind !== "admin") throw forbidden("This call needs the admin token");
+}
+
+export function assertPermission(caller: Caller, permission: string): void {
+  if (caller.kind === "anonymous") throw unauthorized();
+  if (!hasPermission(caller, permission)) {
+    throw forbidden(`This call needs the '${permission}' permission`);
+  }
+}

@@ -1,0 +1,2 @@
+/** Every D1 table, one file per area; drizzle-kit reads `src/db/schema/*.ts`. */
+export {};

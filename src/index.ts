@@ -1,0 +1,17 @@
+import { createApp } from "./app";
+import { ROOM_KINDS } from "./rooms/registry";
+import { deliverWebhookBatch } from "./webhooks/deliver";
+import { scanUndelivered } from "./webhooks/scan";
+
+export { BusChannel } from "./rooms/bus-channel";
+export { PersonRoom } from "./rooms/person-room";
+export { PokerRoom } from "./rooms/poker-room";
+export { ThreadRoom } from "./rooms/thread-room";
+
+const app = createApp(ROOM_KINDS);
+
+export default {
+  fetch: app.fetch,
+  queue: (batch, env) => deliverWebhookBatch(batch, env),
+  scheduled: (_controller, env, ctx) => ctx.waitUntil(scanUndelivered(env)),
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,443 @@
+import { DurableObject } from "cloudflare:workers";
+import type { z } from "zod";
+import { type ApiError, toApiError } from "../errors";
+import type { Command, CommandContext, CommandTable } from "./commands";
+import { EventStream } from "./event-stream";
+import { callerFromHeaders, ROOM_ID_HEADER } from "./forward";
+import { type Member, memberCan, memberFromCaller } from "./member";
+import {
+  exceedsFrameLimit,
+  issuesToErrors,
+  parseClientFrame,
+  type Reply,
+  type RequestId,
+  type ServerEvent,
+} from "./protocol";
+import { FrameRateLimiter } from "./rate-limit";
+
+/** A socket silent this long (no frame, no auto-answered `ping`) is dropped by the sweep. */
+export const IDLE_TIMEOUT_MS = 60_000;
+/** Close code for sockets dropped by the idle sweep (4000–4999 are for applications). */
+export const CLOSE_IDLE = 4000;
+/** Writing the attachment on every frame is wasteful; `lastSeen` only needs this precision. */
+const LAST_SEEN_RESOLUTION_MS = 5_000;
+
+/**
+ * The base of every room kind (poker session, thread, bus channel, person).
+ *
+ * It implements the runtime entry points once: WebSocket upgrade with hibernation, the frame
+ * envelope, command dispatch with per-event permissions, replies, limits, the ordered event
+ * stream with `?since=` resume, the idle sweep alarm. A room kind declares its `commands` and
+ * overrides the hooks it needs (`onJoin`, `onLeave`, `snapshot`, `renderFor`, `onRequest`, ...).
+ */
+export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObject<Env> {
+  protected readonly sql: SqlStorage;
+  protected readonly stream: EventStream;
+  private readonly limiter = new FrameRateLimiter();
+  private readonly members = new WeakMap<WebSocket, Member<S>>();
+  private readonly departed = new WeakSet<WebSocket>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /** The client events of this room kind. */
+  protected abstract readonly commands: CommandTable<S>;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.stream = new EventStream(this.sql);
+    this.sql.exec(
+      "CREATE TABLE IF NOT EXISTS room_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    );
+    // Answered by the runtime without waking the object; the timestamp feeds the idle sweep.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+  }
+
+  // ---- hooks for room kinds -------------------------------------------------------------
+
+  /** Initial per-socket state for a new connection. */
+  protected initialState(_request: Request): S {
+    return {} as S;
+  }
+
+  /** Runs after a socket joined (and after any `?since=` replay). */
+  protected onJoin(_ws: WebSocket, _member: Member<S>): void | Promise<void> {}
+
+  /** Runs once when a socket leaves: closed, errored, or dropped by the idle sweep. */
+  protected onLeave(_ws: WebSocket, _member: Member<S>): void | Promise<void> {}
+
+  /** The full current state, sent as `resync` when a resume is older than the stream keeps. */
+  protected snapshot(_member: Member<S>): unknown | Promise<unknown> {
+    return {};
+  }
+
+  /**
+   * A socket's own view of a stream event (e.g. hidden votes); null sends nothing to it.
+   * Rooms that send the same frame to everyone leave it undefined: broadcasts then serialise once.
+   */
+  protected renderFor?(event: ServerEvent, member: Member<S>): ServerEvent | null;
+
+  /** Non-WebSocket requests forwarded by the Worker (SSE, long polls). */
+  protected onRequest(_request: Request): Response | Promise<Response> {
+    return Response.json({ error: { code: "not_found", message: "Not found" } }, { status: 404 });
+  }
+
+  /** Room-specific alarm work; `nextAlarmAt` tells when it is next due (null: not needed). */
+  protected onAlarm(): void | Promise<void> {}
+  protected nextAlarmAt(): number | null {
+    return null;
+  }
+
+  // ---- helpers for room kinds -----------------------------------------------------------
+
+  /** Declares a command; its data type is inferred from the schema. */
+  protected command<Schema extends z.ZodType>(def: {
+    permission?: string;
+    schema: Schema;
+    handle(ctx: CommandContext<z.output<Schema>, S>): unknown | Promise<unknown>;
+  }): Command<z.output<Schema>, S> {
+    return def as Command<z.output<Schema>, S>;
+  }
+
+  /** The room's external id (session id, thread id, ...), known since its first request. */
+  protected get roomId(): string {
+    return this.meta("room_id") ?? "";
+  }
+
+  protected meta(key: string): string | null {
+    const row = this.sql
+      .exec<{ value: string }>("SELECT value FROM room_meta WHERE key = ?", key)
+      .toArray()[0];
+    return row?.value ?? null;
+  }
+
+  protected setMeta(key: string, value: string): void {
+    this.sql.exec(
+      "INSERT INTO room_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      key,
+      value,
+    );
+  }
+
+  /** Records the room id; RPC entry points call it with the id the Worker routed by. */
+  protected bind(roomId: string): void {
+    if (this.meta("room_id") !== roomId) this.setMeta("room_id", roomId);
+  }
+
+  /** Runs `fn` after every earlier command/RPC of this room has finished: one change at a time. */
+  protected exclusive<T>(fn: () => T | Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Open sockets of this room, optionally without one. */
+  protected sockets(except?: WebSocket): WebSocket[] {
+    return this.ctx
+      .getWebSockets()
+      .filter((ws) => ws !== except && ws.readyState === WebSocket.OPEN && !this.departed.has(ws));
+  }
+
+  protected memberOf(ws: WebSocket): Member<S> {
+    let member = this.members.get(ws);
+    if (!member) {
+      member = ws.deserializeAttachment() as Member<S>;
+      this.members.set(ws, member);
+    }
+    return member;
+  }
+
+  protected saveMember(ws: WebSocket, member: Member<S>): void {
+    this.members.set(ws, member);
+    ws.serializeAttachment(member);
+  }
+
+  protected can(member: Member<S>, permission: string): boolean {
+    return memberCan(member, permission);
+  }
+
+  /** Sends a frame to one socket; a socket that went away meanwhile is ignored. */
+  protected send(ws: WebSocket, frame: ServerEvent | Reply): void {
+    sendText(ws, JSON.stringify(frame));
+  }
+
+  /** Sends an event outside the ordered stream (no `seq`) to every open socket but `except`. */
+  protected broadcast(event: string, data: unknown, except?: WebSocket): void {
+    const text = JSON.stringify({ event, data });
+    for (const ws of this.sockets(except)) sendText(ws, text);
+  }
+
+  /** Appends an event to the ordered stream (durably, with its `seq`) and sends it to everyone. */
+  protected publish(event: string, data: unknown): ServerEvent {
+    const frame = this.stream.append(event, data);
+    this.deliver(frame, this.sockets());
+    return frame;
+  }
+
+  // ---- runtime entry points -------------------------------------------------------------
+
+  override async fetch(request: Request): Promise<Response> {
+    const roomId = request.headers.get(ROOM_ID_HEADER);
+    if (roomId) this.bind(roomId);
+    try {
+      if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+        return await this.onRequest(request);
+      }
+      return await this.accept(request);
+    } catch (err) {
+      const api = this.reportError(err, "fetch");
+      return Response.json(api.toBody(), { status: api.status });
+    }
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    try {
+      await this.handleFrame(ws, message);
+    } catch (err) {
+      const api = this.reportError(err, "webSocketMessage");
+      this.sendError(ws, api.status, errorsOf(api));
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    try {
+      await this.leave(ws);
+    } catch (err) {
+      this.reportError(err, "webSocketClose");
+    } finally {
+      // The hibernation API does not answer the close frame itself; 1005/1006/1015 are reserved.
+      const reply = code === 1005 || code === 1006 || code === 1015 ? 1000 : code;
+      try {
+        ws.close(reply, reason);
+      } catch {
+        // already closed
+      }
+    }
+  }
+
+  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    try {
+      await this.leave(ws);
+    } catch (err) {
+      this.reportError(err, "webSocketError");
+    }
+    this.reportError(error, "webSocketError");
+  }
+
+  override async alarm(): Promise<void> {
+    try {
+      await this.sweepIdleSockets();
+      this.stream.prune();
+      await this.onAlarm();
+    } catch (err) {
+      this.reportError(err, "alarm");
+    } finally {
+      await this.scheduleAlarm();
+    }
+  }
+
+  // ---- internals ------------------------------------------------------------------------
+
+  private async accept(request: Request): Promise<Response> {
+    const caller = callerFromHeaders(request.headers);
+    const member = memberFromCaller(caller, this.initialState(request));
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    this.ctx.acceptWebSocket(server);
+    this.saveMember(server, member);
+
+    const since = new URL(request.url).searchParams.get("since");
+    if (since !== null) await this.resume(server, member, Number(since));
+    await this.onJoin(server, member);
+    await this.scheduleAlarm();
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  private async resume(ws: WebSocket, member: Member<S>, since: number): Promise<void> {
+    const missed = Number.isSafeInteger(since) && since >= 0 ? this.stream.after(since) : null;
+    if (missed === null) {
+      this.send(ws, { event: "resync", data: await this.snapshot(member) });
+      return;
+    }
+    this.deliver(missed, [ws]);
+  }
+
+  private deliver(frames: ServerEvent | ServerEvent[], targets: WebSocket[]): void {
+    const list = Array.isArray(frames) ? frames : [frames];
+    const render = this.renderFor?.bind(this);
+    for (const frame of list) {
+      if (!render) {
+        const text = JSON.stringify(frame);
+        for (const ws of targets) sendText(ws, text);
+        continue;
+      }
+      for (const ws of targets) {
+        const view = render(frame, this.memberOf(ws));
+        if (view) this.send(ws, view);
+      }
+    }
+  }
+
+  private async handleFrame(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    if (typeof message !== "string") {
+      const tooBig = message.byteLength > 64 * 1024;
+      this.sendError(ws, tooBig ? 413 : 400, [
+        tooBig ? "Frame exceeds 64 KiB" : "Binary frames are not supported; send JSON text",
+      ]);
+      return;
+    }
+    if (exceedsFrameLimit(message)) {
+      this.sendError(ws, 413, ["Frame exceeds 64 KiB"]);
+      return;
+    }
+    if (!this.limiter.allow(ws)) {
+      this.sendError(ws, 429, ["Too many frames; slow down"], requestIdOf(message));
+      return;
+    }
+    const parsed = parseClientFrame(message);
+    if (!parsed.ok) {
+      this.sendError(ws, parsed.status, parsed.errors, parsed.requestId);
+      return;
+    }
+    const { frame } = parsed;
+    const member = this.touch(ws);
+    const command = Object.hasOwn(this.commands, frame.event)
+      ? this.commands[frame.event]
+      : undefined;
+    if (!command) {
+      this.sendError(ws, 400, [`Unknown event '${frame.event}'`], frame.requestId);
+      return;
+    }
+    if (command.permission && !this.can(member, command.permission)) {
+      console.warn(
+        `${this.constructor.name}:${this.roomId} refused '${frame.event}' from ${member.userId ?? member.name}: needs ${command.permission}`,
+      );
+      this.sendError(
+        ws,
+        403,
+        [`'${frame.event}' needs the '${command.permission}' permission`],
+        frame.requestId,
+      );
+      return;
+    }
+    const data = command.schema.safeParse(frame.data);
+    if (!data.success) {
+      this.sendError(
+        ws,
+        400,
+        issuesToErrors(data.error).map((e) => `data.${e}`),
+        frame.requestId,
+      );
+      return;
+    }
+    try {
+      const result = await this.exclusive(() =>
+        command.handle({
+          ws,
+          member: this.memberOf(ws),
+          data: data.data,
+          requestId: frame.requestId,
+        }),
+      );
+      if (frame.requestId !== undefined) {
+        const reply: Reply = { request_id: frame.requestId, status: 200, errors: [] };
+        if (result !== undefined) reply.data = result;
+        this.send(ws, reply);
+      }
+    } catch (err) {
+      const api = this.reportError(err, "webSocketMessage");
+      this.sendError(ws, api.status, errorsOf(api), frame.requestId);
+    }
+  }
+
+  private touch(ws: WebSocket): Member<S> {
+    const member = this.memberOf(ws);
+    const now = Date.now();
+    if (now - member.lastSeen >= LAST_SEEN_RESOLUTION_MS) {
+      this.saveMember(ws, { ...member, lastSeen: now });
+    }
+    return this.memberOf(ws);
+  }
+
+  private sendError(ws: WebSocket, status: number, errors: string[], requestId?: RequestId): void {
+    if (requestId !== undefined) this.send(ws, { request_id: requestId, status, errors });
+    else this.send(ws, { event: "error", data: { status, errors } });
+  }
+
+  private async leave(ws: WebSocket): Promise<void> {
+    if (this.departed.has(ws)) return;
+    this.departed.add(ws);
+    await this.onLeave(ws, this.memberOf(ws));
+  }
+
+  private lastActivity(ws: WebSocket): number {
+    const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+    return Math.max(this.memberOf(ws).lastSeen, pinged);
+  }
+
+  private async sweepIdleSockets(now = Date.now()): Promise<void> {
+    for (const ws of this.sockets()) {
+      if (now - this.lastActivity(ws) < IDLE_TIMEOUT_MS) continue;
+      try {
+        ws.close(CLOSE_IDLE, "idle timeout");
+      } catch {
+        // already closing
+      }
+      await this.leave(ws);
+    }
+  }
+
+  /** One alarm for the idle sweep and the room kind's own timers: whichever is due first. */
+  private async scheduleAlarm(): Promise<void> {
+    const due: number[] = [];
+    const open = this.sockets();
+    if (open.length) {
+      const oldest = Math.min(...open.map((ws) => this.lastActivity(ws)));
+      due.push(Math.max(oldest + IDLE_TIMEOUT_MS, Date.now() + 1_000));
+    }
+    const own = this.nextAlarmAt();
+    if (own !== null) due.push(own);
+    if (!due.length) return;
+    const next = Math.min(...due);
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > next || current < Date.now()) {
+      await this.ctx.storage.setAlarm(next);
+    }
+  }
+
+  /** Logs unknown errors once with the room's name; returns what the client may see. */
+  protected reportError(err: unknown, where: string): ApiError {
+    const api = toApiError(err);
+    if (api.code === "internal") {
+      console.error(`Error in ${this.constructor.name}:${this.roomId} ${where}`, err);
+    }
+    return api;
+  }
+}
+
+function sendText(ws: WebSocket, text: string): void {
+  try {
+    ws.send(text);
+  } catch {
+    // The socket closed between listing and sending; its close handler cleans up.
+  }
+}
+
+function errorsOf(err: ApiError): string[] {
+  const details = err.details;
+  if (details && typeof details === "object" && !Array.isArray(details)) {
+    const entries = Object.entries(details as Record<string, unknown>);
+    if (entries.length) {
+      return entries.flatMap(([field, problems]) =>
+        (Array.isArray(problems) ? problems : [problems]).map((p) => `${field}: ${String(p)}`),
+      );
+    }
+  }
+  return [err.message];
+}
+
+/** The request id of a frame we refuse before parsing it fully (rate limit). */
+function requestIdOf(message: string): RequestId | undefined {
+  const parsed = parseClientFrame(message);
+  if (parsed.ok) return parsed.frame.requestId;
+  return parsed.requestId;
+}

@@ -1,0 +1,40 @@
+import type { Caller } from "../auth/caller";
+
+/**
+ * Per-connection facts, kept in the socket attachment so they survive hibernation.
+ * `state` is the room kind's own per-socket data (subscriptions, channels...).
+ */
+export interface Member<S = Record<string, unknown>> {
+  userId: string | null;
+  name: string;
+  permissions: string[];
+  admin: boolean;
+  lang?: string;
+  connectedAt: number;
+  /** Last frame received from the client (auto-answered pings are tracked by the runtime). */
+  lastSeen: number;
+  state: S;
+}
+
+export function memberFromCaller<S>(caller: Caller, state: S, now = Date.now()): Member<S> {
+  const base = { connectedAt: now, lastSeen: now, state };
+  switch (caller.kind) {
+    case "admin":
+      return { ...base, userId: null, name: "admin", permissions: [], admin: true };
+    case "user":
+      return {
+        ...base,
+        userId: caller.user.id,
+        name: caller.user.name,
+        permissions: caller.permissions,
+        admin: false,
+        lang: caller.lang,
+      };
+    case "anonymous":
+      return { ...base, userId: null, name: "anonymous", permissions: [], admin: false };
+  }
+}
+
+export function memberCan(member: Member<unknown>, permission: string): boolean {
+  return member.admin || member.permissions.includes(permission);
+}

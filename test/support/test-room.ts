@@ -1,0 +1,66 @@
+import { z } from "zod";
+import { forbidden, notFound } from "../../src/errors";
+import { BaseRoom } from "../../src/rooms/base-room";
+import type { RoomKind } from "../../src/rooms/room-kind";
+
+/**
+ * A test-only room kind that exercises the base room: a durable counter, a stream event,
+ * a permission-guarded event and a failing one.
+ */
+export class TestRoom extends BaseRoom {
+  protected readonly commands = {
+    echo: this.command({
+      schema: z.object({ text: z.string() }).strict(),
+      handle: ({ data }) => ({ text: data.text }),
+    }),
+    increment: this.command({
+      schema: z.object({ by: z.number().int().min(1).max(100) }).strict(),
+      handle: ({ data }) => {
+        const count = this.count() + data.by;
+        this.setMeta("count", String(count));
+        this.publish("counted", { count });
+        return { count };
+      },
+    }),
+    shout: this.command({
+      permission: "test.shout",
+      schema: z.object({ text: z.string() }).strict(),
+      handle: ({ data, ws }) => this.broadcast("shouted", { text: data.text }, ws),
+    }),
+    conflict: this.command({
+      schema: z.object({}).strict(),
+      handle: () => {
+        throw forbidden("never allowed");
+      },
+    }),
+  };
+
+  private count(): number {
+    return Number(this.meta("count") ?? 0);
+  }
+
+  protected override snapshot() {
+    return { count: this.count() };
+  }
+
+  protected override onJoin(ws: WebSocket) {
+    this.send(ws, { event: "welcome", data: { count: this.count() } });
+  }
+}
+
+/** ids starting with `missing` do not exist; `private-*` rooms need `test.enter`. */
+export const testKind: RoomKind = {
+  stub: (env, id) => env.TEST_ROOM.get(env.TEST_ROOM.idFromName(id)),
+  admit: async (_env, id, caller) => {
+    if (id.startsWith("missing")) throw notFound("Room");
+    if (
+      id.startsWith("private") &&
+      !(
+        caller.kind === "admin" ||
+        (caller.kind === "user" && caller.permissions.includes("test.enter"))
+      )
+    ) {
+      throw forbidden("This room needs 'test.enter'");
+    }
+  },
+};
