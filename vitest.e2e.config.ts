@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+// End-to-end tests in Node against `wrangler dev` (and Chromium for the UI).
+export default defineConfig({
+  test: {
+    include: ["test/e2e/**/*.e2e.test.ts"],
+    environment: "node",
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
+    // One wrangler dev per file; files run one after another on the 2-core machines.
+    fileParallelism: false,
+  },
+});
