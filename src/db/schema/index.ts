@@ -1,2 +1,3 @@
 /** Every D1 table, one file per area; drizzle-kit reads `src/db/schema/*.ts`. */
 export {};
+export * from "./state";
