@@ -1,3 +1,4 @@
 /** Every D1 table, one file per area; drizzle-kit reads `src/db/schema/*.ts`. */
 export {};
 export * from "./state";
+export * from "./chat-schemas";
