@@ -2,3 +2,4 @@
 export {};
 export * from "./state";
 export * from "./chat-schemas";
+export * from "./webhooks";

@@ -1,0 +1,91 @@
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/** Event types an app registered at runtime (the built-in ones live in code: `src/webhooks/registry.ts`). */
+export const webhookEventTypes = sqliteTable("webhook_event_types", {
+  name: text("name").primaryKey(),
+  description: text("description").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+/** Subscriptions: one owner, one event type, one target. */
+export const webhooks = sqliteTable(
+  "webhooks",
+  {
+    id: text("id").primaryKey(),
+    /** The user id of a client token, or `admin`. */
+    owner: text("owner").notNull(),
+    eventType: text("event_type").notNull(),
+    targetUrl: text("target_url").notNull(),
+    secretKey: text("secret_key").notNull(),
+    /** JSON `{choice, kwargs}`. */
+    countdown: text("retry_countdown_config").notNull(),
+    /** JSON of the subscriber's `config` (e.g. `{auth: {auth_type, username, password}}`). */
+    config: text("config").notNull().default("{}"),
+    maxRetries: integer("max_retries").notNull(),
+    callback: text("callback"),
+    isActive: integer("is_active", { mode: "boolean" }).notNull().default(true),
+    disabledReason: text("disabled_reason"),
+    consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("webhooks_owner_type_url").on(t.owner, t.eventType, t.targetUrl),
+    index("webhooks_type_active").on(t.eventType, t.isActive),
+  ],
+);
+
+/** Every emitted event, once per uuid (emitting the same uuid again is a no-op). */
+export const webhookEvents = sqliteTable("webhook_events", {
+  uuid: text("uuid").primaryKey(),
+  eventType: text("event_type").notNull(),
+  /** JSON of `data`. */
+  data: text("data").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+/** One event for one hook: its state and our own attempt counter (the Queue's is not trusted). */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    eventUuid: text("event_uuid").notNull(),
+    webhookId: text("webhook_id").notNull(),
+    status: text("status", { enum: ["pending", "retrying", "succeeded", "failed"] }).notNull(),
+    /** Attempts made so far, over every round. */
+    attempts: integer("attempts").notNull().default(0),
+    /** `attempts` when the current round began (a redelivery starts a new round of retries). */
+    roundStart: integer("round_start").notNull().default(0),
+    /** Epoch ms when the next attempt is due, or until when a running attempt holds its lease. */
+    nextAttemptAt: integer("next_attempt_at").notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("webhook_deliveries_event_hook").on(t.eventUuid, t.webhookId),
+    index("webhook_deliveries_due").on(t.status, t.nextAttemptAt),
+  ],
+);
+
+/** The log: one row per attempt, written when scheduled and completed with its outcome. */
+export const webhookAttempts = sqliteTable(
+  "webhook_attempts",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    deliveryId: integer("delivery_id").notNull(),
+    webhookId: text("webhook_id").notNull(),
+    eventUuid: text("event_uuid").notNull(),
+    eventType: text("event_type").notNull(),
+    attempt: integer("attempt").notNull(),
+    status: text("status", { enum: ["pending", "retrying", "succeeded", "failed"] }).notNull(),
+    responseStatus: integer("response_status"),
+    responseBody: text("response_body"),
+    durationMs: integer("duration_ms"),
+    error: text("error"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("webhook_attempts_delivery_attempt").on(t.deliveryId, t.attempt),
+    index("webhook_attempts_hook").on(t.webhookId, t.id),
+  ],
+);
