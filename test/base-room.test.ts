@@ -173,7 +173,7 @@ describe("base room: ordered stream and resume", () => {
     });
     const resumed = await connect(`${id}?since=0`, token);
     const first = resumed.frames[0] ?? (await resumed.event("resync"));
-    expect(first).toEqual({ event: "resync", data: { count: 5 } });
+    expect(first).toEqual({ event: "resync", data: { count: 5 }, seq: 2 });
     resumed.close();
   });
 
@@ -212,5 +212,43 @@ describe("base room: liveness", () => {
       vi.useRealTimers();
     }
     expect((await ws.waitClosed()).code).toBe(4000);
+  });
+
+  it("counts an auto-answered ping as activity, so a pinging socket stays", async () => {
+    const id = room();
+    const ws = await connect(id, await tokenFor("u1"));
+    await ws.event("welcome");
+    const stub = env.TEST_ROOM.get(env.TEST_ROOM.idFromName(id.split("/").pop()!));
+    await runInDurableObject(stub, (instance: any, state) => {
+      for (const s of state.getWebSockets()) {
+        instance.saveMember(s, { ...instance.memberOf(s), lastSeen: Date.now() - 61_000 });
+      }
+    });
+    ws.send("ping");
+    await ws.next((f) => f === "pong", "pong");
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    await ws.nothing(() => false, 200);
+    expect(ws.closed).toBeNull();
+    expect((await ws.request("echo", { text: "still here" })).status).toBe(200);
+    ws.close();
+  });
+});
+
+describe("base room: hibernation", () => {
+  it("handles a frame delivered straight to webSocketMessage from the attachment alone", async () => {
+    const id = room();
+    const ws = await connect(id, await tokenFor("u1"));
+    await ws.event("welcome");
+    const stub = env.TEST_ROOM.get(env.TEST_ROOM.idFromName(id.split("/").pop()!));
+    await runInDurableObject(stub, async (instance, state) => {
+      const [server] = state.getWebSockets();
+      await instance.webSocketMessage(
+        server!,
+        JSON.stringify({ event: "increment", data: { by: 4 }, request_id: "h" }),
+      );
+    });
+    expect((await ws.reply("h")).data).toEqual({ count: 4 });
+    expect((await ws.event("counted")).seq).toBe(1);
+    ws.close();
   });
 });

@@ -255,7 +255,9 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   private async resume(ws: WebSocket, member: Member<S>, since: number): Promise<void> {
     const missed = Number.isSafeInteger(since) && since >= 0 ? this.stream.after(since) : null;
     if (missed === null) {
-      this.send(ws, { event: "resync", data: await this.snapshot(member) });
+      // The snapshot is the state as of the stream's head: clients continue after that seq.
+      const seq = this.stream.head();
+      this.send(ws, { event: "resync", data: await this.snapshot(member), seq });
       return;
     }
     this.deliver(missed, [ws]);

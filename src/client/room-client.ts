@@ -1,0 +1,296 @@
+/**
+ * Switchboard room client for browsers and Node (no Workers types).
+ *
+ * Connects to `/ws/<kind>/<id>`, asks `token()` for a fresh token on every attempt, keeps the
+ * connection alive with `ping`, reconnects with full-jitter exponential backoff and resumes with
+ * `?since=<last seq>`, dropping events it has already seen. Cloudflare closes every WebSocket on
+ * each deploy, so this resume is the normal path, not an edge case.
+ */
+
+export type RequestId = string | number;
+
+export interface ServerFrame<D = unknown> {
+  event: string;
+  data: D;
+  seq?: number;
+  request_id?: RequestId;
+}
+
+export interface Reply<D = unknown> {
+  request_id: RequestId;
+  status: number;
+  errors: string[];
+  data?: D;
+}
+
+/** The subset of the WebSocket API the client needs (browser, `ws`, workerd all have it). */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(
+    type: "open" | "close" | "error" | "message",
+    listener: (event: { data?: unknown; code?: number }) => void,
+  ): void;
+}
+
+export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
+
+export interface RoomClientOptions {
+  /** `https://host/ws/poker/<id>` (or `wss://…`); query parameters are kept. */
+  url: string;
+  /** Called before every attempt, so an expired token can be replaced. */
+  token: () => string | Promise<string>;
+  /** A WebSocket constructor; defaults to the global one (pass `ws` on Node 20). */
+  WebSocket?: new (
+    url: string,
+  ) => WebSocketLike;
+  /** Opens the socket yourself (tests, custom transports); wins over `WebSocket`. */
+  connect?: (url: string) => WebSocketLike | Promise<WebSocketLike>;
+  /** Resume from this seq on the first connection (e.g. stored across page loads). */
+  since?: number;
+  keepaliveMs?: number;
+  /** No frame within this long after a ping: the connection is considered dead. */
+  pongTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** Close codes after which reconnecting is pointless (the room ended, access was refused). */
+  terminalCloseCodes?: number[];
+  random?: () => number;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: handlers narrow the data of their own event.
+type Handler = (data: any, frame: ServerFrame) => void;
+
+const OPEN = 1;
+
+export class RoomClient {
+  state: ConnectionState = "connecting";
+  /** The last ordered-stream seq received; resumes start after it. */
+  lastSeq: number | null;
+
+  private socket: WebSocketLike | null = null;
+  private readonly handlers = new Map<string, Set<Handler>>();
+  private readonly pending = new Map<
+    RequestId,
+    {
+      resolve: (r: Reply) => void;
+      reject: (e: Error) => void;
+      timer: ReturnType<typeof setTimeout>;
+    }
+  >();
+  private outbox: string[] = [];
+  private attempt = 0;
+  private stopped = false;
+  private nextRequestId = 1;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private keepaliveTimer: ReturnType<typeof setInterval> | null = null;
+  private deadTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly options: Required<Omit<RoomClientOptions, "WebSocket" | "connect" | "since">> &
+    Pick<RoomClientOptions, "WebSocket" | "connect">;
+  private readonly onOnline = () => this.retryNow();
+
+  constructor(options: RoomClientOptions) {
+    this.options = {
+      keepaliveMs: 20_000,
+      pongTimeoutMs: 10_000,
+      requestTimeoutMs: 10_000,
+      backoffBaseMs: 500,
+      backoffMaxMs: 30_000,
+      terminalCloseCodes: [4401, 4403, 4404, 4410],
+      random: Math.random,
+      ...options,
+    };
+    this.lastSeq = options.since ?? null;
+    if (typeof window !== "undefined") window.addEventListener("online", this.onOnline);
+    void this.open();
+  }
+
+  /** Subscribes to a server event (or to `open` / `close` / `state` of the connection). */
+  // biome-ignore lint/suspicious/noExplicitAny: the default lets untyped callers read fields.
+  on<D = any>(event: string, handler: (data: D, frame: ServerFrame<D>) => void): () => void {
+    const set = this.handlers.get(event) ?? new Set();
+    set.add(handler as Handler);
+    this.handlers.set(event, set);
+    return () => set.delete(handler as Handler);
+  }
+
+  /** Sends a frame without waiting for a reply; queued while reconnecting. */
+  send(event: string, data: unknown = {}): void {
+    this.transmit(JSON.stringify({ event, data }));
+  }
+
+  /** Sends a frame with a `request_id` and resolves with its reply (rejects on timeout). */
+  request<D = unknown>(event: string, data: unknown = {}): Promise<Reply<D>> {
+    const requestId = this.nextRequestId++;
+    return new Promise<Reply<D>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(requestId);
+        reject(new Error(`No reply to '${event}' within ${this.options.requestTimeoutMs} ms`));
+      }, this.options.requestTimeoutMs);
+      this.pending.set(requestId, { resolve: resolve as (r: Reply) => void, reject, timer });
+      this.transmit(JSON.stringify({ event, data, request_id: requestId }));
+    });
+  }
+
+  close(): void {
+    this.stopped = true;
+    this.setState("closed");
+    this.clearTimers();
+    if (typeof window !== "undefined") window.removeEventListener("online", this.onOnline);
+    for (const [, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(new Error("Client closed"));
+    }
+    this.pending.clear();
+    this.socket?.close(1000, "client closed");
+  }
+
+  private transmit(text: string): void {
+    if (this.socket?.readyState === OPEN) this.socket.send(text);
+    else this.outbox.push(text);
+  }
+
+  private async open(): Promise<void> {
+    if (this.stopped) return;
+    let socket: WebSocketLike;
+    try {
+      const url = new URL(this.options.url.replace(/^http/, "ws"));
+      url.searchParams.set("token", await this.options.token());
+      if (this.lastSeq !== null) url.searchParams.set("since", String(this.lastSeq));
+      socket = await this.createSocket(url.toString());
+    } catch {
+      this.scheduleRetry();
+      return;
+    }
+    if (this.stopped) {
+      socket.close(1000, "client closed");
+      return;
+    }
+    this.socket = socket;
+    socket.addEventListener("message", (e) => this.receive(socket, e.data));
+    socket.addEventListener("close", (e) => this.lost(socket, e.code ?? 1006));
+    socket.addEventListener("error", () => this.lost(socket, 1006));
+    if (socket.readyState === OPEN) this.opened(socket);
+    else socket.addEventListener("open", () => this.opened(socket));
+  }
+
+  private createSocket(url: string): WebSocketLike | Promise<WebSocketLike> {
+    if (this.options.connect) return this.options.connect(url);
+    const Ctor =
+      this.options.WebSocket ??
+      (globalThis as { WebSocket?: new (u: string) => WebSocketLike }).WebSocket;
+    if (!Ctor) throw new Error("No WebSocket implementation: pass options.WebSocket");
+    return new Ctor(url);
+  }
+
+  private opened(socket: WebSocketLike): void {
+    if (socket !== this.socket) return;
+    this.attempt = 0;
+    this.setState("open");
+    const queued = this.outbox;
+    this.outbox = [];
+    for (const text of queued) socket.send(text);
+    this.keepaliveTimer = setInterval(() => this.ping(socket), this.options.keepaliveMs);
+    this.emit("open", {}, { event: "open", data: {} });
+  }
+
+  private ping(socket: WebSocketLike): void {
+    if (socket.readyState !== OPEN) return;
+    socket.send("ping");
+    if (this.deadTimer) return;
+    this.deadTimer = setTimeout(() => {
+      // No pong: the path is dead even if the socket looks open (e.g. a sleeping laptop).
+      socket.close(4000, "keepalive timeout");
+      this.lost(socket, 4000);
+    }, this.options.pongTimeoutMs);
+  }
+
+  private receive(socket: WebSocketLike, raw: unknown): void {
+    if (socket !== this.socket) return;
+    if (this.deadTimer) {
+      clearTimeout(this.deadTimer);
+      this.deadTimer = null;
+    }
+    if (typeof raw !== "string" || raw === "pong") return;
+    let frame: ServerFrame & Partial<Reply>;
+    try {
+      frame = JSON.parse(raw);
+    } catch {
+      return;
+    }
+    if (frame.request_id !== undefined && typeof frame.status === "number") {
+      const waiting = this.pending.get(frame.request_id);
+      if (waiting) {
+        clearTimeout(waiting.timer);
+        this.pending.delete(frame.request_id);
+        waiting.resolve(frame as Reply);
+        return;
+      }
+    }
+    if (typeof frame.seq === "number") {
+      if (frame.event !== "resync" && this.lastSeq !== null && frame.seq <= this.lastSeq) return;
+      this.lastSeq = frame.seq;
+    }
+    this.emit(frame.event, frame.data, frame);
+  }
+
+  private lost(socket: WebSocketLike, code: number): void {
+    if (socket !== this.socket) return;
+    this.socket = null;
+    this.clearTimers();
+    this.emit("close", { code }, { event: "close", data: { code } });
+    if (this.stopped) return;
+    if (this.options.terminalCloseCodes.includes(code)) {
+      this.close();
+      return;
+    }
+    this.scheduleRetry();
+  }
+
+  /** Full jitter: a uniform delay in [0, min(cap, base·2ⁿ)], so a deploy does not stampede. */
+  private scheduleRetry(): void {
+    if (this.stopped) return;
+    this.setState("reconnecting");
+    const ceiling = Math.min(
+      this.options.backoffMaxMs,
+      this.options.backoffBaseMs * 2 ** this.attempt,
+    );
+    this.attempt += 1;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.open();
+    }, this.options.random() * ceiling);
+  }
+
+  private retryNow(): void {
+    if (!this.retryTimer) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    void this.open();
+  }
+
+  private clearTimers(): void {
+    if (this.keepaliveTimer) clearInterval(this.keepaliveTimer);
+    if (this.deadTimer) clearTimeout(this.deadTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.keepaliveTimer = this.deadTimer = this.retryTimer = null;
+  }
+
+  private setState(state: ConnectionState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit("state", { state }, { event: "state", data: { state } });
+  }
+
+  private emit(event: string, data: unknown, frame: ServerFrame): void {
+    for (const handler of this.handlers.get(event) ?? []) {
+      try {
+        handler(data, frame);
+      } catch (err) {
+        console.error(`RoomClient handler for '${event}' failed`, err);
+      }
+    }
+  }
+}
