@@ -3,3 +3,4 @@ export {};
 export * from "./state";
 export * from "./chat-schemas";
 export * from "./webhooks";
+export * from "./poker";
