@@ -4,3 +4,4 @@ export * from "./state";
 export * from "./chat-schemas";
 export * from "./webhooks";
 export * from "./poker";
+export * from "./threads";
