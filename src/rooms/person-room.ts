@@ -1,15 +1,135 @@
-import { notFound } from "../errors";
+import { z } from "zod";
+import { hasPermission, PERMISSIONS, userIdOf } from "../auth/permissions";
+import { getDb } from "../db/client";
+import { findPerson, listFlows, listPersonSteps } from "../db/queries/state";
+import { EntityName, type Instance, type StateChange } from "../domain/state/states";
+import {
+  type Subscriptions,
+  stateChangeFrame,
+  subscribe,
+  unsubscribe,
+} from "../domain/state/subscriptions";
+import { badRequest, forbidden, notFound } from "../errors";
 import { BaseRoom } from "./base-room";
-import type { CommandTable } from "./commands";
+import type { CommandContext } from "./commands";
 import type { RoomKind } from "./room-kind";
 
-export class PersonRoom extends BaseRoom {
-  protected readonly commands: CommandTable<Record<string, unknown>> = {};
+interface PersonSocketState extends Record<string, unknown> {
+  subscriptions: Subscriptions;
 }
 
+const SubscriptionData = z.object(
+  {
+    person_key: z
+      .string({
+        error: (issue) => (issue.input === undefined ? "is required" : "must be a string"),
+      })
+      .min(1)
+      .max(200),
+    entity: EntityName,
+  },
+  { error: "must be an object with 'person_key' and 'entity'" },
+);
+type SubscriptionData = z.output<typeof SubscriptionData>;
+
+/**
+ * One room per person key (`/ws/persons/:key`): the person's sockets and, in each socket's
+ * attachment, which entities it watches with which `request_id`. State changes arrive by RPC
+ * from the REST handlers after D1 was written (`notifyStateChange`).
+ *
+ * `state_change` frames are sent per socket, outside the ordered stream: each socket's frame
+ * carries its own subscription's `request_id`, and a resumed client needs no replay because
+ * subscribing answers with the current state.
+ */
+export class PersonRoom extends BaseRoom<PersonSocketState> {
+  protected readonly commands = {
+    subscribe_state_change: this.command({
+      // The data is checked in the handler so that errors name `entity` / `person_key` as sent.
+      schema: z.unknown(),
+      handle: async (ctx) => {
+        const data = this.subscription(ctx);
+        const db = getDb(this.env.DB);
+        if (!(await findPerson(db, data.person_key))) throw notFound("Person");
+        const subs = subscribe(ctx.member.state.subscriptions, data.entity, ctx.requestId);
+        this.saveSubscriptions(ctx, subs);
+        // Read after the subscription is saved: a change written meanwhile is either in
+        // `current` or arrives as an event (changes queue behind this command), never lost.
+        return { current: await this.current(data) };
+      },
+    }),
+    unsubscribe_state_change: this.command({
+      schema: z.unknown(),
+      handle: async (ctx) => {
+        const data = this.subscription(ctx);
+        this.saveSubscriptions(ctx, unsubscribe(ctx.member.state.subscriptions, data.entity));
+      },
+    }),
+  };
+
+  protected override initialState(): PersonSocketState {
+    return { subscriptions: {} };
+  }
+
+  /** RPC from the REST handlers: a flow or step of this person changed (already stored). */
+  async notifyStateChange(personKey: string, change: StateChange): Promise<void> {
+    this.bind(personKey);
+    await this.exclusive(() => {
+      for (const ws of this.sockets()) {
+        const frame = stateChangeFrame(this.memberOf(ws).state.subscriptions, change);
+        if (frame) this.send(ws, frame);
+      }
+    });
+  }
+
+  /** The subscription's data, checked; a `person_key` other than this room's is a 404. */
+  private subscription(ctx: CommandContext<unknown, PersonSocketState>): SubscriptionData {
+    const parsed = SubscriptionData.safeParse(ctx.data);
+    if (!parsed.success) throw badRequest("Invalid subscription", fieldErrors(parsed.error));
+    if (parsed.data.person_key !== this.roomId) throw notFound("Person");
+    return parsed.data;
+  }
+
+  private saveSubscriptions(
+    ctx: CommandContext<unknown, PersonSocketState>,
+    subscriptions: Subscriptions,
+  ): void {
+    this.saveMember(ctx.ws, { ...ctx.member, state: { ...ctx.member.state, subscriptions } });
+  }
+
+  /** The person's flows or steps as they are now (`data.current`). */
+  private async current({ entity, person_key }: SubscriptionData): Promise<Instance[]> {
+    const db = getDb(this.env.DB);
+    const rows =
+      entity === "flow" ? await listFlows(db, person_key) : await listPersonSteps(db, person_key);
+    return rows.map(({ id, identifier, state }) => ({ id, identifier, state }));
+  }
+}
+
+/** Field → problems, keyed by the names inside `data` (the contract names `entity` itself). */
+function fieldErrors(error: z.ZodError): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const issue of error.issues) {
+    const key = issue.path.length ? issue.path.join(".") : "data";
+    out[key] = [...(out[key] ?? []), issue.message];
+  }
+  return out;
+}
+
+/** The typed stub of a person's room, for RPC. */
+export function personRoom(env: Env, key: string): DurableObjectStub<PersonRoom> {
+  // The generated Env types the binding without its class; the class is this one (wrangler.toml).
+  const ns = env.PERSON_ROOM as unknown as DurableObjectNamespace<PersonRoom>;
+  return ns.get(ns.idFromName(key));
+}
+
+/** The person themself (token user id = key), `state.observe` holders and admin may connect. */
 export const personKind: RoomKind = {
-  stub: (env, id) => env.PERSON_ROOM.get(env.PERSON_ROOM.idFromName(id)),
-  admit: async () => {
-    throw notFound("Room");
+  stub: (env, key) => personRoom(env, key),
+  admit: async (env, key, caller) => {
+    if (!(await findPerson(getDb(env.DB), key))) throw notFound("Person");
+    if (userIdOf(caller) === key || hasPermission(caller, PERMISSIONS.stateObserve)) return;
+    throw forbidden(
+      `Only the person '${key}' or a holder of 'state.observe' may watch this person`,
+    );
   },
 };

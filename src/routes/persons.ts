@@ -1,3 +1,255 @@
-import { createRouter } from "./router";
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireAdmin } from "../auth/middleware";
+import { getDb } from "../db/client";
+import {
+  type FlowRow,
+  findFlow,
+  findPerson,
+  findStep,
+  insertFlow,
+  insertPerson,
+  insertStep,
+  listFlowSteps,
+  listFlows,
+  type PersonRow,
+  type StepRow,
+} from "../db/queries/state";
+import { changeFlowState, changeStepState } from "../domain/state/changes";
+import { FlowState, StepState } from "../domain/state/states";
+import { conflict, notFound } from "../errors";
+import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonResponse } from "./router";
 
-export const personRoutes = createRouter();
+// ---- schemas ------------------------------------------------------------------------------
+
+const Key = z.string().min(1).max(200);
+const Identifier = z.string().min(1).max(200).openapi({ example: "onboarding" });
+const FlowStateField = FlowState.openapi({ example: "inactive" });
+const StepStateField = StepState.openapi({ example: "inactive" });
+const Timestamp = z.string().openapi({ format: "date-time" });
+
+const Person = z
+  .object({ key: Key, name: z.string(), created_at: Timestamp, updated_at: Timestamp })
+  .openapi("Person");
+const Flow = z
+  .object({
+    id: z.string(),
+    person_key: Key,
+    identifier: z.string(),
+    state: FlowStateField,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .openapi("FlowInstance");
+const Step = z
+  .object({
+    id: z.string(),
+    flow_id: z.string(),
+    identifier: z.string(),
+    state: StepStateField,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .openapi("StepInstance");
+const PersonWithFlows = Person.extend({ flows: z.array(Flow) }).openapi("PersonWithFlows");
+const FlowWithSteps = Flow.extend({ steps: z.array(Step) }).openapi("FlowWithSteps");
+
+const PersonParams = z.object({ key: Key.openapi({ param: { name: "key", in: "path" } }) });
+const IdParams = z.object({ id: z.string().min(1).max(200) });
+
+const toPerson = (p: PersonRow) => ({
+  key: p.key,
+  name: p.name,
+  created_at: p.createdAt,
+  updated_at: p.updatedAt,
+});
+const toFlow = (f: FlowRow) => ({
+  id: f.id,
+  person_key: f.personKey,
+  identifier: f.identifier,
+  state: f.state as z.infer<typeof FlowState>,
+  created_at: f.createdAt,
+  updated_at: f.updatedAt,
+});
+const toStep = (s: StepRow) => ({
+  id: s.id,
+  flow_id: s.flowId,
+  identifier: s.identifier,
+  state: s.state as z.infer<typeof StepState>,
+  created_at: s.createdAt,
+  updated_at: s.updatedAt,
+});
+
+// ---- routes -------------------------------------------------------------------------------
+
+const admin = { tags: ["state"], security: bearerSecurity, middleware: requireAdmin };
+
+const createPerson = createRoute({
+  ...admin,
+  method: "post",
+  path: "/api/persons",
+  summary: "Create a person (admin)",
+  request: {
+    body: jsonBody(
+      z.object({ key: Key.openapi({ example: "p-1" }), name: z.string().min(1).max(200) }).strict(),
+    ),
+  },
+  responses: {
+    201: jsonResponse(Person, "The person"),
+    ...errorResponses(400, 401, 403, 409),
+  },
+});
+
+const getPerson = createRoute({
+  ...admin,
+  method: "get",
+  path: "/api/persons/{key}",
+  summary: "A person with their flows (admin)",
+  request: { params: PersonParams },
+  responses: {
+    200: jsonResponse(PersonWithFlows, "The person and their flows, oldest first"),
+    ...errorResponses(401, 403, 404),
+  },
+});
+
+const createFlow = createRoute({
+  ...admin,
+  method: "post",
+  path: "/api/persons/{key}/flows",
+  summary: "Start a flow instance for a person (admin)",
+  description:
+    "Creating a flow is not a state change: subscribers learn of it with its first change, or from `current` when they subscribe.",
+  request: {
+    params: PersonParams,
+    body: jsonBody(z.object({ identifier: Identifier, state: FlowStateField }).strict()),
+  },
+  responses: {
+    201: jsonResponse(Flow, "The flow instance"),
+    ...errorResponses(400, 401, 403, 404),
+  },
+});
+
+const getFlow = createRoute({
+  ...admin,
+  method: "get",
+  path: "/api/flows/{id}",
+  summary: "A flow instance with its steps (admin)",
+  request: { params: IdParams },
+  responses: {
+    200: jsonResponse(FlowWithSteps, "The flow and its steps, oldest first"),
+    ...errorResponses(401, 403, 404),
+  },
+});
+
+const patchFlow = createRoute({
+  ...admin,
+  method: "patch",
+  path: "/api/flows/{id}",
+  summary: "Change a flow's state (admin)",
+  description:
+    "Stored first, then `state_change` goes to the person's subscribers and `state.changed` to webhooks. Setting the state it already has changes nothing and sends nothing.",
+  request: {
+    params: IdParams,
+    body: jsonBody(z.object({ state: FlowStateField }).strict()),
+  },
+  responses: {
+    200: jsonResponse(Flow, "The flow as stored"),
+    ...errorResponses(400, 401, 403, 404),
+  },
+});
+
+const createStep = createRoute({
+  ...admin,
+  method: "post",
+  path: "/api/flows/{id}/steps",
+  summary: "Add a step instance to a flow (admin)",
+  request: {
+    params: IdParams,
+    body: jsonBody(
+      z
+        .object({ identifier: Identifier.openapi({ example: "welcome" }), state: StepStateField })
+        .strict(),
+    ),
+  },
+  responses: {
+    201: jsonResponse(Step, "The step instance"),
+    ...errorResponses(400, 401, 403, 404),
+  },
+});
+
+const getStep = createRoute({
+  ...admin,
+  method: "get",
+  path: "/api/steps/{id}",
+  summary: "A step instance (admin)",
+  request: { params: IdParams },
+  responses: {
+    200: jsonResponse(Step, "The step"),
+    ...errorResponses(401, 403, 404),
+  },
+});
+
+const patchStep = createRoute({
+  ...admin,
+  method: "patch",
+  path: "/api/steps/{id}",
+  summary: "Change a step's state (admin)",
+  description: "Same order and rules as `PATCH /api/flows/{id}`.",
+  request: {
+    params: IdParams,
+    body: jsonBody(z.object({ state: StepStateField }).strict()),
+  },
+  responses: {
+    200: jsonResponse(Step, "The step as stored"),
+    ...errorResponses(400, 401, 403, 404),
+  },
+});
+
+/** Admin REST of CONTRACT.md §5: persons, their flow instances and the flows' steps. */
+export const personRoutes = createRouter()
+  .openapi(createPerson, async (c) => {
+    const person = await insertPerson(getDb(c.env.DB), c.req.valid("json"));
+    if (!person) throw conflict("A person with this key exists", { key: ["already exists"] });
+    return c.json(toPerson(person), 201);
+  })
+  .openapi(getPerson, async (c) => {
+    const db = getDb(c.env.DB);
+    const { key } = c.req.valid("param");
+    const person = await findPerson(db, key);
+    if (!person) throw notFound("Person");
+    const flows = await listFlows(db, key);
+    return c.json({ ...toPerson(person), flows: flows.map(toFlow) }, 200);
+  })
+  .openapi(createFlow, async (c) => {
+    const db = getDb(c.env.DB);
+    const { key } = c.req.valid("param");
+    if (!(await findPerson(db, key))) throw notFound("Person");
+    const flow = await insertFlow(db, { personKey: key, ...c.req.valid("json") });
+    return c.json(toFlow(flow), 201);
+  })
+  .openapi(getFlow, async (c) => {
+    const db = getDb(c.env.DB);
+    const flow = await findFlow(db, c.req.valid("param").id);
+    if (!flow) throw notFound("Flow");
+    const steps = await listFlowSteps(db, flow.id);
+    return c.json({ ...toFlow(flow), steps: steps.map(toStep) }, 200);
+  })
+  .openapi(patchFlow, async (c) => {
+    const flow = await changeFlowState(c.env, c.req.valid("param").id, c.req.valid("json").state);
+    return c.json(toFlow(flow), 200);
+  })
+  .openapi(createStep, async (c) => {
+    const db = getDb(c.env.DB);
+    const flow = await findFlow(db, c.req.valid("param").id);
+    if (!flow) throw notFound("Flow");
+    const step = await insertStep(db, { flowId: flow.id, ...c.req.valid("json") });
+    return c.json(toStep(step), 201);
+  })
+  .openapi(getStep, async (c) => {
+    const step = await findStep(getDb(c.env.DB), c.req.valid("param").id);
+    if (!step) throw notFound("Step");
+    return c.json(toStep(step), 200);
+  })
+  .openapi(patchStep, async (c) => {
+    const step = await changeStepState(c.env, c.req.valid("param").id, c.req.valid("json").state);
+    return c.json(toStep(step), 200);
+  });
