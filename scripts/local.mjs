@@ -36,7 +36,7 @@ export function applyMigrations(persistTo) {
 
 /**
  * Starts `wrangler dev` in its own process group (so stopping it also stops workerd) and
- * resolves once /health answers.
+ * resolves once /health answers. `config` picks another wrangler config (the bench peers).
  */
 export async function startWrangler({
   port,
@@ -44,8 +44,10 @@ export async function startWrangler({
   vars = {},
   quiet = false,
   timeoutMs = 90_000,
+  config,
 }) {
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistTo];
+  if (config) args.push("--config", config);
   args.push("--show-interactive-dev-session=false", "--inspector-port", "0");
   for (const [key, value] of Object.entries(vars)) args.push("--var", `${key}:${value}`);
   const child = spawn(WRANGLER, args, {
