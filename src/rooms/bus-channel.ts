@@ -1,15 +1,174 @@
-import { notFound } from "../errors";
+import { z } from "zod";
+import { ChannelName, DbName, listenChannels, parseChannelQuery } from "../bus/channels";
+import { SseStreams } from "../bus/sse";
+import { BusStore, KEEP_MS } from "../bus/store";
+import { Waiters } from "../bus/waiters";
+import { answerOf, type Delivery, type MessageInput, type PollAnswer } from "../bus/wire";
+import { badRequest, notFound } from "../errors";
 import { BaseRoom } from "./base-room";
 import type { CommandTable } from "./commands";
+import { callerFromHeaders } from "./forward";
+import type { Member } from "./member";
 import type { RoomKind } from "./room-kind";
 
-export class BusChannel extends BaseRoom {
-  protected readonly commands: CommandTable<Record<string, unknown>> = {};
+/** Internal paths the Worker uses to reach a BusChannel (it is not reachable otherwise). */
+export const BUS_POLL_URL = "https://bus.internal/poll";
+export const BUS_STREAM_URL = "https://bus.internal/stream";
+
+/** Re-check retention at most this often while messages are kept. */
+const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+
+export const PollRequest = z.object({
+  channels: z.array(ChannelName).min(1),
+  last_message: z.string().nullable(),
+  timeout_ms: z.number().int().min(0).max(60_000),
+});
+export type PollRequest = z.infer<typeof PollRequest>;
+
+/** A bus socket: its authorised channels, its resume point, and whether catch-up is done. */
+interface BusSocketState extends Record<string, unknown> {
+  channels: string[];
+  lastMessage: string | null;
+  live: boolean;
 }
 
+/**
+ * The bus of one namespace (`:db`): every channel of it, in ONE object.
+ *
+ * It assigns each published message its place in the namespace's single sequence and stores
+ * it (SQLite, durable before the publisher's answer), then hands it to the long polls parked
+ * here, the WebSockets and the SSE streams that listen to its channel. One object per `:db`
+ * is what gives a single `last_message` a meaning across channels (see docs/bus.md), and it
+ * keeps each parked poll in exactly one object, however many channels it listens to.
+ */
+export class BusChannel extends BaseRoom<BusSocketState> {
+  protected readonly commands: CommandTable<BusSocketState> = {};
+  private readonly store = new BusStore(this.ctx.storage);
+  private readonly waiters = new Waiters();
+  private readonly streams = new SseStreams();
+
+  /** Stores a message on `channel` and delivers it; durable when this resolves. */
+  async publishMessage(
+    db: string,
+    channel: string,
+    message: MessageInput,
+    publishKey: string | null = null,
+  ): Promise<{ message_id: string }> {
+    this.bind(db);
+    const delivery = this.store.append(channel, message, publishKey);
+    this.fanOut(delivery);
+    if ((await this.ctx.storage.getAlarm()) === null) {
+      await this.ctx.storage.setAlarm(this.nextAlarmAt() ?? Date.now() + PRUNE_INTERVAL_MS);
+    }
+    return { message_id: delivery.message.message_id };
+  }
+
+  /** Parked polls and open streams, for tests and diagnostics. */
+  listeners(): { polls: number; streams: number; sockets: number } {
+    return {
+      polls: this.waiters.size,
+      streams: this.streams.size,
+      sockets: this.sockets().length,
+    };
+  }
+
+  protected override async onRequest(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    if (request.method === "POST" && url.href === BUS_POLL_URL) {
+      const poll = PollRequest.parse(await request.json());
+      return Response.json(await this.poll(poll, request.signal));
+    }
+    if (request.method === "GET" && `${url.origin}${url.pathname}` === BUS_STREAM_URL) {
+      return this.openStream(url);
+    }
+    throw notFound("Bus endpoint");
+  }
+
+  protected override initialState(request: Request): BusSocketState {
+    const params = new URL(request.url).searchParams;
+    const caller = callerFromHeaders(request.headers);
+    return {
+      channels: listenChannels(caller, parseChannelQuery(params.get("channels"))),
+      lastMessage: params.get("last_message"),
+      live: false,
+    };
+  }
+
+  /** Catch-up from `last_message`, then live; no await in between, so nothing slips through. */
+  protected override onJoin(ws: WebSocket, member: Member<BusSocketState>): void {
+    const { channels, lastMessage } = member.state;
+    const cursor = this.store.cursor(lastMessage, channels);
+    this.store.after(cursor.after, channels).forEach((delivery, i) => {
+      this.send(ws, { event: "message", data: answerOf(delivery, cursor.gap && i === 0) });
+    });
+    this.saveMember(ws, { ...member, state: { ...member.state, live: true } });
+  }
+
+  protected override onAlarm(): void {
+    this.store.prune();
+  }
+
+  protected override nextAlarmAt(): number | null {
+    const oldest = this.store.oldestAt();
+    if (oldest === null) return null;
+    return Math.max(oldest + KEEP_MS, Date.now() + PRUNE_INTERVAL_MS);
+  }
+
+  /** Answers at once when a message after the cursor exists, else parks until one arrives. */
+  private poll(poll: PollRequest, signal: AbortSignal): Promise<PollAnswer> | PollAnswer {
+    const cursor = this.store.cursor(poll.last_message, poll.channels);
+    const next = this.store.next(cursor.after, poll.channels);
+    if (next) return answerOf(next, cursor.gap);
+    return this.waiters.wait(poll.channels, cursor, poll.timeout_ms, signal);
+  }
+
+  private openStream(url: URL): Response {
+    const channels = parseChannelQuery(url.searchParams.get("channels"));
+    if (!channels.length) throw badRequest("Name at least one channel");
+    const cursor = this.store.cursor(url.searchParams.get("last_message"), channels);
+    const body = this.streams.start(channels, this.store.after(cursor.after, channels), cursor.gap);
+    return new Response(body, {
+      headers: {
+        "Content-Type": "text/event-stream",
+        "Cache-Control": "no-cache, no-transform",
+        "X-Accel-Buffering": "no",
+      },
+    });
+  }
+
+  private fanOut(delivery: Delivery): void {
+    this.waiters.offer(delivery);
+    this.streams.offer(delivery);
+    const frame = JSON.stringify({ event: "message", data: answerOf(delivery, false) });
+    for (const ws of this.sockets()) {
+      const { state } = this.memberOf(ws);
+      if (state.live && state.channels.includes(delivery.channel)) {
+        try {
+          ws.send(frame);
+        } catch {
+          // closed meanwhile; its close handler cleans up
+        }
+      }
+    }
+  }
+}
+
+/** The one BusChannel of namespace `db` (typed: the generated Env does not name the class). */
+export function busStub(env: Env, db: string): DurableObjectStub<BusChannel> {
+  const namespace = env.BUS_CHANNEL as unknown as DurableObjectNamespace<BusChannel>;
+  return namespace.get(namespace.idFromName(db));
+}
+
+/** `/ws/bus/:db?channels=a,b&last_message=<id>`: channels are authorised before the upgrade. */
 export const busKind: RoomKind = {
-  stub: (env, id) => env.BUS_CHANNEL.get(env.BUS_CHANNEL.idFromName(id)),
-  admit: async () => {
-    throw notFound("Room");
+  stub: busStub,
+  admit: async (_env, db, caller, request) => {
+    const name = DbName.safeParse(db);
+    if (!name.success)
+      throw badRequest("Invalid namespace", { db: [name.error.issues[0]?.message] });
+    const params = new URL(request.url).searchParams;
+    listenChannels(caller, parseChannelQuery(params.get("channels")));
+    const last = params.get("last_message");
+    if (last !== null && last.length > 200) throw badRequest("Invalid last_message");
   },
 };
