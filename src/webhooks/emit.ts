@@ -1,12 +1,55 @@
+import { getDb } from "../db/client";
+import { recordEvent } from "../db/queries/webhooks";
+import { badRequest, fieldErrors } from "../errors";
+import { enqueueDeliveries } from "./queue";
+import { findEventType } from "./registry";
+
+/** dj-whisperer's event uuids are hex without dashes. */
+export function newEventUuid(): string {
+  return crypto.randomUUID().replaceAll("-", "");
+}
+
 /**
- * Records a domain event and enqueues one delivery per active hook (issue: outgoing webhooks).
- * Returns the event's uuid. Idempotent on `eventUuid`.
+ * Records a domain event and enqueues one delivery per active hook of its type. Call it after
+ * your own D1 write. Idempotent on `eventUuid`: the same uuid is recorded and delivered once.
+ * Returns the event's uuid. Unknown types and data that does not match the type's schema are a
+ * 400 (`ApiError`), and nothing is recorded.
+ *
+ * The event and its deliveries are in D1 before anything is enqueued; if enqueueing fails the
+ * cron scan sends them later, so a delivery is never lost.
  */
 export async function emit(
-  _env: Env,
-  _eventType: string,
-  _data: unknown,
-  eventUuid: string = crypto.randomUUID(),
+  env: Env,
+  eventType: string,
+  data: unknown,
+  eventUuid: string = newEventUuid(),
 ): Promise<string> {
+  const type = await findEventType(env, eventType);
+  if (!type) {
+    throw badRequest(`Unknown webhook event type '${eventType}'`, {
+      event_type: ["Unknown event type"],
+    });
+  }
+  const parsed = type.data.safeParse(data);
+  if (!parsed.success) {
+    const details = Object.fromEntries(
+      Object.entries(fieldErrors(parsed.error)).map(([key, problems]) => [
+        key === "body" ? "data" : `data.${key}`,
+        problems,
+      ]),
+    );
+    throw badRequest(`Invalid data for event type '${eventType}'`, details);
+  }
+  const payloadData = type.serialize ? type.serialize(parsed.data) : parsed.data;
+  const deliveryIds = await recordEvent(getDb(env.DB), {
+    uuid: eventUuid,
+    eventType,
+    data: JSON.stringify(payloadData),
+  });
+  try {
+    await enqueueDeliveries(env, deliveryIds);
+  } catch (err) {
+    console.error(`Webhook event ${eventUuid}: enqueueing failed, the cron scan will retry`, err);
+  }
   return eventUuid;
 }
