@@ -114,6 +114,8 @@ export const surveys = sqliteTable(
       .notNull()
       .references(() => chatSchemas.id),
     state: text("state", { mode: "json" }).$type<SurveyState>().notNull(),
+    /** Bumped by every item change: item writes are guarded by it, so `state` never goes stale. */
+    revision: integer("revision").notNull().default(0),
     createdAt: text("created_at").notNull().default(now),
     updatedAt: text("updated_at").notNull().default(now),
   },
