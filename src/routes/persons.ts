@@ -15,7 +15,13 @@ import {
   type StepRow,
 } from "../db/queries/state";
 import { changeFlowState, changeStepState } from "../domain/state/changes";
-import { FlowState, StepState } from "../domain/state/states";
+import {
+  FLOW_STATES,
+  type FlowState,
+  oneOf,
+  STEP_STATES,
+  type StepState,
+} from "../domain/state/states";
 import { conflict, notFound } from "../errors";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonResponse } from "./router";
 
@@ -23,8 +29,12 @@ import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonResponse } 
 
 const Key = z.string().min(1).max(200);
 const Identifier = z.string().min(1).max(200).openapi({ example: "onboarding" });
-const FlowStateField = FlowState.openapi({ example: "inactive" });
-const StepStateField = StepState.openapi({ example: "inactive" });
+const FlowStateField = z
+  .enum(FLOW_STATES, { error: oneOf(FLOW_STATES) })
+  .openapi({ example: "inactive" });
+const StepStateField = z
+  .enum(STEP_STATES, { error: oneOf(STEP_STATES) })
+  .openapi({ example: "inactive" });
 const Timestamp = z.string().openapi({ format: "date-time" });
 
 const Person = z
@@ -66,7 +76,7 @@ const toFlow = (f: FlowRow) => ({
   id: f.id,
   person_key: f.personKey,
   identifier: f.identifier,
-  state: f.state as z.infer<typeof FlowState>,
+  state: f.state as FlowState,
   created_at: f.createdAt,
   updated_at: f.updatedAt,
 });
@@ -74,7 +84,7 @@ const toStep = (s: StepRow) => ({
   id: s.id,
   flow_id: s.flowId,
   identifier: s.identifier,
-  state: s.state as z.infer<typeof StepState>,
+  state: s.state as StepState,
   created_at: s.createdAt,
   updated_at: s.updatedAt,
 });

@@ -17,7 +17,7 @@ const MAX_ATTEMPTS = 5;
 
 /**
  * Sets a flow's state. D1 is written first; then, only if the state really changed, the
- * `state.changed` domain event is emitted and the person's room tells its subscribers.
+ * person's room tells its subscribers and the `state.changed` domain event is emitted.
  */
 export async function changeFlowState(env: Env, id: string, state: string): Promise<FlowRow> {
   const db = getDb(env.DB);
@@ -68,13 +68,13 @@ async function announce(
     state: record.state,
     previous_state: previousState,
   };
-  const event: StateChangedEvent = { person_key: personKey, ...change };
-  await emit(env, "state.changed", event);
   try {
     await personRoom(env, personKey).notifyStateChange(personKey, change);
   } catch (err) {
-    // The change is stored and emitted; a room that cannot be reached only costs live events
-    // (subscribers re-read `current` when they subscribe again after reconnecting).
+    // The change is stored; a room that cannot be reached only costs live events (subscribers
+    // re-read `current` when they subscribe again after reconnecting). Webhooks still go out.
     console.error(`State change ${entity} ${record.id}: notifying room ${personKey} failed`, err);
   }
+  const event: StateChangedEvent = { person_key: personKey, ...change };
+  await emit(env, "state.changed", event);
 }

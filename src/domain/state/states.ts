@@ -8,12 +8,12 @@ export type Entity = (typeof ENTITIES)[number];
 export const FLOW_STATES = ["active", "inactive", "completed", "exited"] as const;
 export const STEP_STATES = ["active", "inactive", "completed"] as const;
 
-export const FlowState = z.enum(FLOW_STATES, {
-  error: `must be one of: ${FLOW_STATES.join(", ")}`,
-});
-export const StepState = z.enum(STEP_STATES, {
-  error: `must be one of: ${STEP_STATES.join(", ")}`,
-});
+export type FlowState = (typeof FLOW_STATES)[number];
+export type StepState = (typeof STEP_STATES)[number];
+
+/** The validation message for a value outside `values`. */
+export const oneOf = (values: readonly string[]) => `must be one of: ${values.join(", ")}`;
+
 export const EntityName = z.enum(ENTITIES, { error: "must be 'flow' or 'step'" });
 
 /** A flow or step as subscribers see it (`data.current` items). */
