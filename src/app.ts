@@ -8,6 +8,8 @@ import { busRoutes } from "./routes/bus";
 import { personRoutes } from "./routes/persons";
 import { pokerRoutes } from "./routes/poker";
 import { createRouter } from "./routes/router";
+import { schemaRoutes } from "./routes/schemas";
+import { surveyRoutes } from "./routes/surveys";
 import { systemRoutes } from "./routes/system";
 import { threadRoutes } from "./routes/threads";
 import { tokenRoutes } from "./routes/tokens";
@@ -48,6 +50,8 @@ export function createApp(kinds: RoomKinds) {
     .route("/", personRoutes)
     .route("/", webhookRoutes)
     .route("/", threadRoutes)
+    .route("/", schemaRoutes)
+    .route("/", surveyRoutes)
     .route("/", busRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
