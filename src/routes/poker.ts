@@ -1,3 +1,307 @@
-import { createRouter } from "./router";
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireCaller, requirePermission } from "../auth/middleware";
+import { PERMISSIONS } from "../auth/permissions";
+import { mintClientToken } from "../auth/tokens";
+import { getDb } from "../db/client";
+import * as q from "../db/queries/poker";
+import { DEFAULT_CHOICES, DEFAULT_END_REDIRECT_URL } from "../domain/poker/deck";
+import { createInvite, InviteRole, ROLE_PERMISSIONS, readInvite } from "../domain/poker/invites";
+import { sessionJson, storyJson } from "../domain/poker/session-view";
+import { sanitizeHtmlFragment } from "../domain/sanitize";
+import { ApiError, conflict, forbidden, notFound } from "../errors";
+import { pokerRoom } from "../rooms/poker-room";
+import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonResponse } from "./router";
 
-export const pokerRoutes = createRouter();
+/** Tokens minted for people who join with an invite live this long (a long workshop day). */
+export const JOIN_TOKEN_TTL_SECONDS = 12 * 60 * 60;
+const DEFAULT_INVITE_TTL_SECONDS = 7 * 24 * 60 * 60;
+
+// ---- schemas ------------------------------------------------------------------------------
+
+const Choice = z.string().trim().min(1).max(50);
+/** A path on this site ("/poker/") or an absolute http(s) URL; never `javascript:`. */
+const RedirectUrl = z
+  .string()
+  .max(2000)
+  .refine((u) => /^\/(?!\/)/.test(u) || /^https?:\/\//i.test(u), {
+    message: "must be a path starting with '/' or an http(s) URL",
+  });
+
+const SessionInput = z
+  .object({
+    name: z.string().trim().min(1).max(200).openapi({ example: "Sprint 12" }),
+    choices: z
+      .array(Choice)
+      .min(1)
+      .max(50)
+      .refine((c) => new Set(c).size === c.length, { message: "choices must be unique" })
+      .optional()
+      .openapi({ example: ["1", "2", "3", "5", "8", "13", "?"] }),
+    end_redirect_url: RedirectUrl.optional().openapi({ example: "/poker/" }),
+  })
+  .strict()
+  .openapi("PokerSessionInput");
+
+const Story = z
+  .object({
+    id: z.string(),
+    story_label: z.string(),
+    description: z.string().openapi({ description: "Sanitised HTML" }),
+    story_points: z.number().nullable(),
+    position: z.number().int(),
+  })
+  .openapi("PokerStory");
+
+const Session = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    choices: z.array(z.string()),
+    end_redirect_url: z.string(),
+    active_story_id: z.string().nullable(),
+    ended: z.boolean(),
+    ended_at: z.string().nullable().openapi({ format: "date-time" }),
+    created_at: z.string().openapi({ format: "date-time" }),
+  })
+  .openapi("PokerSession");
+
+const SessionWithStories = Session.extend({ stories: z.array(Story) }).openapi(
+  "PokerSessionWithStories",
+);
+
+const StoryInput = z
+  .object({
+    story_label: z.string().trim().min(1).max(200).openapi({ example: "PROJ-42: Login page" }),
+    description: z
+      .string()
+      .max(20_000)
+      .default("")
+      .openapi({ example: "<p>As a user I want to <strong>log in</strong>.</p>" }),
+  })
+  .strict()
+  .openapi("PokerStoryInput");
+
+const InviteInput = z
+  .object({
+    role: InviteRole.default("voter"),
+    ttl_seconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 24 * 60 * 60)
+      .default(DEFAULT_INVITE_TTL_SECONDS),
+  })
+  .strict()
+  .openapi("PokerInviteInput");
+
+const Invite = z
+  .object({
+    invite: z.string().openapi({ description: "Signed; pass it to the join route" }),
+    role: InviteRole,
+    url: z.string().openapi({ description: "The browser UI's link carrying the invite" }),
+    expires_at: z.string().openapi({ format: "date-time" }),
+  })
+  .openapi("PokerInvite");
+
+const JoinInput = z
+  .object({
+    invite: z.string().min(1).max(2000),
+    name: z.string().trim().min(1).max(100).openapi({ example: "Ada" }),
+  })
+  .strict()
+  .openapi("PokerJoinInput");
+
+const Joined = z
+  .object({
+    token: z.string(),
+    expires_at: z.string().openapi({ format: "date-time" }),
+    user: z.object({ id: z.string(), name: z.string() }),
+    permissions: z.array(z.string()),
+    session_id: z.string(),
+  })
+  .openapi("PokerJoined");
+
+const IdParams = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(200)
+    .openapi({ param: { name: "id", in: "path" } }),
+});
+
+const moderate = requirePermission(PERMISSIONS.pokerModerate);
+const tags = ["poker"];
+
+// ---- routes -------------------------------------------------------------------------------
+
+const createSession = createRoute({
+  method: "post",
+  path: "/api/poker/sessions",
+  tags,
+  summary: "Create a planning-poker session (admin or planning_poker.moderate)",
+  security: bearerSecurity,
+  middleware: [moderate] as const,
+  request: { body: jsonBody(SessionInput) },
+  responses: {
+    201: jsonResponse(Session, "The new session"),
+    ...errorResponses(400, 401, 403),
+  },
+});
+
+const getSession = createRoute({
+  method: "get",
+  path: "/api/poker/sessions/{id}",
+  tags,
+  summary: "A session with its stories in order (any valid token)",
+  security: bearerSecurity,
+  middleware: [requireCaller] as const,
+  request: { params: IdParams },
+  responses: {
+    200: jsonResponse(SessionWithStories, "The session"),
+    ...errorResponses(401, 404),
+  },
+});
+
+const addStory = createRoute({
+  method: "post",
+  path: "/api/poker/sessions/{id}/stories",
+  tags,
+  summary: "Add a story at the end (admin or planning_poker.moderate)",
+  description:
+    "The description is sanitised HTML: scripts, styles, frames, event handlers and `javascript:` URLs are removed; basic formatting, links and lists are kept. Connected clients get a `story_added` event.",
+  security: bearerSecurity,
+  middleware: [moderate] as const,
+  request: { params: IdParams, body: jsonBody(StoryInput) },
+  responses: {
+    201: jsonResponse(Story, "The new story"),
+    ...errorResponses(400, 401, 403, 404, 410),
+  },
+});
+
+const endSession = createRoute({
+  method: "post",
+  path: "/api/poker/sessions/{id}/end",
+  tags,
+  summary: "End a session (admin or planning_poker.moderate)",
+  description:
+    "Sends `poker_session_ended` to every socket, closes them (code 4410) and emits `poker.session_ended`. Later connections get 410.",
+  security: bearerSecurity,
+  middleware: [moderate] as const,
+  request: { params: IdParams },
+  responses: {
+    200: jsonResponse(Session, "The ended session"),
+    ...errorResponses(401, 403, 404, 409),
+  },
+});
+
+const createInviteRoute = createRoute({
+  method: "post",
+  path: "/api/poker/sessions/{id}/invites",
+  tags,
+  summary: "Create a signed invite link (admin or planning_poker.moderate)",
+  description:
+    "A `voter` invite lets anyone with the link join with just a name and vote; a `moderator` invite grants `planning_poker.moderate`. Share moderator links with care.",
+  security: bearerSecurity,
+  middleware: [moderate] as const,
+  request: { params: IdParams, body: jsonBody(InviteInput) },
+  responses: {
+    201: jsonResponse(Invite, "The invite and the UI link carrying it"),
+    ...errorResponses(400, 401, 403, 404, 410),
+  },
+});
+
+const join = createRoute({
+  method: "post",
+  path: "/api/poker/sessions/{id}/join",
+  tags,
+  summary: "Join a session with an invite and a name (no token needed)",
+  description: `Mints a client token for a new user id with the invite's permissions, valid ${JOIN_TOKEN_TTL_SECONDS / 3600} h.`,
+  request: { params: IdParams, body: jsonBody(JoinInput) },
+  responses: {
+    201: jsonResponse(Joined, "The token to connect with"),
+    ...errorResponses(400, 403, 404, 410),
+  },
+});
+
+async function openSession(env: Env, id: string): Promise<q.PokerSessionRow> {
+  const session = await q.getSession(getDb(env.DB), id);
+  if (!session) throw notFound("Poker session");
+  if (session.endedAt) throw new ApiError("gone", "The poker session has ended");
+  return session;
+}
+
+export const pokerRoutes = createRouter()
+  .openapi(createSession, async (c) => {
+    const body = c.req.valid("json");
+    const session = await q.createSession(getDb(c.env.DB), {
+      name: body.name,
+      choices: body.choices ?? [...DEFAULT_CHOICES],
+      endRedirectUrl: body.end_redirect_url ?? DEFAULT_END_REDIRECT_URL,
+    });
+    return c.json(sessionJson(session), 201);
+  })
+  .openapi(getSession, async (c) => {
+    const { id } = c.req.valid("param");
+    const db = getDb(c.env.DB);
+    const session = await q.getSession(db, id);
+    if (!session) throw notFound("Poker session");
+    const stories = await q.listStories(db, id);
+    return c.json({ ...sessionJson(session), stories: stories.map(storyJson) }, 200);
+  })
+  .openapi(addStory, async (c) => {
+    const { id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    await openSession(c.env, id);
+    const row = await q.addStory(getDb(c.env.DB), id, {
+      storyLabel: body.story_label,
+      description: sanitizeHtmlFragment(body.description),
+    });
+    const story = storyJson(row);
+    await pokerRoom(c.env, id).storyAdded(id, story);
+    return c.json(story, 201);
+  })
+  .openapi(endSession, async (c) => {
+    const { id } = c.req.valid("param");
+    const db = getDb(c.env.DB);
+    const session = await q.getSession(db, id);
+    if (!session) throw notFound("Poker session");
+    if (!(await pokerRoom(c.env, id).end(id))) throw conflict("The session has already ended");
+    const ended = await q.getSession(db, id);
+    return c.json(sessionJson(ended ?? session), 200);
+  })
+  .openapi(createInviteRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    await openSession(c.env, id);
+    const { invite, expiresAt } = await createInvite(
+      c.env.TOKEN_SECRET,
+      id,
+      body.role,
+      body.ttl_seconds,
+    );
+    const url = new URL("/poker/", c.req.url);
+    url.searchParams.set("session", id);
+    url.searchParams.set("invite", invite);
+    return c.json(
+      { invite, role: body.role, url: url.toString(), expires_at: expiresAt.toISOString() },
+      201,
+    );
+  })
+  .openapi(join, async (c) => {
+    const { id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const role = await readInvite(c.env.TOKEN_SECRET, id, body.invite);
+    if (!role) throw forbidden("The invite is invalid, expired or for another session");
+    await openSession(c.env, id);
+    const user = { id: `guest-${crypto.randomUUID()}`, name: body.name };
+    const permissions = ROLE_PERMISSIONS[role];
+    const { token, expiresAt } = await mintClientToken(c.env.TOKEN_SECRET, {
+      user,
+      permissions,
+      ttlSeconds: JOIN_TOKEN_TTL_SECONDS,
+    });
+    return c.json(
+      { token, expires_at: expiresAt.toISOString(), user, permissions, session_id: id },
+      201,
+    );
+  });

@@ -1,0 +1,153 @@
+import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import type { Participant } from "../../domain/poker/participants";
+import type { StoryRecord, VoteRecord } from "../../domain/poker/story-view";
+import type { Db } from "../client";
+import { pokerParticipants, pokerSessions, pokerStories, pokerVotes } from "../schema/poker";
+
+export type PokerSessionRow = typeof pokerSessions.$inferSelect;
+export type PokerStoryRow = typeof pokerStories.$inferSelect;
+
+const now = () => new Date().toISOString();
+
+export async function createSession(
+  db: Db,
+  input: { name: string; choices: string[]; endRedirectUrl: string },
+): Promise<PokerSessionRow> {
+  return db
+    .insert(pokerSessions)
+    .values({ id: crypto.randomUUID(), ...input, createdAt: now() })
+    .returning()
+    .get();
+}
+
+export async function getSession(db: Db, id: string): Promise<PokerSessionRow | null> {
+  return (await db.select().from(pokerSessions).where(eq(pokerSessions.id, id)).get()) ?? null;
+}
+
+export async function listStories(db: Db, sessionId: string): Promise<PokerStoryRow[]> {
+  return db
+    .select()
+    .from(pokerStories)
+    .where(eq(pokerStories.sessionId, sessionId))
+    .orderBy(asc(pokerStories.position));
+}
+
+/** Appends a story; its position is computed in the same statement, so concurrent adds queue up. */
+export async function addStory(
+  db: Db,
+  sessionId: string,
+  input: { storyLabel: string; description: string },
+): Promise<PokerStoryRow> {
+  return db
+    .insert(pokerStories)
+    .values({
+      id: crypto.randomUUID(),
+      sessionId,
+      ...input,
+      position: sql`(SELECT COALESCE(MAX(${pokerStories.position}), -1) + 1 FROM ${pokerStories} WHERE ${pokerStories.sessionId} = ${sessionId})`,
+      createdAt: now(),
+    })
+    .returning()
+    .get();
+}
+
+export async function getStory(
+  db: Db,
+  sessionId: string,
+  storyId: string,
+): Promise<PokerStoryRow | null> {
+  const row = await db
+    .select()
+    .from(pokerStories)
+    .where(and(eq(pokerStories.id, storyId), eq(pokerStories.sessionId, sessionId)))
+    .get();
+  return row ?? null;
+}
+
+export async function setActiveStory(db: Db, sessionId: string, storyId: string): Promise<void> {
+  await db
+    .update(pokerSessions)
+    .set({ activeStoryId: storyId })
+    .where(eq(pokerSessions.id, sessionId));
+}
+
+export async function setStoryPoints(db: Db, storyId: string, points: number): Promise<void> {
+  await db.update(pokerStories).set({ storyPoints: points }).where(eq(pokerStories.id, storyId));
+}
+
+export async function setRevealed(db: Db, storyId: string, revealed: boolean): Promise<void> {
+  await db.update(pokerStories).set({ revealed }).where(eq(pokerStories.id, storyId));
+}
+
+export async function listVotes(db: Db, storyId: string): Promise<VoteRecord[]> {
+  return db
+    .select({ userId: pokerVotes.userId, userName: pokerVotes.userName, choice: pokerVotes.choice })
+    .from(pokerVotes)
+    .where(eq(pokerVotes.storyId, storyId))
+    .orderBy(asc(pokerVotes.votedAt));
+}
+
+/** One vote per user and story: a second vote replaces the first. */
+export async function upsertVote(db: Db, storyId: string, vote: VoteRecord): Promise<void> {
+  const votedAt = now();
+  await db
+    .insert(pokerVotes)
+    .values({ storyId, ...vote, votedAt })
+    .onConflictDoUpdate({
+      target: [pokerVotes.storyId, pokerVotes.userId],
+      set: { choice: vote.choice, userName: vote.userName, votedAt },
+    });
+}
+
+/** Clears a story's votes and hides them again (reset). */
+export async function resetVotes(db: Db, storyId: string): Promise<void> {
+  await db.batch([
+    db.delete(pokerVotes).where(eq(pokerVotes.storyId, storyId)),
+    db.update(pokerStories).set({ revealed: false }).where(eq(pokerStories.id, storyId)),
+  ]);
+}
+
+/** Ends a session once; null when it had already ended (or does not exist). */
+export async function endSession(db: Db, sessionId: string): Promise<PokerSessionRow | null> {
+  const row = await db
+    .update(pokerSessions)
+    .set({ endedAt: now(), activeStoryId: null })
+    .where(and(eq(pokerSessions.id, sessionId), isNull(pokerSessions.endedAt)))
+    .returning()
+    .get();
+  return row ?? null;
+}
+
+/**
+ * Replaces the recorded participants of a session with the room's current list.
+ * One insert per row: D1 binds at most 100 parameters per statement.
+ */
+export async function replaceParticipants(
+  db: Db,
+  sessionId: string,
+  participants: Participant[],
+  joinedAt: (userId: string) => Date,
+): Promise<void> {
+  await db.batch([
+    db.delete(pokerParticipants).where(eq(pokerParticipants.sessionId, sessionId)),
+    ...participants.map((p) =>
+      db.insert(pokerParticipants).values({
+        sessionId,
+        userId: p.id,
+        name: p.name,
+        permissions: p.permissions,
+        joinedAt: joinedAt(p.id).toISOString(),
+      }),
+    ),
+  ]);
+}
+
+export function storyRecord(row: PokerStoryRow): StoryRecord {
+  return {
+    id: row.id,
+    storyLabel: row.storyLabel,
+    description: row.description,
+    storyPoints: row.storyPoints,
+    revealed: row.revealed,
+  };
+}
