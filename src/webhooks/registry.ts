@@ -106,15 +106,18 @@ export async function findEventType(env: Env, name: string): Promise<EventTypeDe
 export interface EventTypeView {
   event_type: string;
   description: string;
-  schema: unknown;
+  schema: Record<string, unknown>;
   builtin: boolean;
 }
 
-function view(type: EventTypeDefinition): EventTypeView {
+export function describeEventType(type: EventTypeDefinition): EventTypeView {
   return {
     event_type: type.name,
     description: type.description,
-    schema: z.toJSONSchema(type.data, { io: "input", unrepresentable: "any" }),
+    schema: z.toJSONSchema(type.data, { io: "input", unrepresentable: "any" }) as Record<
+      string,
+      unknown
+    >,
     builtin: type.builtin,
   };
 }
@@ -123,9 +126,14 @@ function view(type: EventTypeDefinition): EventTypeView {
 export async function listEventTypes(env: Env): Promise<EventTypeView[]> {
   const app = await listAppEventTypes(getDb(env.DB));
   return [
-    ...[...codeTypes.values()].map(view),
+    ...[...codeTypes.values()].map(describeEventType),
     ...app.map((row) =>
-      view({ name: row.name, description: row.description, data: AppEventData, builtin: false }),
+      describeEventType({
+        name: row.name,
+        description: row.description,
+        data: AppEventData,
+        builtin: false,
+      }),
     ),
   ];
 }
