@@ -1,0 +1,50 @@
+import { BUS_POLL_URL, BUS_STREAM_URL, busStub, type PollRequest } from "../rooms/bus-channel";
+import { isRetryable } from "./publish";
+import { NOTHING, PollAnswer } from "./wire";
+
+/** Pause before asking a reset object again. */
+const RETRY_PAUSE_MS = 50;
+
+/**
+ * A long poll, parked in the namespace's BusChannel. When the object is reset under a parked
+ * poll (deploy, eviction), the poll is asked again of the new instance with the same cursor
+ * until its deadline: the messages are in storage, so nothing is lost or repeated. The
+ * client's abort signal travels with the request, so a client that leaves frees its slot.
+ */
+export async function pollBus(
+  env: Env,
+  db: string,
+  poll: PollRequest,
+  signal: AbortSignal,
+): Promise<PollAnswer> {
+  const deadline = Date.now() + poll.timeout_ms;
+  for (;;) {
+    const timeout_ms = Math.max(0, deadline - Date.now());
+    try {
+      const res = await busStub(env, db).fetch(BUS_POLL_URL, {
+        method: "POST",
+        body: JSON.stringify({ ...poll, timeout_ms }),
+        signal,
+      });
+      if (!res.ok) throw new Error(`BusChannel answered ${res.status}: ${await res.text()}`);
+      return PollAnswer.parse(await res.json());
+    } catch (err) {
+      if (!isRetryable(err) || signal.aborted) throw err;
+      if (deadline - Date.now() <= RETRY_PAUSE_MS) return NOTHING;
+      await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
+    }
+  }
+}
+
+/** An SSE response from the namespace's BusChannel, replaying after `lastMessage` first. */
+export function streamBus(
+  env: Env,
+  db: string,
+  channels: string[],
+  lastMessage: string | null,
+): Promise<Response> {
+  const url = new URL(BUS_STREAM_URL);
+  url.searchParams.set("channels", channels.join(","));
+  if (lastMessage !== null) url.searchParams.set("last_message", lastMessage);
+  return busStub(env, db).fetch(url.href);
+}
