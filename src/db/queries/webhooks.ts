@@ -20,8 +20,12 @@ export type OwnerScope = { owner: string } | "all";
 const ownedBy = (scope: OwnerScope, id: string) =>
   scope === "all" ? eq(webhooks.id, id) : and(eq(webhooks.id, id), eq(webhooks.owner, scope.owner));
 
+/** drizzle wraps D1's error; the constraint is named in the cause. */
 function isUniqueViolation(err: unknown): boolean {
-  return String((err as Error)?.message ?? err).includes("UNIQUE constraint failed");
+  for (let e = err as Error | undefined; e; e = e.cause as Error | undefined) {
+    if (String(e.message).includes("UNIQUE constraint failed")) return true;
+  }
+  return false;
 }
 
 // Event types registered by apps

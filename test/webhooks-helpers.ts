@@ -1,0 +1,97 @@
+import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
+import { vi } from "vitest";
+import { deliverWebhookBatch } from "../src/webhooks/deliver";
+import { ADMIN, call } from "./helpers/http";
+
+/** A Queue that records what is sent, so a test drives the consumer itself. */
+export function recordingQueue() {
+  const sent: { body: { delivery_id: number }; delaySeconds: number }[] = [];
+  const queue = {
+    send: async (body: { delivery_id: number }, options?: { delaySeconds?: number }) => {
+      sent.push({ body, delaySeconds: options?.delaySeconds ?? 0 });
+    },
+    sendBatch: async (messages: { body: { delivery_id: number }; delaySeconds?: number }[]) => {
+      for (const m of messages) sent.push({ body: m.body, delaySeconds: m.delaySeconds ?? 0 });
+    },
+  } as unknown as Queue;
+  return { queue, sent };
+}
+
+/** The test env with a recording queue (and any other override). */
+export function testEnv(overrides: Partial<Env> = {}) {
+  const { queue, sent } = recordingQueue();
+  return { env: { ...env, WEBHOOK_QUEUE: queue, ...overrides } as Env, sent };
+}
+
+/** Runs the consumer on one delivery message; returns the retry spy and the queue result. */
+export async function consume(testEnvValue: Env, deliveryId: number) {
+  const batch = createMessageBatch("switchboard-webhooks", [
+    {
+      id: crypto.randomUUID(),
+      timestamp: new Date(),
+      attempts: 1,
+      body: { delivery_id: deliveryId },
+    },
+  ]);
+  const message = batch.messages[0] as Message;
+  const retry = vi.spyOn(message, "retry");
+  const ack = vi.spyOn(message, "ack");
+  const ctx = createExecutionContext();
+  await deliverWebhookBatch(batch, testEnvValue);
+  const result = await getQueueResult(batch, ctx);
+  return { retry, ack, result };
+}
+
+export interface Captured {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * Replaces `fetch` for outbound webhook POSTs only (D1 stays real): each call is recorded and
+ * answered by `respond` (by 0-based call number).
+ */
+export function captureFetch(
+  respond: (n: number, req: Captured) => Response | Promise<Response> = () =>
+    new Response("ok", { status: 200 }),
+) {
+  const calls: Captured[] = [];
+  const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+    const req = new Request(input as RequestInfo, init as RequestInit);
+    const captured: Captured = {
+      url: req.url,
+      headers: Object.fromEntries(req.headers),
+      body: await req.text(),
+    };
+    calls.push(captured);
+    return respond(calls.length - 1, captured);
+  });
+  return { calls, spy };
+}
+
+export const uid = () => crypto.randomUUID().slice(0, 8);
+
+/** Registers a fresh app event type and returns its name. */
+export async function freshEventType(): Promise<string> {
+  const name = `test.${uid()}`;
+  const res = await call("POST", "/api/webhooks/event-types", {
+    token: ADMIN,
+    body: { event_type: name, description: "a test type" },
+  });
+  if (res.status !== 201) throw new Error(`registering ${name}: ${JSON.stringify(res.body)}`);
+  return name;
+}
+
+/** Subscribes with the admin token (or `token`) and returns the create answer. */
+export async function subscribe(body: Record<string, unknown>, token = ADMIN) {
+  const res = await call("POST", "/api/webhooks", { token, body });
+  if (res.status !== 201) throw new Error(`subscribing: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body as { id: string; secret_key: string; [k: string]: unknown };
+}
+
+export async function deliveryLog(hookId: string, token = ADMIN) {
+  const res = await call("GET", `/api/webhooks/${hookId}/deliveries?limit=200`, { token });
+  if (res.status !== 200) throw new Error(`log: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.results as any[];
+}
