@@ -52,7 +52,7 @@ export function schemaBody(name = `s-${crypto.randomUUID()}`, extra: Record<stri
         },
         type: "choice",
         required: true,
-        next_qid: 4,
+        next_qid: -1,
         answers: [
           { id: 11, text: "Red", next_qid: 2 },
           { id: 12, text: "Blue", next_qid: 3 },

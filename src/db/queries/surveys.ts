@@ -67,11 +67,12 @@ export async function applyItemChange(
     switch (change.kind) {
       case "insert": {
         const i = change.item;
-        return db.run(sql`INSERT INTO ${surveyItems}
-          (id, survey_id, question_id, qid, answers, text, position)
-          SELECT ${i.id}, ${i.surveyId}, ${i.questionId}, ${i.qid}, ${JSON.stringify(i.answers)},
-            ${i.text}, ${i.position}
-          WHERE ${atRevision}`);
+        // INSERT ... SELECT fills every column in the table's order.
+        return db
+          .insert(surveyItems)
+          .select(
+            sql`SELECT ${i.id}, ${i.surveyId}, ${i.questionId}, ${i.qid}, ${JSON.stringify(i.answers)}, ${i.text}, ${i.position}, ${now}, ${now} WHERE ${atRevision}`,
+          );
       }
       case "update":
         return db
