@@ -1,7 +1,9 @@
+import type * as XSS from "xss";
 import xss from "xss";
 
-// CommonJS package: its named exports are properties of the default export in every bundler.
-const { FilterXSS, safeAttrValue } = xss;
+// A CommonJS package: workerd's test runner exposes only `module.exports` as the default export,
+// which carries every named export as a property (its typings declare them as named exports).
+const { FilterXSS, safeAttrValue } = xss as unknown as typeof XSS;
 
 /** Tags users may send (story descriptions, thread texts) and the attributes each keeps. */
 const ALLOWED: Record<string, string[]> = {
