@@ -1,0 +1,137 @@
+// The rooms a broadcast scenario talks to: Switchboard's bus channel and the three peers.
+// Each target opens `count` subscribers in one room and publishes 200-byte events into it.
+import { ADMIN_TOKEN } from "./servers.mjs";
+import { closeSockets, openSocket, openSockets, request } from "./net.mjs";
+
+export const EVENT_BYTES = 200;
+const I_KEY = Buffer.from('"i":');
+
+function padded(head, tail) {
+  return head + "x".repeat(Math.max(0, EVENT_BYTES - head.length - tail.length)) + tail;
+}
+
+/** A peer frame of exactly 200 bytes: {"event":"bench","data":{"i":<i>,"pad":"xx…"}}. */
+export function peerFrame(i) {
+  return padded(`{"event":"bench","data":{"i":${i},"pad":"`, '"}}');
+}
+
+/** A bus message whose JSON is 200 bytes: {"type":"bench","i":<i>,"pad":"xx…"}. */
+export function busMessage(i) {
+  return JSON.parse(padded(`{"type":"bench","i":${i},"pad":"`, '"}'));
+}
+
+/** The event index carried by a received frame, without parsing the whole JSON (-1: none). */
+export function indexOfFrame(buf) {
+  const at = buf.indexOf(I_KEY);
+  if (at < 0) return -1;
+  let value = 0;
+  for (let k = at + I_KEY.length; k < buf.length; k++) {
+    const c = buf[k];
+    if (c < 48 || c > 57) break;
+    value = value * 10 + (c - 48);
+  }
+  return value;
+}
+
+/** Mints a client token on Switchboard. */
+export async function mintToken(ours, user, permissions) {
+  const res = await request("POST", `${ours.url}/api/tokens`, {
+    token: ADMIN_TOKEN,
+    body: { user, permissions, ttl_seconds: 7200 },
+  });
+  if (res.status !== 201) throw new Error(`POST /api/tokens: ${res.status} ${res.text}`);
+  return res.json.token;
+}
+
+/**
+ * Switchboard: subscribers on the bus WebSocket `/ws/bus/:db?channels=<room>`, the publisher on
+ * `POST /api/bus/:db/publish` (durable before it answers, then sent to every socket).
+ */
+export function oursTarget(ours, db) {
+  let token;
+  return {
+    name: "ours",
+    async open(room, count, onFrame, concurrency) {
+      token ??= await mintToken(ours, { id: "bench", name: "Bench" }, ["bus.listen:bench-*"]);
+      const url = `${ours.ws}/ws/bus/${db}?channels=${room}&token=${token}`;
+      const sockets = await openSockets(count, url, onFrame, concurrency);
+      const failures = [];
+      return {
+        sockets,
+        failures,
+        publish(i) {
+          return request("POST", `${ours.url}/api/bus/${db}/publish`, {
+            token: ADMIN_TOKEN,
+            body: { channel: room, message: busMessage(i) },
+          }).then(
+            (res) => {
+              if (res.status !== 201) failures.push(`${res.status} ${res.text.slice(0, 200)}`);
+            },
+            (err) => failures.push(String(err)),
+          );
+        },
+        close: () => closeSockets(sockets),
+      };
+    },
+  };
+}
+
+/** A peer room: a publisher socket in the room sends the frame; the server relays it to all others. */
+export function peerTarget(name, roomUrl) {
+  return {
+    name,
+    roomUrl,
+    async open(room, count, onFrame, concurrency) {
+      const url = roomUrl(room);
+      const sockets = await openSockets(count, url, onFrame, concurrency);
+      const publisher = await openSocket(url);
+      return {
+        sockets,
+        failures: [],
+        publish(i) {
+          publisher.send(peerFrame(i));
+        },
+        close: () => closeSockets([...sockets, publisher]),
+      };
+    },
+  };
+}
+
+export function peerTargets(servers) {
+  return [
+    peerTarget("bare DO", (room) => `${servers.peers.ws}/bare/${room}`),
+    peerTarget("PartyServer", (room) => `${servers.peers.ws}/parties/party-room/${room}`),
+    peerTarget("Node ws", (room) => `${servers.node.ws}/${room}`),
+  ];
+}
+
+/**
+ * The bare Durable Object with HTTP publishing: `POST /bare/:room/publish` (with `?durable=1` a
+ * SQLite insert first), then the same send loop. The floor for Switchboard's durable bus publish.
+ */
+export function bareHttpTarget(servers, { durable }) {
+  const base = `${servers.peers.url}/bare`;
+  return {
+    name: durable ? "bare DO + SQLite" : "bare DO (HTTP publish)",
+    async open(room, count, onFrame, concurrency) {
+      const sockets = await openSockets(count, `${servers.peers.ws}/bare/${room}`, onFrame, concurrency);
+      const failures = [];
+      const query = durable ? "?durable=1&channel=bench" : "?channel=bench";
+      return {
+        sockets,
+        failures,
+        publish(i) {
+          return request("POST", `${base}/${room}/publish${query}`, {
+            body: JSON.parse(peerFrame(i)),
+          }).then(
+            (res) => {
+              if (res.status !== 201) failures.push(`${res.status} ${res.text.slice(0, 200)}`);
+            },
+            (err) => failures.push(String(err)),
+          );
+        },
+        close: () => closeSockets(sockets),
+      };
+    },
+  };
+}

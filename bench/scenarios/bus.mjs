@@ -1,0 +1,157 @@
+// Scenario 4, the bus. (a) Long-poll latency: P pollers parked on C channels, a publisher
+// publishing round-robin at a steady rate; each answer's latency is measured from the start of
+// its publish call, and every poller polls again at once with the `message_id` it got.
+// (b) Durable throughput: messages per second through one channel, publisher on HTTP with a
+// bounded number of calls in flight, one WebSocket subscriber, every message stored first.
+import { performance } from "node:perf_hooks";
+import { request, sleep } from "../lib/net.mjs";
+import { Meter } from "../lib/phase.mjs";
+import { ADMIN_TOKEN } from "../lib/servers.mjs";
+import { percentile, sortNumbers } from "../lib/stats.mjs";
+import { busMessage, mintToken, peerFrame } from "../lib/targets.mjs";
+import { throughputPhase } from "./fanout.mjs";
+
+/** Switchboard's Tryton long poll `POST /:db/bus`, publisher on `POST /api/bus/:db/publish`. */
+export function oursPolling(ours, db) {
+  let token;
+  return {
+    name: "ours",
+    reliable: true,
+    async prepare() {
+      token ??= await mintToken(ours, { id: "bench-poller", name: "Poller" }, ["bus.listen:bench-*"]);
+    },
+    async poll(channel, last, signal) {
+      const res = await request("POST", `${ours.url}/${db}/bus?timeout=30`, {
+        token,
+        signal,
+        body: { last_message: last, channels: [channel] },
+      });
+      if (res.status !== 200) throw new Error(`POST /${db}/bus: ${res.status} ${res.text}`);
+      const { message } = res.json;
+      return message ? { id: message.message_id, i: message.i ?? -1 } : null;
+    },
+    async publish(channel, i) {
+      const res = await request("POST", `${ours.url}/api/bus/${db}/publish`, {
+        token: ADMIN_TOKEN,
+        body: { channel, message: busMessage(i) },
+      });
+      if (res.status !== 201) throw new Error(`publish: ${res.status} ${res.text}`);
+    },
+  };
+}
+
+/** A peer's in-memory long poll: no cursor, a poll only sees what is published while parked. */
+function peerPolling(name, base) {
+  return {
+    name,
+    reliable: false,
+    async prepare() {},
+    async poll(channel, _last, signal) {
+      const res = await request("POST", `${base}/poll?channel=${channel}`, { signal });
+      return { id: null, i: res.json?.data?.i ?? -1 };
+    },
+    async publish(channel, i) {
+      const res = await request("POST", `${base}/publish?channel=${channel}`, {
+        body: JSON.parse(peerFrame(i)),
+      });
+      if (res.status !== 201) throw new Error(`publish: ${res.status} ${res.text}`);
+    },
+  };
+}
+
+export function peerPollings(servers) {
+  return [
+    peerPolling("bare DO", `${servers.peers.url}/bare/bench-poll`),
+    peerPolling("Node ws", servers.node.url),
+  ];
+}
+
+async function pollLatency(target, { channels, pollers, durationMs, intervalMs, warmupMs }, run) {
+  await target.prepare();
+  const names = Array.from({ length: channels }, (_, c) => `bench-poll-${run}-${c}`);
+  const count = Math.ceil(durationMs / intervalMs);
+  const pubTime = new Float64Array(count);
+  const got = new Uint16Array(count);
+  const latencies = [];
+  const errors = [];
+  const abort = new AbortController();
+  const perChannel = pollers / channels;
+  const loops = Array.from({ length: pollers }, async (_, p) => {
+    let last = null;
+    while (!abort.signal.aborted) {
+      try {
+        const answer = await target.poll(names[p % channels], last, abort.signal);
+        if (!answer) continue;
+        last = answer.id;
+        const { i } = answer;
+        if (i < 0 || i >= count || !pubTime[i]) continue;
+        got[i]++;
+        if (pubTime[i] - pubTime[0] >= warmupMs) latencies.push(performance.now() - pubTime[i]);
+      } catch (err) {
+        if (!abort.signal.aborted) errors.push(String(err));
+        return;
+      }
+    }
+  });
+  // Let every poller park before the first publish (a null cursor means "from now").
+  await sleep(500);
+  const start = performance.now();
+  const publishes = [];
+  for (let i = 0; i < count; i++) {
+    const wait = start + i * intervalMs - performance.now();
+    if (wait > 0) await sleep(wait);
+    pubTime[i] = performance.now();
+    publishes.push(target.publish(names[i % channels], i).catch((err) => errors.push(String(err))));
+  }
+  await Promise.all(publishes);
+  const deadline = performance.now() + (target.reliable ? 10_000 : 1_000);
+  while (performance.now() < deadline && got.some((g) => g < perChannel)) await sleep(20);
+  abort.abort();
+  await Promise.allSettled(loops);
+  if (errors.length) throw new Error(`${target.name} long poll: ${errors[0]}`);
+  const missing = got.reduce((sum, g) => sum + Math.max(0, perChannel - g), 0);
+  if (target.reliable && missing) throw new Error(`${target.name}: ${missing} answers missing`);
+  const sorted = sortNumbers(latencies);
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), samples: sorted.length, missing };
+}
+
+export async function busLatency({ targets, runs, options, log }) {
+  const results = {};
+  for (let run = 1; run <= runs; run++) {
+    for (const target of targets) {
+      const r = await pollLatency(target, options, run);
+      const f = (results[target.name] ??= { p50: [], p99: [], missed: [] });
+      f.p50.push(r.p50);
+      f.p99.push(r.p99);
+      f.missed.push(r.missing);
+      log(
+        `  run ${run} ${target.name}: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms over ${r.samples} answers${r.missing ? ` (${r.missing} missed: no cursor)` : ""}`,
+      );
+    }
+  }
+  return results;
+}
+
+/** Messages per second through one channel, one subscriber, `inFlight` publish calls at a time. */
+export async function busThroughput({ targets, runs, durationMs, inFlight, log }) {
+  const results = {};
+  const rooms = [];
+  for (const target of targets) {
+    const meter = new Meter(1);
+    rooms.push({ target, meter, room: await target.open("bench-durable", 1, meter.onFrame) });
+  }
+  try {
+    for (const { meter, room } of rooms) await throughputPhase(meter, room, durationMs / 2, inFlight);
+    for (let run = 1; run <= runs; run++) {
+      for (const { target, meter, room } of rooms) {
+        const rate = await throughputPhase(meter, room, durationMs, inFlight);
+        if (room.failures.length) throw new Error(`${target.name}: ${room.failures[0]}`);
+        (results[target.name] ??= []).push(rate);
+        log(`  run ${run} ${target.name}: ${Math.round(rate)} messages/s`);
+      }
+    }
+  } finally {
+    for (const { room } of rooms) await room.close();
+  }
+  return results;
+}

@@ -1,0 +1,172 @@
+// Every scenario, in the order `npm run bench` runs them; each adds its figures to the report.
+// Sizes follow the issue; `quick` shortens everything to check the harness itself.
+import { bareHttpTarget, oursTarget, peerTargets } from "../lib/targets.mjs";
+import { busLatency, busThroughput, oursPolling, peerPollings } from "./bus.mjs";
+import { fanout } from "./fanout.mjs";
+import { idle } from "./idle.mjs";
+import { poker } from "./poker.mjs";
+import { webhooks } from "./webhooks.mjs";
+
+const RUNS = 3;
+
+/** Per-peer values of one key from `{ peer: { key: [...] } }`. */
+function pick(byPeer, key) {
+  return Object.fromEntries(Object.entries(byPeer).map(([peer, f]) => [peer, f[key]]));
+}
+
+const fanoutScenario = {
+  id: "fanout",
+  title: "room fan-out, one publisher, N = 100 and 1,000 subscribers, 200-byte events",
+  async run({ servers, report, quick, log }) {
+    const results = await fanout({
+      targets: [oursTarget(servers.ours, "bench"), ...peerTargets(servers)],
+      sizes: quick ? [100] : [100, 1000],
+      runs: RUNS,
+      phaseMs: quick ? 1000 : 2000,
+      log,
+    });
+    for (const [n, { ours, ...peers }] of Object.entries(results)) {
+      report.add({
+        name: `fanout_n${n}_throughput`,
+        unit: "deliveries/s",
+        ours: ours.deliveries,
+        peers: pick(peers, "deliveries"),
+        target: { "bare DO": ">= 0.9", PartyServer: ">= 1.0" },
+        higherIsBetter: true,
+      });
+      report.add({ name: `fanout_n${n}_p50`, unit: "ms", ours: ours.p50, peers: pick(peers, "p50") });
+      report.add({
+        name: `fanout_n${n}_p99`,
+        unit: "ms",
+        ours: ours.p99,
+        peers: pick(peers, "p99"),
+        target: { "bare DO": "<= 1.2" },
+      });
+    }
+  },
+};
+
+const idleScenario = {
+  id: "idle",
+  title: "idle sockets: 5,000 hibernatable sockets in one room",
+  async run({ servers, report, quick, log }) {
+    const [bare, party, node] = peerTargets(servers);
+    const { ours, ...peers } = await idle({
+      targets: [
+        { target: oursTarget(servers.ours, "bench"), pid: servers.ours.pid },
+        { target: bare, pid: servers.peers.pid },
+        { target: party, pid: servers.peers.pid },
+        { target: node, pid: servers.node.pid },
+      ],
+      sockets: quick ? 1000 : 5000,
+      runs: RUNS,
+      settleMs: quick ? 1000 : 3000,
+      log,
+    });
+    const label = quick ? "1k" : "5k";
+    report.add({
+      name: `idle_${label}_memory_per_socket`,
+      unit: "KiB",
+      ours: ours.kibPerSocket,
+      peers: pick(peers, "kibPerSocket"),
+    });
+    report.add({
+      name: `idle_${label}_broadcast_to_all`,
+      unit: "ms",
+      ours: ours.broadcastMs,
+      peers: pick(peers, "broadcastMs"),
+    });
+    report.add({
+      name: `idle_${label}_first_broadcast_after_idle`,
+      unit: "ms",
+      ours: ours.firstBroadcastMs,
+      peers: pick(peers, "firstBroadcastMs"),
+    });
+    report.add({
+      name: `idle_${label}_connect_rate`,
+      unit: "sockets/s",
+      ours: ours.connectPerS,
+      peers: pick(peers, "connectPerS"),
+      higherIsBetter: true,
+    });
+  },
+};
+
+const pokerScenario = {
+  id: "poker",
+  title: "poker round: 50 voters, first vote until every client has seen all 50",
+  async run({ servers, report, quick, log }) {
+    const voters = quick ? 20 : 50;
+    const { ours, ...peers } = await poker({
+      servers,
+      peers: peerTargets(servers),
+      voters,
+      runs: RUNS,
+      log,
+    });
+    report.add({ name: `poker_round_${voters}_voters`, unit: "ms", ours, peers });
+  },
+};
+
+const busScenario = {
+  id: "bus",
+  title: "bus: long-poll latency (100 pollers, 10 channels), durable messages/s on one channel",
+  async run({ servers, report, quick, log }) {
+    const latency = await busLatency({
+      targets: [oursPolling(servers.ours, "bench"), ...peerPollings(servers)],
+      runs: RUNS,
+      options: {
+        channels: 10,
+        pollers: 100,
+        durationMs: quick ? 1500 : 4000,
+        intervalMs: 20,
+        warmupMs: 500,
+      },
+      log,
+    });
+    const { ours, ...peers } = latency;
+    report.add({ name: "bus_longpoll_p50", unit: "ms", ours: ours.p50, peers: pick(peers, "p50") });
+    report.add({
+      name: "bus_longpoll_p99",
+      unit: "ms",
+      ours: ours.p99,
+      peers: pick(peers, "p99"),
+      target: { absolute: "<= 50 ms" },
+    });
+    const throughput = await busThroughput({
+      targets: [oursTarget(servers.ours, "bench"), bareHttpTarget(servers, { durable: true })],
+      runs: RUNS,
+      durationMs: quick ? 1000 : 2000,
+      inFlight: 16,
+      log,
+    });
+    const { ours: oursRate, ...peerRates } = throughput;
+    report.add({
+      name: "bus_durable_throughput",
+      unit: "messages/s",
+      ours: oursRate,
+      peers: peerRates,
+      higherIsBetter: true,
+    });
+  },
+};
+
+const webhooksScenario = {
+  id: "webhooks",
+  title: "webhooks: deliveries/s to a local receiver, all 200 and 30 % 500",
+  async run({ servers, report, quick, log }) {
+    const results = await webhooks({ servers, runs: RUNS, events: quick ? 100 : 400, log });
+    for (const [mode, { ours, ...peers }] of Object.entries(results)) {
+      report.add({
+        name: `webhooks_${mode}_throughput`,
+        unit: "deliveries/s",
+        ours,
+        peers,
+        target: { absolute: ">= 300 deliveries/s" },
+        higherIsBetter: true,
+      });
+    }
+  },
+};
+
+export const SCENARIOS = [fanoutScenario, idleScenario, pokerScenario, busScenario, webhooksScenario];
