@@ -42,6 +42,14 @@ export async function consume(testEnvValue: Env, deliveryId: number) {
   return { retry, ack, result };
 }
 
+/** The `delaySeconds` of the one `message.retry` call. */
+export function delayOf(retry: { mock: { calls: unknown[][] } }): number {
+  const options = retry.mock.calls[0]?.[0] as { delaySeconds?: number } | undefined;
+  if (options?.delaySeconds === undefined)
+    throw new Error("message.retry was not called with a delay");
+  return options.delaySeconds;
+}
+
 export interface Captured {
   url: string;
   headers: Record<string, string>;
