@@ -1,15 +1,295 @@
-import { notFound } from "../errors";
+import { z } from "zod";
+import type { Caller } from "../auth/caller";
+import { hasPermission, PERMISSIONS } from "../auth/permissions";
+import { getDb } from "../db/client";
+import {
+  findMember,
+  findThread,
+  isObserving,
+  type MemberRow,
+  markRead,
+  unreadCount,
+} from "../db/queries/threads";
+import type {
+  CreateThreadInput,
+  EditMessageInput,
+  EditThreadInput,
+  MemberChangeInput,
+  MemberInput,
+  PostMessageInput,
+} from "../domain/threads/inputs";
+import { addMember, changeMemberByCaller, removeMember } from "../domain/threads/member-ops";
+import {
+  MESSAGE_EVENT,
+  type MessageEventData,
+  renderMessageEvent,
+  type ThreadSocketState,
+} from "../domain/threads/message-event";
+import { deleteMessage, editMessage, postMessage } from "../domain/threads/message-ops";
+import { hasFlag } from "../domain/threads/notifications";
+import { nudgeUnread } from "../domain/threads/nudge";
+import { callerThreadView } from "../domain/threads/read";
+import { asResult, type RpcResult } from "../domain/threads/rpc";
+import { type ThreadFanOut, ThreadService } from "../domain/threads/service";
+import { chatSettings } from "../domain/threads/settings";
+import { createThread, deleteThread, editThread } from "../domain/threads/thread-ops";
+import { forbidden, notFound } from "../errors";
 import { BaseRoom } from "./base-room";
-import type { CommandTable } from "./commands";
+import type { Member } from "./member";
+import type { ServerEvent } from "./protocol";
 import type { RoomKind } from "./room-kind";
 
-export class ThreadRoom extends BaseRoom {
-  protected readonly commands: CommandTable<Record<string, unknown>> = {};
+export const TYPING_EVENT = "thread_someone_is_writing";
+/** Close codes: the member was removed / stopped observing; the thread was deleted. */
+export const CLOSE_REMOVED = 4003;
+export const CLOSE_DELETED = 4004;
+
+/**
+ * One room per chat thread (`/ws/threads/:id`), and the one writer of that thread: every REST
+ * change arrives here by RPC and runs one at a time (`exclusive`), so a message, its unread rows
+ * and last-message pointers, and the scripted flow's next step never interleave.
+ *
+ * State lives in D1 (threads, members, messages, unread rows, observers) and in the room's own
+ * ordered stream; a socket's attachment only caches its role and flags, so an evicted room
+ * rebuilds from storage on the next request.
+ *
+ * `message_created_or_updated` is part of the ordered stream (`seq`, `?since=` replay): the
+ * stored event holds the message once plus each receiving member's own part, and `renderFor`
+ * gives every socket its own view or nothing. `thread_someone_is_writing` is ephemeral.
+ */
+export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFanOut {
+  protected readonly commands = {
+    mark_message_as_read: this.command({
+      schema: z.object({ message: z.coerce.number().int().positive() }).loose(),
+      handle: async ({ member, data }) => {
+        if (member.state.role !== "member" || !member.userId) {
+          throw forbidden("Only members have unread messages");
+        }
+        const db = getDb(this.env.DB);
+        const read = await markRead(db, this.roomId, member.userId, [data.message]);
+        const unread = await unreadCount(db, this.roomId, member.userId);
+        if (read.size) {
+          await nudgeUnread(this.env, chatSettings(this.env).busDb, this.roomId, [
+            [member.userId, unread],
+          ]);
+        }
+        return { message: data.message, unread_count: unread };
+      },
+    }),
+    [TYPING_EVENT]: this.command({
+      schema: z.object({ length: z.number().int().min(0).max(1_000_000_000) }).loose(),
+      handle: ({ ws, member, data }) => {
+        if (member.state.role !== "member" || !member.userId) {
+          throw forbidden("Only members may say they are writing");
+        }
+        const frame = {
+          event: TYPING_EVENT,
+          data: {
+            thread: this.roomId,
+            user: { id: member.userId, name: member.name },
+            length: data.length,
+          },
+        };
+        for (const other of this.sockets(ws)) {
+          const them = this.memberOf(other);
+          if (them.userId === member.userId) continue;
+          if (them.state.role === "member" && !hasFlag(them.state.notifications, "ws")) continue;
+          this.send(other, frame);
+        }
+      },
+    }),
+  };
+
+  protected override initialState(): ThreadSocketState {
+    return { role: "observer", notifications: 0, roles: [] };
+  }
+
+  /** The socket's role comes from D1: admission checked it, this records what it is. */
+  protected override async onJoin(ws: WebSocket, member: Member<ThreadSocketState>) {
+    const state = await this.socketState(member);
+    if (!state) {
+      ws.close(CLOSE_REMOVED, "not a member of this thread");
+      return;
+    }
+    this.saveMember(ws, { ...member, state });
+  }
+
+  private async socketState(member: Member<ThreadSocketState>): Promise<ThreadSocketState | null> {
+    if (member.admin) return { role: "admin", notifications: 0, roles: [] };
+    if (!member.userId) return null;
+    const db = getDb(this.env.DB);
+    const row = await findMember(db, this.roomId, member.userId);
+    if (row) return memberState(row);
+    return (await isObserving(db, member.userId, this.roomId))
+      ? { role: "observer", notifications: 0, roles: [] }
+      : null;
+  }
+
+  protected override renderFor(
+    event: ServerEvent,
+    member: Member<ThreadSocketState>,
+  ): ServerEvent | null {
+    if (event.event !== MESSAGE_EVENT) return event;
+    const data = renderMessageEvent(
+      event.data as MessageEventData,
+      { userId: member.userId, state: member.state },
+      chatSettings(this.env).messageFilter,
+    );
+    return data ? { ...event, data } : null;
+  }
+
+  /** `resync`: the socket's current view of the thread (messages are listed over REST). */
+  protected override async snapshot(member: Member<ThreadSocketState>) {
+    const db = getDb(this.env.DB);
+    const thread = await findThread(db, this.roomId);
+    if (!thread) return { user_thread: null };
+    const caller: Caller = member.admin
+      ? { kind: "admin" }
+      : { kind: "user", user: { id: member.userId ?? "", name: member.name }, permissions: [] };
+    const row =
+      member.state.role === "member" && member.userId
+        ? await findMember(db, this.roomId, member.userId)
+        : null;
+    const settings = chatSettings(this.env);
+    return { user_thread: await callerThreadView(db, settings, { thread, member: row, caller }) };
+  }
+
+  // ---- RPC from the REST routes (each answers an RpcResult) ------------------------------
+
+  createThread(threadId: string, caller: Caller, input: CreateThreadInput) {
+    return this.run(threadId, caller, (svc) => createThread(svc, this, input));
+  }
+
+  editThread(threadId: string, caller: Caller, input: EditThreadInput) {
+    return this.run(threadId, caller, (svc) => editThread(svc, input));
+  }
+
+  async deleteThread(threadId: string, caller: Caller): Promise<RpcResult<null>> {
+    const result = await this.run(threadId, caller, async (svc) => {
+      await deleteThread(svc);
+      return null;
+    });
+    if (result.ok) this.closeSockets(() => true, CLOSE_DELETED, "thread deleted");
+    return result;
+  }
+
+  addMember(threadId: string, caller: Caller, input: MemberInput) {
+    return this.run(threadId, caller, (svc) => addMember(svc, this, input));
+  }
+
+  changeMember(threadId: string, caller: Caller, userId: string, input: MemberChangeInput) {
+    return this.run(threadId, caller, (svc) => changeMemberByCaller(svc, userId, input));
+  }
+
+  removeMember(threadId: string, caller: Caller, userId: string) {
+    return this.run(threadId, caller, async (svc) => {
+      await removeMember(svc, this, userId);
+      return null;
+    });
+  }
+
+  postMessage(threadId: string, caller: Caller, input: PostMessageInput) {
+    return this.run(threadId, caller, (svc) => postMessage(svc, input));
+  }
+
+  editMessage(threadId: string, caller: Caller, id: number, input: EditMessageInput) {
+    return this.run(threadId, caller, (svc) => editMessage(svc, id, input));
+  }
+
+  deleteMessage(threadId: string, caller: Caller, id: number) {
+    return this.run(threadId, caller, async (svc) => {
+      await deleteMessage(svc, id);
+      return null;
+    });
+  }
+
+  /** The user now observes another thread: its observer sockets here close. */
+  async dropObserver(threadId: string, userId: string): Promise<void> {
+    this.bind(threadId);
+    this.closeSockets(
+      (m) => m.userId === userId && m.state.role === "observer",
+      CLOSE_REMOVED,
+      "observing another thread",
+    );
+  }
+
+  private run<T>(
+    threadId: string,
+    caller: Caller,
+    fn: (svc: ThreadService) => Promise<T>,
+  ): Promise<RpcResult<T>> {
+    this.bind(threadId);
+    return asResult(
+      () => this.exclusive(() => fn(new ThreadService(this.env, threadId, caller, this))),
+      (err) => this.reportError(err, "rpc"),
+    );
+  }
+
+  // ---- ThreadFanOut ----------------------------------------------------------------------
+
+  publishMessageEvent(data: MessageEventData): void {
+    this.publish(MESSAGE_EVENT, data);
+  }
+
+  memberChanged(row: MemberRow): void {
+    for (const ws of this.sockets()) {
+      const member = this.memberOf(ws);
+      if (member.userId === row.userId && !member.admin) {
+        this.saveMember(ws, { ...member, state: memberState(row) });
+      }
+    }
+  }
+
+  memberRemoved(userId: string): void {
+    this.closeSockets(
+      (m) => m.userId === userId && m.state.role === "member",
+      CLOSE_REMOVED,
+      "removed from the thread",
+    );
+  }
+
+  private closeSockets(
+    match: (m: Member<ThreadSocketState>) => boolean,
+    code: number,
+    reason: string,
+  ): void {
+    for (const ws of this.sockets()) {
+      if (!match(this.memberOf(ws))) continue;
+      try {
+        ws.close(code, reason);
+      } catch {
+        // already closing
+      }
+    }
+  }
 }
 
+function memberState(row: MemberRow): ThreadSocketState {
+  return { role: "member", notifications: row.notifications, roles: row.roles };
+}
+
+export type ThreadRoomStub = DurableObjectStub<ThreadRoom>;
+
+export function threadRoom(env: Env, id: string): ThreadRoomStub {
+  const ns = env.THREAD_ROOM as unknown as DurableObjectNamespace<ThreadRoom>;
+  return ns.get(ns.idFromName(id));
+}
+
+/**
+ * Members, the admin token, and users observing this thread with `threads.observe`
+ * (`POST /api/threads/:id/ws-subscribe`) may connect.
+ */
 export const threadKind: RoomKind = {
-  stub: (env, id) => env.THREAD_ROOM.get(env.THREAD_ROOM.idFromName(id)),
-  admit: async () => {
-    throw notFound("Room");
+  stub: (env, id) => threadRoom(env, id),
+  admit: async (env, id, caller) => {
+    const db = getDb(env.DB);
+    if (!(await findThread(db, id))) throw notFound("Thread");
+    if (caller.kind === "admin") return;
+    if (caller.kind !== "user") throw forbidden();
+    if (await findMember(db, id, caller.user.id)) return;
+    const observing =
+      hasPermission(caller, PERMISSIONS.threadsObserve) &&
+      (await isObserving(db, caller.user.id, id));
+    if (!observing) throw forbidden("Only members and observers of this thread may connect");
   },
 };

@@ -1,0 +1,102 @@
+import { z } from "@hono/zod-openapi";
+import { FREQUENCY_UNITS, MEMBER_STATES, ON_FINISH } from "./member-state";
+import { NOTIFICATION_NAMES } from "./notifications";
+import { PERMISSION_NAMES } from "./permissions";
+
+/** Request bodies of the threads area (validated at the edge, used by the room's operations). */
+
+const Id = z.string().min(1).max(200);
+const Permissions = z.array(z.enum(PERMISSION_NAMES)).max(PERMISSION_NAMES.length);
+const Notifications = z.array(z.enum(NOTIFICATION_NAMES)).max(NOTIFICATION_NAMES.length);
+
+/** The member fields a client may set (adding) or change; the schema ones need `control_others`. */
+const memberFields = {
+  name: z.string().min(1).max(200),
+  permissions: Permissions,
+  notifications: Notifications,
+  state: z.enum(MEMBER_STATES),
+  roles: z.array(z.string().min(1).max(64)).max(20),
+  lang: z.string().min(2).max(16).nullable(),
+  schema_id: Id.nullable(),
+  question_id: Id.nullable(),
+  initial_question_id: Id.nullable(),
+  on_finish: z.enum(ON_FINISH),
+  frequency_unit: z.enum(FREQUENCY_UNITS).nullable(),
+  frequency_value: z.number().int().min(1).max(10_000).nullable(),
+  repeat_until: z.iso.datetime({ offset: true }).nullable(),
+};
+
+export const MemberChangeInput = z
+  .object(memberFields)
+  .partial()
+  .strict()
+  .openapi("ThreadMemberChange");
+export type MemberChangeInput = z.infer<typeof MemberChangeInput>;
+
+export const MemberInput = z
+  .object({ user_id: Id, ...memberFields })
+  .partial()
+  .required({ user_id: true })
+  .strict()
+  .openapi("ThreadMemberInput");
+export type MemberInput = z.infer<typeof MemberInput>;
+
+export const CreateThreadInput = z
+  .object({
+    title: z.string().max(255).default(""),
+    type: z.string().min(1).max(50).optional(),
+    members: z.array(MemberInput).max(500).default([]),
+  })
+  .strict()
+  .openapi("ThreadCreate");
+export type CreateThreadInput = z.infer<typeof CreateThreadInput>;
+
+export const EditThreadInput = z
+  .object({
+    title: z.string().max(255),
+    /** Opens or closes the thread for every member not in a scripted or assisted state. */
+    state: z.enum(["open", "closed"]),
+    /** The caller's own notification flags. */
+    notifications: Notifications,
+  })
+  .partial()
+  .strict()
+  .openapi("ThreadEdit");
+export type EditThreadInput = z.infer<typeof EditThreadInput>;
+
+export const AttachmentInputSchema = z
+  .object({
+    type: z.string().min(1).max(50),
+    title: z.string().max(255).optional(),
+    description: z.string().max(5000).optional(),
+    url: z.string().max(2000).optional(),
+    options: z.record(z.string(), z.unknown()).optional(),
+    object_type: z.string().max(100).optional(),
+    object_id: z.string().max(200).optional(),
+  })
+  .strict()
+  .openapi("ThreadAttachmentInput");
+
+const Meta = z.record(z.string(), z.unknown());
+
+export const PostMessageInput = z
+  .object({
+    text: z.string().max(20_000).default(""),
+    type: z.string().min(1).max(50).default("message"),
+    meta: Meta.nullable().optional(),
+    attachments: z.array(AttachmentInputSchema).max(20).default([]),
+    answers: z.array(Id).max(100).optional(),
+    question: Id.optional(),
+    /** With `break_state`: a member's user id, or `true` for every scripted member. */
+    break_state: z.union([z.boolean(), Id]).optional(),
+  })
+  .strict()
+  .openapi("ThreadMessageCreate");
+export type PostMessageInput = z.infer<typeof PostMessageInput>;
+
+export const EditMessageInput = z
+  .object({ text: z.string().max(20_000), meta: Meta.nullable() })
+  .partial()
+  .strict()
+  .openapi("ThreadMessageEdit");
+export type EditMessageInput = z.infer<typeof EditMessageInput>;

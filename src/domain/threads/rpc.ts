@@ -1,0 +1,25 @@
+import { ApiError, type ErrorBody, type ErrorCode, toApiError } from "../../errors";
+
+/**
+ * What a thread room's RPC answers. Errors thrown inside a Durable Object reach the Worker
+ * without their class or fields, so the room answers the contract's error body instead and the
+ * route throws it again.
+ */
+export type RpcResult<T> = { ok: true; value: T } | { ok: false; error: ErrorBody["error"] };
+
+export async function asResult<T>(
+  run: () => Promise<T>,
+  report: (err: unknown) => ApiError = toApiError,
+): Promise<RpcResult<T>> {
+  try {
+    return { ok: true, value: await run() };
+  } catch (err) {
+    return { ok: false, error: report(err).toBody().error };
+  }
+}
+
+export function unwrap<T>(result: RpcResult<T>): T {
+  if (result.ok) return result.value;
+  const { code, message, details } = result.error;
+  throw new ApiError(code as ErrorCode, message, details);
+}
