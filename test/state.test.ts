@@ -282,6 +282,18 @@ describe("person room: state_change events", () => {
   });
 });
 
+describe("person room: resume", () => {
+  it("answers a ?since= resume with resync carrying the person's flows and steps", async () => {
+    const { key, flow, step } = await seedPerson();
+    const ws = await connect(`/ws/persons/${key}?since=5`, await tokenFor(key));
+    expect((await ws.event("resync")).data).toStrictEqual({
+      flows: [{ id: flow.id, identifier: "onboarding", state: "inactive" }],
+      steps: [{ id: step.id, identifier: "welcome", state: "inactive" }],
+    });
+    ws.close();
+  });
+});
+
 describe("person room: durability of subscriptions", () => {
   it("keeps subscriptions in the socket attachment: a rebuilt object with no memory still delivers", async () => {
     const { key, flow } = await seedPerson();

@@ -70,6 +70,16 @@ export class PersonRoom extends BaseRoom<PersonSocketState> {
     return { subscriptions: {} };
   }
 
+  /** `resync` (a `?since=` this room cannot serve: it keeps no stream) carries both lists. */
+  protected override async snapshot() {
+    const db = getDb(this.env.DB);
+    const [flows, steps] = await Promise.all([
+      listFlows(db, this.roomId),
+      listPersonSteps(db, this.roomId),
+    ]);
+    return { flows: flows.map(toInstance), steps: steps.map(toInstance) };
+  }
+
   /** RPC from the REST handlers: a flow or step of this person changed (already stored). */
   async notifyStateChange(personKey: string, change: StateChange): Promise<void> {
     this.bind(personKey);
@@ -101,9 +111,11 @@ export class PersonRoom extends BaseRoom<PersonSocketState> {
     const db = getDb(this.env.DB);
     const rows =
       entity === "flow" ? await listFlows(db, person_key) : await listPersonSteps(db, person_key);
-    return rows.map(({ id, identifier, state }) => ({ id, identifier, state }));
+    return rows.map(toInstance);
   }
 }
+
+const toInstance = ({ id, identifier, state }: Instance): Instance => ({ id, identifier, state });
 
 /** Field → problems, keyed by the names inside `data` (the contract names `entity` itself). */
 function fieldErrors(error: z.ZodError): Record<string, string[]> {

@@ -27,7 +27,12 @@ import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonResponse } 
 
 // ---- schemas ------------------------------------------------------------------------------
 
-const Key = z.string().min(1).max(200);
+/** Person keys appear in paths (`/ws/persons/:key`): no slashes, whitespace, `?` or `#`. */
+const Key = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[^\s/?#]+$/, "must not contain whitespace, '/', '?' or '#'");
 const Identifier = z.string().min(1).max(200).openapi({ example: "onboarding" });
 const FlowStateField = z
   .enum(FLOW_STATES, { error: oneOf(FLOW_STATES) })
