@@ -187,6 +187,50 @@ describe("poker room: ending", () => {
   });
 });
 
+describe("poker room: resume and REST changes", () => {
+  it("replays missed events with ?since= in each socket's own view, or sends resync", async () => {
+    const { open, path, tokens, ids } = await setup();
+    const mod = await open("mod");
+    const zoe = await open("zoe");
+    const adam = await open("adam");
+    await mod.request("next_story_requested", {});
+    const first = await zoe.event("story_changed");
+    // Zoe stays present on another socket, so Adam's vote stays hidden from her.
+    const zoeElsewhere = await open("zoe");
+    zoe.close();
+    await adam.request("vote_submitted", { choice: "5" });
+    await mod.event("story_changed");
+
+    const resumed = await connect(`${path}?since=${first.seq}`, tokens.zoe);
+    const replayed = await resumed.next(
+      (f) => f?.event === "story_changed" && f.seq === first.seq + 1,
+      "replayed vote",
+    );
+    expect(replayed.data.votes).toEqual({});
+    expect(replayed.data.voted).toEqual([{ id: ids.adam, name: "Adam" }]);
+
+    const resync = await connect(`${path}?since=999999`, tokens.zoe);
+    const snapshot = await resync.event("resync");
+    expect(snapshot.data.session).toMatchObject({ id: expect.any(String), ended: false });
+    expect(snapshot.data.story).toMatchObject({ id: first.data.id, votes: {}, revealed: false });
+    expect(snapshot.data.participants.map((p: any) => p.name)).toEqual(["Adam", "Mona", "Zoe"]);
+    for (const ws of [mod, adam, zoeElsewhere, resumed, resync]) ws.close();
+  });
+
+  it("tells connected clients about stories added over REST", async () => {
+    const { open, session } = await setup([]);
+    const mod = await open("mod");
+    const res = await call("POST", `/api/poker/sessions/${session.id}/stories`, {
+      token: ADMIN,
+      body: { story_label: "Late", description: "<p>x</p>" },
+    });
+    const added = await mod.event("story_added");
+    expect(added.data).toEqual(res.body);
+    expect(typeof added.seq).toBe("number");
+    mod.close();
+  });
+});
+
 describe("poker room: eviction", () => {
   it("shows the same story, votes and reveal state after the object is rebuilt", async () => {
     const { open, ids, stories, session } = await setup();
