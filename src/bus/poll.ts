@@ -1,15 +1,14 @@
 import { BUS_POLL_URL, BUS_STREAM_URL, busStub, type PollRequest } from "../rooms/bus-channel";
-import { isRetryable } from "./publish";
-import { NOTHING, PollAnswer } from "./wire";
+import { PollAnswer } from "./wire";
 
 /** Pause before asking a reset object again. */
 const RETRY_PAUSE_MS = 50;
 
 /**
- * A long poll, parked in the namespace's BusChannel. When the object is reset under a parked
- * poll (deploy, eviction), the poll is asked again of the new instance with the same cursor
- * until its deadline: the messages are in storage, so nothing is lost or repeated. The
- * client's abort signal travels with the request, so a client that leaves frees its slot.
+ * A long poll, parked in the namespace's BusChannel. A poll only reads, so when the object is
+ * reset under it (deploy, eviction) it is asked again of the new instance with the same cursor
+ * until its deadline: the messages are in storage, nothing is lost or repeated. The client's
+ * abort signal travels with the request, so a client that leaves frees its slot at once.
  */
 export async function pollBus(
   env: Env,
@@ -29,8 +28,7 @@ export async function pollBus(
       if (!res.ok) throw new Error(`BusChannel answered ${res.status}: ${await res.text()}`);
       return PollAnswer.parse(await res.json());
     } catch (err) {
-      if (!isRetryable(err) || signal.aborted) throw err;
-      if (deadline - Date.now() <= RETRY_PAUSE_MS) return NOTHING;
+      if (signal.aborted || deadline - Date.now() <= RETRY_PAUSE_MS) throw err;
       await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
     }
   }

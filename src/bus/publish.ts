@@ -2,13 +2,14 @@ import { busStub } from "../rooms/bus-channel";
 import { ChannelName, DbName } from "./channels";
 import { MessageInput } from "./wire";
 
-/** Attempts for a publish whose answer was lost to a Durable Object reset. */
+/** Attempts for a publish whose answer was lost (the object was reset, the network broke). */
 const ATTEMPTS = 3;
+const RETRY_PAUSE_MS = 50;
 
 /**
  * Publishes `message` on `channel` of namespace `db`; the message is stored durably when this
- * resolves. Retries on a transient Durable Object error with the same publish key, so a retry
- * after a lost answer never stores the message twice.
+ * resolves. A failed call is retried with the same publish key: whether or not the lost attempt
+ * was stored, the message is stored once.
  */
 export async function publishToBus(
   env: Env,
@@ -24,14 +25,8 @@ export async function publishToBus(
     try {
       return await busStub(env, name).publishMessage(name, target, body, key);
     } catch (err) {
-      if (attempt >= ATTEMPTS || !isRetryable(err)) throw err;
+      if (attempt >= ATTEMPTS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS * attempt));
     }
   }
-}
-
-/** Durable Object errors the runtime marks as safe to retry (e.g. the object was reset). */
-export function isRetryable(err: unknown): boolean {
-  return (
-    typeof err === "object" && err !== null && (err as { retryable?: unknown }).retryable === true
-  );
 }
