@@ -1,4 +1,5 @@
 import { z } from "zod";
+import "../domain/scripted/hooks";
 import type { Caller } from "../auth/caller";
 import { hasPermission, PERMISSIONS } from "../auth/permissions";
 import { getDb } from "../db/client";
@@ -10,6 +11,12 @@ import {
   markRead,
   unreadCount,
 } from "../db/queries/threads";
+import {
+  planRestarts,
+  type RestartClock,
+  restartAlarmAt,
+  runDueRestarts,
+} from "../domain/scripted/restart-alarm";
 import type {
   CreateThreadInput,
   EditMessageInput,
@@ -220,9 +227,39 @@ export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFan
   ): Promise<RpcResult<T>> {
     this.bind(threadId);
     return asResult(
-      () => this.exclusive(() => fn(new ThreadService(this.env, threadId, caller, this))),
+      () =>
+        this.exclusive(async () => {
+          const svc = new ThreadService(this.env, threadId, caller, this);
+          const result = await fn(svc);
+          await planRestarts(svc, this.restartClock);
+          return result;
+        }),
       (err) => this.reportError(err, "rpc"),
     );
+  }
+
+  // ---- scheduled repeats of scripted members (on_finish: repeat with a frequency) ---------
+
+  private readonly restartClock: RestartClock = {
+    meta: (key) => this.meta(key),
+    setMeta: (key, value) => this.setMeta(key, value),
+    wakeBy: async (at) => {
+      const current = await this.ctx.storage.getAlarm();
+      if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+    },
+  };
+
+  protected override nextAlarmAt(): number | null {
+    return restartAlarmAt(this.restartClock);
+  }
+
+  protected override async onAlarm(): Promise<void> {
+    if (!this.roomId || restartAlarmAt(this.restartClock) === null) return;
+    const result = await this.run(this.roomId, { kind: "admin" }, (svc) =>
+      runDueRestarts(svc, this.restartClock),
+    );
+    if (!result.ok)
+      console.error(`ThreadRoom:${this.roomId} scheduled restarts failed`, result.error);
   }
 
   // ---- ThreadFanOut ----------------------------------------------------------------------
