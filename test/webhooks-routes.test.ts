@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { webhookRoutes } from "../src/routes/webhooks";
 import { ADMIN, call, expectErrorShape, tokenFor } from "./helpers/http";
 import { freshEventType, subscribe, uid } from "./webhooks-helpers";
 
@@ -324,5 +325,34 @@ describe("emitting through the API", () => {
       body: { event_type: "bus.notification", data: {} },
     });
     expect(forbidden.status).toBe(403);
+  });
+});
+
+describe("the OpenAPI document", () => {
+  it("describes every webhook route", async () => {
+    // This area's routes on their own, so another area's document problem cannot mask ours.
+    const doc = webhookRoutes.getOpenAPI31Document({
+      openapi: "3.1.0",
+      info: { title: "webhooks", version: "1" },
+    }) as any;
+    const paths = doc.paths;
+    for (const path of [
+      "/api/webhooks",
+      "/api/webhooks/{id}",
+      "/api/webhooks/event-types",
+      "/api/webhooks/{id}/deliveries",
+      "/api/webhooks/{id}/deliveries/{event_uuid}/redeliver",
+      "/api/webhook-events",
+      "/whisperer/hooks/",
+      "/whisperer/hooks/{id}",
+    ]) {
+      expect(paths[path], path).toBeDefined();
+    }
+    expect(Object.keys(paths["/api/webhooks/{id}"])).toEqual(
+      expect.arrayContaining(["get", "patch", "delete"]),
+    );
+    expect(doc.components.schemas.WebhookCreate.properties).toHaveProperty(
+      "retry_countdown_config",
+    );
   });
 });

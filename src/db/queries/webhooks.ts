@@ -28,6 +28,16 @@ function isUniqueViolation(err: unknown): boolean {
   return false;
 }
 
+/**
+ * drizzle's error message lists the query's parameters, which for a hook include its secret and
+ * password: rethrow D1's own message only, so no log ever shows them.
+ */
+function withoutParams(err: unknown): Error {
+  let root = err as Error;
+  while (root?.cause instanceof Error) root = root.cause;
+  return new Error(`Writing a webhook failed: ${root?.message ?? "unknown error"}`);
+}
+
 // Event types registered by apps
 
 export async function findAppEventType(db: Db, name: string) {
@@ -63,12 +73,16 @@ export async function insertWebhook(
   input: Omit<typeof webhooks.$inferInsert, "createdAt" | "updatedAt">,
 ): Promise<WebhookRow | null> {
   const at = Date.now();
-  const rows = await db
-    .insert(webhooks)
-    .values({ ...input, createdAt: at, updatedAt: at })
-    .onConflictDoNothing()
-    .returning();
-  return rows[0] ?? null;
+  try {
+    const rows = await db
+      .insert(webhooks)
+      .values({ ...input, createdAt: at, updatedAt: at })
+      .onConflictDoNothing()
+      .returning();
+    return rows[0] ?? null;
+  } catch (err) {
+    throw withoutParams(err);
+  }
 }
 
 export async function listWebhooks(db: Db, scope: OwnerScope, limit: number, offset: number) {
@@ -101,7 +115,7 @@ export async function updateWebhook(
     return rows[0] ?? null;
   } catch (err) {
     if (isUniqueViolation(err)) return "conflict";
-    throw err;
+    throw withoutParams(err);
   }
 }
 
