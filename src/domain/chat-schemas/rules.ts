@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { z } from "@hono/zod-openapi";
 
 /**
  * The variables pool's rule language: plain JSON, checked by zod, interpreted below. There is no
@@ -34,25 +34,32 @@ export type Condition =
 
 export const MAX_CONDITION_DEPTH = 8;
 
-export const Condition: z.ZodType<Condition> = z.lazy(() =>
-  z.union([
-    z.object({ var: VarName, op: z.enum(["eq", "ne"]), value: Scalar }).strict(),
-    z
-      .object({ var: VarName, op: z.enum(["gt", "gte", "lt", "lte"]), value: z.number().finite() })
-      .strict(),
-    z
-      .object({
-        var: VarName,
-        op: z.literal("in"),
-        value: z.array(z.union([z.number().finite(), z.string().max(1000)])).max(100),
-      })
-      .strict(),
-    z.object({ var: VarName, op: z.literal("exists") }).strict(),
-    z.object({ all: z.array(Condition).max(50) }).strict(),
-    z.object({ any: z.array(Condition).max(50) }).strict(),
-    z.object({ not: Condition }).strict(),
-  ]),
-);
+/** Recursive; the named OpenAPI ref lets the document generator stop at the recursion. */
+export const Condition: z.ZodType<Condition> = z
+  .lazy(() =>
+    z.union([
+      z.object({ var: VarName, op: z.enum(["eq", "ne"]), value: Scalar }).strict(),
+      z
+        .object({
+          var: VarName,
+          op: z.enum(["gt", "gte", "lt", "lte"]),
+          value: z.number().finite(),
+        })
+        .strict(),
+      z
+        .object({
+          var: VarName,
+          op: z.literal("in"),
+          value: z.array(z.union([z.number().finite(), z.string().max(1000)])).max(100),
+        })
+        .strict(),
+      z.object({ var: VarName, op: z.literal("exists") }).strict(),
+      z.object({ all: z.array(Condition).max(50) }).strict(),
+      z.object({ any: z.array(Condition).max(50) }).strict(),
+      z.object({ not: Condition }).strict(),
+    ]),
+  )
+  .openapi("Condition");
 
 /** A `fork` question's rule: when `if` holds, the conversation goes on at `next_qid`. */
 export const ForkRule = z.object({ if: Condition, next_qid: z.number().int().min(-1) }).strict();
