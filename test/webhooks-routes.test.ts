@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
 import { webhookRoutes } from "../src/routes/webhooks";
+import { registerCountdown } from "../src/webhooks/countdown";
 import { ADMIN, call, expectErrorShape, tokenFor } from "./helpers/http";
 import { freshEventType, subscribe, uid } from "./webhooks-helpers";
 
@@ -354,5 +356,31 @@ describe("the OpenAPI document", () => {
     expect(doc.components.schemas.WebhookCreate.properties).toHaveProperty(
       "retry_countdown_config",
     );
+  });
+});
+
+describe("countdown registry", () => {
+  it("accepts a strategy registered in code, with its own kwargs checked", async () => {
+    registerCountdown("doubling_test", {
+      kwargs: z.strictObject({ start: z.number().int().min(1) }),
+      delay: (k, n) => k.start * 2 ** (n - 1),
+    });
+    const config = { choice: "doubling_test", kwargs: { start: 3 } };
+    const hook = await subscribe({
+      event_type: await freshEventType(),
+      target_url: url(),
+      retry_countdown_config: config,
+    });
+    expect(hook).toMatchObject({ retry_countdown_config: config, max_retries: 10 });
+    const bad = await call("POST", "/api/webhooks", {
+      token: ADMIN,
+      body: {
+        event_type: await freshEventType(),
+        target_url: url(),
+        retry_countdown_config: { choice: "doubling_test", kwargs: { start: 0 } },
+      },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details).toHaveProperty(["retry_countdown_config.kwargs.start"]);
   });
 });

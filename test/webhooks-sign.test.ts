@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import { Webhook, WebhookVerificationError } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { buildHeaders } from "../src/webhooks/send";
+import { buildHeaders, parseRetryAfter } from "../src/webhooks/send";
 import { generateSecret, standardSignature, whispererSignature } from "../src/webhooks/sign";
 
 const request = (secret: string, body: string) => ({
@@ -83,5 +83,16 @@ describe("webhook signatures", () => {
     });
     expect(headers["webhook-signature"]).toMatch(/^v1,/);
     expect(headers["x-whisperer-signature"]).toMatch(/^sha256=[0-9a-f]{64}$/);
+  });
+});
+
+describe("Retry-After", () => {
+  it("reads seconds or an HTTP date, at most a day", () => {
+    const now = Date.parse("2025-01-01T00:00:00Z");
+    expect(parseRetryAfter("120", now)).toBe(120);
+    expect(parseRetryAfter("Wed, 01 Jan 2025 00:10:00 GMT", now)).toBe(600);
+    expect(parseRetryAfter("999999", now)).toBe(86400);
+    expect(parseRetryAfter("soon", now)).toBeNull();
+    expect(parseRetryAfter(null, now)).toBeNull();
   });
 });
