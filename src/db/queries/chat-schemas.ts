@@ -28,11 +28,6 @@ function summary(row: SchemaRow): SchemaSummary {
   };
 }
 
-export async function getSchemaSummary(db: Db, id: string): Promise<SchemaSummary | null> {
-  const row = await db.select().from(chatSchemas).where(eq(chatSchemas.id, id)).get();
-  return row ? summary(row) : null;
-}
-
 /** A schema with its groups, questions and answers, ordered by position. */
 export async function loadSchema(db: Db, id: string): Promise<Schema | null> {
   const [head, groups, questions, answers] = await db.batch([

@@ -1,3 +1,5 @@
+import { escapeHtml } from "../threads/text";
+
 /**
  * `{{user.name}}`, `{{user.<field>}}`, `{{answers.<qid>}}`, `{{vars.<name>}}`, `{{thread.title}}`
  * in question texts. The template (written by an admin) is kept as it is; every substituted value
@@ -12,18 +14,6 @@ export interface TemplateContext {
 }
 
 const PLACEHOLDER = /\{\{\s*(user|answers|vars|thread)\.([A-Za-z0-9_-]{1,64})\s*\}\}/g;
-
-const ESCAPES: Record<string, string> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;",
-};
-
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (ch) => ESCAPES[ch] ?? ch);
-}
 
 function scalar(value: unknown): string {
   if (typeof value === "string") return value;
