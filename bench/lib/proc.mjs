@@ -22,7 +22,9 @@ function nameOf(pid) {
 
 /** The first descendant of `root` named `name` (e.g. the workerd a wrangler dev started). */
 export function findDescendant(root, name) {
-  const pids = readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number);
+  const pids = readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
   const children = new Map();
   for (const pid of pids) {
     const parent = parentOf(pid);

@@ -5,6 +5,13 @@ import { round, summarize } from "./stats.mjs";
 export class Report {
   figures = [];
   errors = [];
+  notes = {};
+
+  /** A fact beside the figures (e.g. failed polls that were repeated), kept in results.json. */
+  note(key, value) {
+    this.notes[key] = value;
+    console.error(`note ${key}: ${JSON.stringify(value)}`);
+  }
 
   /**
    * `ours` and each peer are arrays of per-run values. `target` is the issue's goal, kept in
@@ -20,13 +27,22 @@ export class Report {
       target,
     };
     this.figures.push(figure);
-    for (const line of linesOf(figure)) console.log(line);
+    for (const line of linesOf(figure)) console.error(line);
     return figure;
   }
 
   fail(scenario, err) {
     this.errors.push({ scenario, error: String(err?.stack ?? err) });
-    console.log(`${scenario}: failed (${String(err?.message ?? err).split("\n")[0]})`);
+    console.error(`${scenario}: failed (${String(err?.message ?? err).split("\n")[0]})`);
+  }
+
+  /** Every figure line, then every failure, on stdout in one block at the end of the run. */
+  print() {
+    console.log("");
+    for (const figure of this.figures) for (const line of linesOf(figure)) console.log(line);
+    for (const { scenario, error } of this.errors) {
+      console.log(`${scenario}: failed (${error.split("\n")[0]})`);
+    }
   }
 }
 

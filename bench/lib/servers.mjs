@@ -39,7 +39,7 @@ async function startOurs() {
   const server = await startWrangler({
     port: await freePort(),
     persistTo,
-    quiet: true,
+    quiet: !process.env.BENCH_VERBOSE,
     vars: { ADMIN_TOKEN, WEBHOOK_ALLOW_PRIVATE_TARGETS: "true" },
   });
   return {
@@ -59,7 +59,7 @@ async function startPeers() {
   const server = await startWrangler({
     port: await freePort(),
     persistTo,
-    quiet: true,
+    quiet: !process.env.BENCH_VERBOSE,
     config: join(ROOT, "bench", "peers", "wrangler.toml"),
   });
   return {

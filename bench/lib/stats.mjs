@@ -28,3 +28,9 @@ export function round(value, digits = 2) {
   const places = abs >= 1000 ? 0 : abs >= 100 ? 1 : digits;
   return Number(value.toFixed(places));
 }
+
+/** `record[key]`, created with `make()` the first time. */
+export function slot(record, key, make) {
+  if (!Object.hasOwn(record, key)) record[key] = make();
+  return record[key];
+}

@@ -1,7 +1,8 @@
 // The rooms a broadcast scenario talks to: Switchboard's bus channel and the three peers.
 // Each target opens `count` subscribers in one room and publishes 200-byte events into it.
-import { ADMIN_TOKEN } from "./servers.mjs";
+
 import { closeSockets, openSocket, openSockets, request } from "./net.mjs";
+import { ADMIN_TOKEN } from "./servers.mjs";
 
 export const EVENT_BYTES = 200;
 const I_KEY = Buffer.from('"i":');
@@ -114,7 +115,12 @@ export function bareHttpTarget(servers, { durable }) {
   return {
     name: durable ? "bare DO + SQLite" : "bare DO (HTTP publish)",
     async open(room, count, onFrame, concurrency) {
-      const sockets = await openSockets(count, `${servers.peers.ws}/bare/${room}`, onFrame, concurrency);
+      const sockets = await openSockets(
+        count,
+        `${servers.peers.ws}/bare/${room}`,
+        onFrame,
+        concurrency,
+      );
       const failures = [];
       const query = durable ? "?durable=1&channel=bench" : "?channel=bench";
       return {

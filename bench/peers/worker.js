@@ -1,8 +1,9 @@
 // The peers Switchboard is measured against (bench/README.md), on the same workerd:
 //   /bare/:room                the physical floor: a hibernatable Durable Object that sends every
 //                              frame it gets to every other socket of the room (one `send` loop);
-//                              POST .../publish?durable=1 stores the frame in SQLite first;
-//                              POST .../poll?channel= is an in-memory long poll answered by publish.
+//                              POST .../publish?channel= sends the body the same way (with
+//                              &durable=1 it is stored in SQLite first); POST .../poll?channel=
+//                              is an in-memory long poll answered by the next publish.
 //   /parties/party-room/:room  a PartyServer room doing the same broadcast;
 //   POST /queue/emit           a bare Queue producer whose consumer POSTs each message to its
 //                              target (the floor of webhook delivery, no bookkeeping).
@@ -19,38 +20,35 @@ export class BareRoom extends DurableObject {
     );
   }
 
-  async fetch(request) {
-    const url = new URL(request.url);
-    if (request.headers.get("Upgrade") === "websocket") {
-      const pair = new WebSocketPair();
-      this.ctx.acceptWebSocket(pair[1]);
-      return new Response(null, { status: 101, webSocket: pair[0] });
+  fetch() {
+    const pair = new WebSocketPair();
+    this.ctx.acceptWebSocket(pair[1]);
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  /** Resolves with the next message published on `channel`. */
+  poll(channel) {
+    return new Promise((resolve) => {
+      const list = this.waiters.get(channel) ?? [];
+      list.push(resolve);
+      this.waiters.set(channel, list);
+    });
+  }
+
+  publish(channel, body, durable) {
+    let seq = 0;
+    if (durable) {
+      seq = this.ctx.storage.sql
+        .exec("INSERT INTO messages (channel, body) VALUES (?, ?) RETURNING seq", channel, body)
+        .one().seq;
     }
-    const channel = url.searchParams.get("channel") ?? "";
-    if (url.pathname.endsWith("/poll")) {
-      return new Promise((resolve) => {
-        const list = this.waiters.get(channel) ?? [];
-        list.push(resolve);
-        this.waiters.set(channel, list);
-      });
+    this.fanOut(body);
+    const waiting = this.waiters.get(channel);
+    if (waiting) {
+      this.waiters.delete(channel);
+      for (const resolve of waiting) resolve(body);
     }
-    if (url.pathname.endsWith("/publish")) {
-      const body = await request.text();
-      let seq = 0;
-      if (url.searchParams.get("durable") === "1") {
-        seq = this.ctx.storage.sql
-          .exec("INSERT INTO messages (channel, body) VALUES (?, ?) RETURNING seq", channel, body)
-          .one().seq;
-      }
-      this.fanOut(body);
-      const waiting = this.waiters.get(channel);
-      if (waiting) {
-        this.waiters.delete(channel);
-        for (const resolve of waiting) resolve(new Response(body));
-      }
-      return Response.json({ seq }, { status: 201 });
-    }
-    return new Response("not found", { status: 404 });
+    return seq;
   }
 
   webSocketMessage(ws, message) {
@@ -102,8 +100,23 @@ export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     if (url.pathname === "/health") return Response.json({ ok: true });
-    const bare = url.pathname.match(/^\/bare\/([^/]+)/);
-    if (bare) return env.BARE_ROOM.get(env.BARE_ROOM.idFromName(bare[1])).fetch(request);
+    const bare = url.pathname.match(/^\/bare\/([^/]+)(\/poll|\/publish)?$/);
+    if (bare) {
+      // RPC, as Switchboard's Worker calls its rooms (a fetch subrequest costs more under
+      // `wrangler dev`: its inspector proxy relays every Network event to the Node process).
+      const room = env.BARE_ROOM.get(env.BARE_ROOM.idFromName(bare[1]));
+      const channel = url.searchParams.get("channel") ?? "";
+      if (bare[2] === "/poll") return new Response(await room.poll(channel));
+      if (bare[2] === "/publish") {
+        const seq = await room.publish(
+          channel,
+          await request.text(),
+          url.searchParams.has("durable"),
+        );
+        return Response.json({ seq }, { status: 201 });
+      }
+      return room.fetch(request);
+    }
     if (url.pathname === "/queue/emit" && request.method === "POST") {
       const { target, event } = await request.json();
       await env.BARE_QUEUE.send({ target, body: JSON.stringify(event) });

@@ -3,11 +3,12 @@
 // its publish call, and every poller polls again at once with the `message_id` it got.
 // (b) Durable throughput: messages per second through one channel, publisher on HTTP with a
 // bounded number of calls in flight, one WebSocket subscriber, every message stored first.
+import { setMaxListeners } from "node:events";
 import { performance } from "node:perf_hooks";
 import { request, sleep } from "../lib/net.mjs";
 import { Meter } from "../lib/phase.mjs";
 import { ADMIN_TOKEN } from "../lib/servers.mjs";
-import { percentile, sortNumbers } from "../lib/stats.mjs";
+import { percentile, slot, sortNumbers } from "../lib/stats.mjs";
 import { busMessage, mintToken, peerFrame } from "../lib/targets.mjs";
 import { throughputPhase } from "./fanout.mjs";
 
@@ -18,7 +19,9 @@ export function oursPolling(ours, db) {
     name: "ours",
     reliable: true,
     async prepare() {
-      token ??= await mintToken(ours, { id: "bench-poller", name: "Poller" }, ["bus.listen:bench-*"]);
+      token ??= await mintToken(ours, { id: "bench-poller", name: "Poller" }, [
+        "bus.listen:bench-*",
+      ]);
     },
     async poll(channel, last, signal) {
       const res = await request("POST", `${ours.url}/${db}/bus?timeout=30`, {
@@ -26,6 +29,8 @@ export function oursPolling(ours, db) {
         signal,
         body: { last_message: last, channels: [channel] },
       });
+      // A Tryton client polls again after a failed call with the same cursor; counted, not fatal.
+      if (res.status === 502 || res.status === 503) return { failed: res.status };
       if (res.status !== 200) throw new Error(`POST /${db}/bus: ${res.status} ${res.text}`);
       const { message } = res.json;
       return message ? { id: message.message_id, i: message.i ?? -1 } : null;
@@ -75,14 +80,22 @@ async function pollLatency(target, { channels, pollers, durationMs, intervalMs, 
   const latencies = [];
   const errors = [];
   const abort = new AbortController();
+  setMaxListeners(pollers + 10, abort.signal);
   const perChannel = pollers / channels;
+  const answered = new Uint8Array(pollers);
+  let failed = 0;
   const loops = Array.from({ length: pollers }, async (_, p) => {
     let last = null;
     while (!abort.signal.aborted) {
       try {
         const answer = await target.poll(names[p % channels], last, abort.signal);
         if (!answer) continue;
+        if (answer.failed) {
+          failed++;
+          continue;
+        }
         last = answer.id;
+        answered[p] = 1;
         const { i } = answer;
         if (i < 0 || i >= count || !pubTime[i]) continue;
         got[i]++;
@@ -93,8 +106,14 @@ async function pollLatency(target, { channels, pollers, durationMs, intervalMs, 
       }
     }
   });
-  // Let every poller park before the first publish (a null cursor means "from now").
-  await sleep(500);
+  // A first poll (null cursor) waits for what is published after it parked: prime every channel
+  // until each poller got an answer, so all hold a cursor (or, for peers, are parked) from here on.
+  const primeUntil = performance.now() + 15_000;
+  while (answered.includes(0) && !errors.length) {
+    if (performance.now() > primeUntil) throw new Error(`${target.name}: pollers did not start`);
+    await Promise.all(names.map((name) => target.publish(name, -1)));
+    await sleep(200);
+  }
   const start = performance.now();
   const publishes = [];
   for (let i = 0; i < count; i++) {
@@ -112,7 +131,13 @@ async function pollLatency(target, { channels, pollers, durationMs, intervalMs, 
   const missing = got.reduce((sum, g) => sum + Math.max(0, perChannel - g), 0);
   if (target.reliable && missing) throw new Error(`${target.name}: ${missing} answers missing`);
   const sorted = sortNumbers(latencies);
-  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), samples: sorted.length, missing };
+  return {
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    samples: sorted.length,
+    missing,
+    failed,
+  };
 }
 
 export async function busLatency({ targets, runs, options, log }) {
@@ -120,12 +145,13 @@ export async function busLatency({ targets, runs, options, log }) {
   for (let run = 1; run <= runs; run++) {
     for (const target of targets) {
       const r = await pollLatency(target, options, run);
-      const f = (results[target.name] ??= { p50: [], p99: [], missed: [] });
+      const f = slot(results, target.name, () => ({ p50: [], p99: [], missed: [], failed: [] }));
       f.p50.push(r.p50);
       f.p99.push(r.p99);
       f.missed.push(r.missing);
+      f.failed.push(r.failed);
       log(
-        `  run ${run} ${target.name}: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms over ${r.samples} answers${r.missing ? ` (${r.missing} missed: no cursor)` : ""}`,
+        `  run ${run} ${target.name}: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms over ${r.samples} answers${r.missing ? `, ${r.missing} missed (no cursor)` : ""}${r.failed ? `, ${r.failed} polls failed and were repeated` : ""}`,
       );
     }
   }
@@ -141,12 +167,13 @@ export async function busThroughput({ targets, runs, durationMs, inFlight, log }
     rooms.push({ target, meter, room: await target.open("bench-durable", 1, meter.onFrame) });
   }
   try {
-    for (const { meter, room } of rooms) await throughputPhase(meter, room, durationMs / 2, inFlight);
+    for (const { meter, room } of rooms)
+      await throughputPhase(meter, room, durationMs / 2, inFlight);
     for (let run = 1; run <= runs; run++) {
       for (const { target, meter, room } of rooms) {
         const rate = await throughputPhase(meter, room, durationMs, inFlight);
         if (room.failures.length) throw new Error(`${target.name}: ${room.failures[0]}`);
-        (results[target.name] ??= []).push(rate);
+        slot(results, target.name, () => []).push(rate);
         log(`  run ${run} ${target.name}: ${Math.round(rate)} messages/s`);
       }
     }

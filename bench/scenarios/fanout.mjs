@@ -3,9 +3,9 @@
 // saturated deliveries per second with a bounded number of events in flight.
 import { performance } from "node:perf_hooks";
 import WebSocket from "ws";
+import { sleep } from "../lib/net.mjs";
 import { Meter } from "../lib/phase.mjs";
 import { percentile, sortNumbers } from "../lib/stats.mjs";
-import { sleep } from "../lib/net.mjs";
 
 /** Offered load for the latency phase (the TOOLCHAIN.md floor table was measured at 5,000/s). */
 const OFFERED_DELIVERIES_PER_S = 5_000;
@@ -63,12 +63,16 @@ export async function fanout({ targets, sizes, runs, phaseMs, log }) {
       const meter = new Meter(n);
       const started = performance.now();
       const room = await target.open(`bench-fanout-${n}`, n, meter.onFrame, 64);
-      log(`  ${target.name}: ${n} subscribers connected in ${Math.round(performance.now() - started)} ms`);
+      log(
+        `  ${target.name}: ${n} subscribers connected in ${Math.round(performance.now() - started)} ms`,
+      );
       rooms.push({ target, meter, room });
     }
     try {
       for (const { meter, room } of rooms) await throughputPhase(meter, room, phaseMs / 2);
-      const figures = new Map(rooms.map((r) => [r.target.name, { deliveries: [], p50: [], p99: [] }]));
+      const figures = new Map(
+        rooms.map((r) => [r.target.name, { deliveries: [], p50: [], p99: [] }]),
+      );
       for (let run = 1; run <= runs; run++) {
         for (const { target, meter, room } of rooms) {
           const f = figures.get(target.name);

@@ -6,6 +6,7 @@ import { performance } from "node:perf_hooks";
 import { sleep } from "../lib/net.mjs";
 import { Meter } from "../lib/phase.mjs";
 import { rssKiB } from "../lib/proc.mjs";
+import { slot } from "../lib/stats.mjs";
 
 async function broadcastOnce(meter, room) {
   const p = meter.begin({ capacity: 1 });
@@ -19,12 +20,12 @@ export async function idle({ targets, sockets, runs, settleMs, log }) {
   const results = {};
   for (let run = 1; run <= runs; run++) {
     for (const { target, pid } of targets) {
-      const f = (results[target.name] ??= {
+      const f = slot(results, target.name, () => ({
         kibPerSocket: [],
         connectPerS: [],
         firstBroadcastMs: [],
         broadcastMs: [],
-      });
+      }));
       const meter = new Meter(sockets);
       const before = rssKiB(pid);
       const started = performance.now();

@@ -34,7 +34,12 @@ const fanoutScenario = {
         target: { "bare DO": ">= 0.9", PartyServer: ">= 1.0" },
         higherIsBetter: true,
       });
-      report.add({ name: `fanout_n${n}_p50`, unit: "ms", ours: ours.p50, peers: pick(peers, "p50") });
+      report.add({
+        name: `fanout_n${n}_p50`,
+        unit: "ms",
+        ours: ours.p50,
+        peers: pick(peers, "p50"),
+      });
       report.add({
         name: `fanout_n${n}_p99`,
         unit: "ms",
@@ -125,6 +130,7 @@ const busScenario = {
       log,
     });
     const { ours, ...peers } = latency;
+    report.note("bus_longpoll_failed_polls_per_run", ours.failed);
     report.add({ name: "bus_longpoll_p50", unit: "ms", ours: ours.p50, peers: pick(peers, "p50") });
     report.add({
       name: "bus_longpoll_p99",
@@ -169,4 +175,10 @@ const webhooksScenario = {
   },
 };
 
-export const SCENARIOS = [fanoutScenario, idleScenario, pokerScenario, busScenario, webhooksScenario];
+export const SCENARIOS = [
+  fanoutScenario,
+  idleScenario,
+  pokerScenario,
+  busScenario,
+  webhooksScenario,
+];

@@ -46,9 +46,13 @@ async function oursRounds(ours, voters, rounds, log) {
     );
     stories.push(story.id);
   }
-  const tokens = [await mintToken(ours, { id: "moderator", name: "Moderator" }, ["planning_poker.moderate"])];
+  const tokens = [
+    await mintToken(ours, { id: "moderator", name: "Moderator" }, ["planning_poker.moderate"]),
+  ];
   for (let v = 0; v < voters; v++) {
-    tokens.push(await mintToken(ours, { id: `voter-${v}`, name: `Voter ${v}` }, ["planning_poker.vote"]));
+    tokens.push(
+      await mintToken(ours, { id: `voter-${v}`, name: `Voter ${v}` }, ["planning_poker.vote"]),
+    );
   }
   const clients = { check: null, state: tokens.map(() => ({ story: null, voted: 0, at: 0 })) };
   const sockets = await openSockets(
@@ -68,7 +72,9 @@ async function oursRounds(ours, voters, rounds, log) {
   const times = [];
   try {
     for (let k = 0; k < rounds; k++) {
-      moderator.send(JSON.stringify({ event: "next_story_requested", data: { story_id: stories[k] } }));
+      moderator.send(
+        JSON.stringify({ event: "next_story_requested", data: { story_id: stories[k] } }),
+      );
       await until(
         clients,
         () => clients.state.every((s) => s.story === stories[k] && s.voted === 0),
@@ -77,7 +83,11 @@ async function oursRounds(ours, voters, rounds, log) {
       for (const s of clients.state) s.at = 0;
       const start = performance.now();
       for (const ws of voterSockets) ws.send('{"event":"vote_submitted","data":{"choice":"3"}}');
-      await until(clients, () => clients.state.every((s) => s.at), `all ${voters} votes, round ${k}`);
+      await until(
+        clients,
+        () => clients.state.every((s) => s.at),
+        `all ${voters} votes, round ${k}`,
+      );
       times.push(Math.max(...clients.state.map((s) => s.at)) - start);
     }
   } finally {
@@ -88,7 +98,10 @@ async function oursRounds(ours, voters, rounds, log) {
 }
 
 async function peerRounds(target, voters, rounds, log) {
-  const clients = { check: null, state: Array.from({ length: voters }, () => ({ seen: 0, at: 0 })) };
+  const clients = {
+    check: null,
+    state: Array.from({ length: voters }, () => ({ seen: 0, at: 0 })),
+  };
   let round = -1;
   const url = target.roomUrl(`bench-poker-${Date.now()}`);
   const sockets = await openSockets(voters, url, (data, i) => {
@@ -104,7 +117,9 @@ async function peerRounds(target, voters, rounds, log) {
       for (const s of clients.state) Object.assign(s, { seen: 0, at: 0 });
       const start = performance.now();
       sockets.forEach((ws, v) => {
-        ws.send(JSON.stringify({ event: "vote_submitted", data: { round, voter: v, choice: "3" } }));
+        ws.send(
+          JSON.stringify({ event: "vote_submitted", data: { round, voter: v, choice: "3" } }),
+        );
       });
       await until(clients, () => clients.state.every((s) => s.at), `${target.name} round ${round}`);
       times.push(Math.max(...clients.state.map((s) => s.at)) - start);

@@ -6,6 +6,7 @@ import { createServer } from "node:http";
 import { performance } from "node:perf_hooks";
 import { expectStatus, request } from "../lib/net.mjs";
 import { ADMIN_TOKEN, freePort } from "../lib/servers.mjs";
+import { slot } from "../lib/stats.mjs";
 
 /** The receiver: counts successes per event id (`webhook-id`, else the payload's uuid) per path. */
 async function startReceiver() {
@@ -102,7 +103,10 @@ function bareQueueEmitter(peers) {
           request("POST", `${peers.url}/queue/emit`, {
             body: {
               target: targetUrl,
-              event: { event: { type: `bench.${label}`, uuid: randomUUID() }, data: { i, note: "bench" } },
+              event: {
+                event: { type: `bench.${label}`, uuid: randomUUID() },
+                data: { i, note: "bench" },
+              },
             },
           }),
           202,
@@ -157,8 +161,11 @@ export async function webhooks({ servers, runs, events, log }) {
             `  ${run ? `run ${run}` : "warm-up"} ${mode} ${emitter.name}: ${Math.round(r.perS)} deliveries/s (${r.attempts} attempts for ${run === 0 ? Math.ceil(events / 4) : events} events)`,
           );
           if (run === 0) continue;
-          const f = (results[mode] ??= {});
-          (f[emitter.name] ??= []).push(r.perS);
+          slot(
+            slot(results, mode, () => ({})),
+            emitter.name,
+            () => [],
+          ).push(r.perS);
         }
       }
     }
