@@ -2,7 +2,7 @@ import { abortAllDurableObjects } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { newDb, openSse, poll, publish, random, type SseReader, seqOf, sleep } from "./bus-helpers";
 import { tokenFor } from "./helpers/http";
-import { connect, type TestSocket } from "./helpers/ws";
+import { type TestSocket, tryConnect } from "./helpers/ws";
 
 /**
  * The delivery guarantee of CONTRACT.md §4, randomized: publishers on several channels at once,
@@ -120,8 +120,16 @@ async function socketClient(s: Scenario): Promise<Received> {
   const received: Received = new Map();
   const started = Date.now();
   let last = s.start;
-  const open = () =>
-    connect(`/ws/bus/${s.db}?channels=${CHANNELS.join(",")}&last_message=${last}`, s.token);
+  const open = async (): Promise<TestSocket> => {
+    for (;;) {
+      const res = await tryConnect(
+        `/ws/bus/${s.db}?channels=${CHANNELS.join(",")}&last_message=${last}`,
+        s.token,
+      );
+      if (!(res instanceof Response)) return res;
+      await sleep(20);
+    }
+  };
   let ws: TestSocket = await open();
   while (!finished(s, received, started)) {
     let frame: any;

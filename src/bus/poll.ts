@@ -1,4 +1,6 @@
 import { BUS_POLL_URL, BUS_STREAM_URL, busStub, type PollRequest } from "../rooms/bus-channel";
+import { SSE_HEARTBEAT_MS } from "./sse";
+import { endWhenSilent } from "./watchdog";
 import { PollAnswer } from "./wire";
 
 /** Pause before asking a reset object again. */
@@ -34,8 +36,11 @@ export async function pollBus(
   }
 }
 
-/** An SSE response from the namespace's BusChannel, replaying after `lastMessage` first. */
-export function streamBus(
+/**
+ * An SSE response from the namespace's BusChannel, replaying after `lastMessage` first. It ends
+ * when two heartbeats are missed, so the client reconnects with `Last-Event-ID`.
+ */
+export async function streamBus(
   env: Env,
   db: string,
   channels: string[],
@@ -44,5 +49,10 @@ export function streamBus(
   const url = new URL(BUS_STREAM_URL);
   url.searchParams.set("channels", channels.join(","));
   if (lastMessage !== null) url.searchParams.set("last_message", lastMessage);
-  return busStub(env, db).fetch(url.href);
+  const res = await busStub(env, db).fetch(url.href);
+  if (!res.ok || !res.body) return res;
+  return new Response(endWhenSilent(res.body, 2 * SSE_HEARTBEAT_MS), {
+    status: res.status,
+    headers: res.headers,
+  });
 }

@@ -3,7 +3,7 @@ import { ChannelName, DbName, listenChannels, parseChannelQuery } from "../bus/c
 import { SseStreams } from "../bus/sse";
 import { BusStore, KEEP_MS } from "../bus/store";
 import { Waiters } from "../bus/waiters";
-import { answerOf, type Delivery, type MessageInput, type PollAnswer } from "../bus/wire";
+import { answerOf, type Delivery, type MessageInput, NOTHING, type PollAnswer } from "../bus/wire";
 import { badRequest, notFound } from "../errors";
 import { BaseRoom } from "./base-room";
 import type { CommandTable } from "./commands";
@@ -75,8 +75,10 @@ export class BusChannel extends BaseRoom<BusSocketState> {
   protected override async onRequest(request: Request): Promise<Response> {
     const url = new URL(request.url);
     if (request.method === "POST" && url.href === BUS_POLL_URL) {
-      const poll = PollRequest.parse(await request.json());
-      return Response.json(await this.poll(poll, request.signal));
+      const body = await request.json().catch(() => undefined);
+      // The client left before its poll was read: nothing to wait for, nobody to answer.
+      if (request.signal.aborted) return Response.json(NOTHING);
+      return Response.json(await this.poll(PollRequest.parse(body), request.signal));
     }
     if (request.method === "GET" && `${url.origin}${url.pathname}` === BUS_STREAM_URL) {
       return this.openStream(url);
