@@ -7,8 +7,20 @@ import {
 import { describe, expect, it, vi } from "vitest";
 import { tokenFor } from "./helpers/http";
 import { connect, tryConnect } from "./helpers/ws";
+import type { TestRoom } from "./support/test-room";
 
 const room = () => `/ws/test/${crypto.randomUUID()}`;
+
+/** The base room's protected member accessors, reached from inside the object in tests. */
+interface MemberAccess {
+  memberOf(ws: WebSocket): object;
+  saveMember(ws: WebSocket, member: object): void;
+}
+
+/** The room's stub, untyped: the typed one makes runInDurableObject's inference too deep. */
+function stubOf(path: string): DurableObjectStub {
+  return env.TEST_ROOM.get(env.TEST_ROOM.idFromName(path.split("/").pop()!));
+}
 
 describe("base room: connecting", () => {
   it("refuses a missing token with 401 before the upgrade", async () => {
@@ -167,7 +179,7 @@ describe("base room: ordered stream and resume", () => {
     await ws.request("increment", { by: 2 });
     await ws.request("increment", { by: 3 });
     ws.close();
-    const stub = env.TEST_ROOM.get(env.TEST_ROOM.idFromName(id.split("/").pop()!));
+    const stub = stubOf(id);
     await runInDurableObject(stub, (_i, state) => {
       state.storage.sql.exec("DELETE FROM room_events WHERE seq = 1");
     });
@@ -199,7 +211,7 @@ describe("base room: liveness", () => {
     const token = await tokenFor("u1");
     const ws = await connect(id, token);
     await ws.event("welcome");
-    const stub = env.TEST_ROOM.get(env.TEST_ROOM.idFromName(id.split("/").pop()!));
+    const stub = stubOf(id);
     vi.useFakeTimers({ toFake: ["Date"] });
     try {
       vi.setSystemTime(Date.now() + 30_000);
@@ -218,10 +230,11 @@ describe("base room: liveness", () => {
     const id = room();
     const ws = await connect(id, await tokenFor("u1"));
     await ws.event("welcome");
-    const stub = env.TEST_ROOM.get(env.TEST_ROOM.idFromName(id.split("/").pop()!));
-    await runInDurableObject(stub, (instance: any, state) => {
+    const stub = stubOf(id);
+    await runInDurableObject(stub, (instance: unknown, state) => {
+      const members = instance as MemberAccess;
       for (const s of state.getWebSockets()) {
-        instance.saveMember(s, { ...instance.memberOf(s), lastSeen: Date.now() - 61_000 });
+        members.saveMember(s, { ...members.memberOf(s), lastSeen: Date.now() - 61_000 });
       }
     });
     ws.send("ping");
@@ -239,10 +252,10 @@ describe("base room: hibernation", () => {
     const id = room();
     const ws = await connect(id, await tokenFor("u1"));
     await ws.event("welcome");
-    const stub = env.TEST_ROOM.get(env.TEST_ROOM.idFromName(id.split("/").pop()!));
-    await runInDurableObject(stub, async (instance, state) => {
+    const stub = stubOf(id);
+    await runInDurableObject(stub, async (instance: unknown, state) => {
       const [server] = state.getWebSockets();
-      await instance.webSocketMessage(
+      await (instance as TestRoom).webSocketMessage(
         server!,
         JSON.stringify({ event: "increment", data: { by: 4 }, request_id: "h" }),
       );

@@ -5,6 +5,7 @@ import {
   runInDurableObject,
 } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
+import type { PokerRoom } from "../src/rooms/poker-room";
 import { ADMIN, call, tokenFor } from "./helpers/http";
 import { connect, tryConnect } from "./helpers/ws";
 
@@ -267,7 +268,8 @@ describe("poker room: eviction", () => {
     await adam.event("story_changed");
     await zoe.event("story_changed");
     // Drive the handler with a fresh view of the sockets, as after waking from hibernation.
-    await runInDurableObject(stub, async (room: any, state) => {
+    await runInDurableObject(stub, async (instance: unknown, state) => {
+      const room = instance as PokerRoom;
       const zoeSocket = state
         .getWebSockets()
         .find((ws) => (ws.deserializeAttachment() as any).name === "Zoe")!;

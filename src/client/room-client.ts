@@ -65,6 +65,16 @@ type Handler = (data: any, frame: ServerFrame) => void;
 
 const OPEN = 1;
 
+interface OnlineEvents {
+  addEventListener(type: "online", listener: () => void): void;
+  removeEventListener(type: "online", listener: () => void): void;
+}
+
+/** The browser window, to retry at once when the network comes back; undefined elsewhere. */
+function browserWindow(): OnlineEvents | undefined {
+  return (globalThis as { window?: OnlineEvents }).window;
+}
+
 export class RoomClient {
   state: ConnectionState = "connecting";
   /** The last ordered-stream seq received; resumes start after it. */
@@ -103,7 +113,7 @@ export class RoomClient {
       ...options,
     };
     this.lastSeq = options.since ?? null;
-    if (typeof window !== "undefined") window.addEventListener("online", this.onOnline);
+    browserWindow()?.addEventListener("online", this.onOnline);
     void this.open();
   }
 
@@ -138,7 +148,7 @@ export class RoomClient {
     this.stopped = true;
     this.setState("closed");
     this.clearTimers();
-    if (typeof window !== "undefined") window.removeEventListener("online", this.onOnline);
+    browserWindow()?.removeEventListener("online", this.onOnline);
     for (const [, p] of this.pending) {
       clearTimeout(p.timer);
       p.reject(new Error("Client closed"));

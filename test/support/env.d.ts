@@ -1,6 +1,6 @@
 declare namespace Cloudflare {
   interface Env {
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
-    TEST_ROOM: DurableObjectNamespace<import("./test-room").TestRoom>;
+    TEST_ROOM: DurableObjectNamespace;
   }
 }
