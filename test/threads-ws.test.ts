@@ -164,6 +164,13 @@ describe("thread room: live messages", () => {
     const replay = await messageEvent(resumed, after.id);
     expect(replay.seq).toBe(event.seq);
     expect(replay.data.message.is_own).toBe(false);
+    expect(replay.data.user_thread).toMatchObject({ user_id: bob.id, unread_count: 3 });
     resumed.close();
+
+    // A resume from beyond what the room knows gets `resync` with the member's current view.
+    const lost = await threadSocket(`${id}?since=${event.seq + 100}`, bob.token);
+    const resync = await lost.event("resync");
+    expect(resync.data.user_thread).toMatchObject({ id, user_id: bob.id, unread_count: 2 });
+    lost.close();
   });
 });

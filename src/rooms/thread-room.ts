@@ -42,6 +42,7 @@ import { chatSettings } from "../domain/threads/settings";
 import { createThread, deleteThread, editThread } from "../domain/threads/thread-ops";
 import { forbidden, notFound } from "../errors";
 import { BaseRoom } from "./base-room";
+import { callerFromHeaders, ROOM_ID_HEADER } from "./forward";
 import type { Member } from "./member";
 import type { ServerEvent } from "./protocol";
 import type { RoomKind } from "./room-kind";
@@ -99,7 +100,7 @@ export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFan
         };
         for (const other of this.sockets(ws)) {
           const them = this.memberOf(other);
-          if (them.userId === member.userId) continue;
+          if (them.userId === member.userId || them.state.role === "none") continue;
           if (them.state.role === "member" && !hasFlag(them.state.notifications, "ws")) continue;
           this.send(other, frame);
         }
@@ -107,27 +108,38 @@ export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFan
     }),
   };
 
-  protected override initialState(): ThreadSocketState {
-    return { role: "observer", notifications: 0, roles: [] };
-  }
+  /** Socket states resolved from D1 in `fetch`, read back by `initialState` for that request. */
+  private readonly resolved = new WeakMap<Request, ThreadSocketState | null>();
 
-  /** The socket's role comes from D1: admission checked it, this records what it is. */
-  protected override async onJoin(ws: WebSocket, member: Member<ThreadSocketState>) {
-    const state = await this.socketState(member);
-    if (!state) {
-      ws.close(CLOSE_REMOVED, "not a member of this thread");
-      return;
+  /**
+   * Resolves the socket's role from D1 before the base room accepts it: a `?since=` replay is
+   * rendered before `onJoin` runs, and must already be this member's own view.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    const roomId = request.headers.get(ROOM_ID_HEADER);
+    if (roomId && request.headers.get("Upgrade")?.toLowerCase() === "websocket") {
+      this.bind(roomId);
+      this.resolved.set(request, await this.socketState(callerFromHeaders(request.headers)));
     }
-    this.saveMember(ws, { ...member, state });
+    return super.fetch(request);
   }
 
-  private async socketState(member: Member<ThreadSocketState>): Promise<ThreadSocketState | null> {
-    if (member.admin) return { role: "admin", notifications: 0, roles: [] };
-    if (!member.userId) return null;
+  protected override initialState(request: Request): ThreadSocketState {
+    return this.resolved.get(request) ?? NO_ROLE;
+  }
+
+  /** Admission checked the caller before the upgrade; one that lost its place meanwhile leaves. */
+  protected override onJoin(ws: WebSocket, member: Member<ThreadSocketState>) {
+    if (member.state.role === "none") ws.close(CLOSE_REMOVED, "not a member of this thread");
+  }
+
+  private async socketState(caller: Caller): Promise<ThreadSocketState | null> {
+    if (caller.kind === "admin") return { role: "admin", notifications: 0, roles: [] };
+    if (caller.kind !== "user") return null;
     const db = getDb(this.env.DB);
-    const row = await findMember(db, this.roomId, member.userId);
+    const row = await findMember(db, this.roomId, caller.user.id);
     if (row) return memberState(row);
-    return (await isObserving(db, member.userId, this.roomId))
+    return (await isObserving(db, caller.user.id, this.roomId))
       ? { role: "observer", notifications: 0, roles: [] }
       : null;
   }
@@ -145,7 +157,10 @@ export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFan
     return data ? { ...event, data } : null;
   }
 
-  /** `resync`: the socket's current view of the thread (messages are listed over REST). */
+  /**
+   * `resync`: the socket's current view of the thread (messages are listed over REST), read
+   * fresh from D1.
+   */
   protected override async snapshot(member: Member<ThreadSocketState>) {
     const db = getDb(this.env.DB);
     const thread = await findThread(db, this.roomId);
@@ -154,9 +169,7 @@ export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFan
       ? { kind: "admin" }
       : { kind: "user", user: { id: member.userId ?? "", name: member.name }, permissions: [] };
     const row =
-      member.state.role === "member" && member.userId
-        ? await findMember(db, this.roomId, member.userId)
-        : null;
+      !member.admin && member.userId ? await findMember(db, this.roomId, member.userId) : null;
     const settings = chatSettings(this.env);
     return { user_thread: await callerThreadView(db, settings, { thread, member: row, caller }) };
   }
@@ -300,6 +313,9 @@ export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFan
     }
   }
 }
+
+/** A socket that is neither member, observer nor admin: it receives nothing and is closed. */
+const NO_ROLE: ThreadSocketState = { role: "none", notifications: 0, roles: [] };
 
 function memberState(row: MemberRow): ThreadSocketState {
   return { role: "member", notifications: row.notifications, roles: row.roles };

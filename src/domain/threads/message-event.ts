@@ -38,7 +38,8 @@ export interface MessageEventData {
 
 /** How a thread socket takes part; kept in the socket attachment. */
 export interface ThreadSocketState {
-  role: "member" | "observer" | "admin";
+  /** `none`: admitted but no longer a member or observer; receives nothing. */
+  role: "member" | "observer" | "admin" | "none";
   notifications: number;
   roles: string[];
 }
@@ -68,6 +69,7 @@ export function renderMessageEvent(
       },
     };
   }
+  if (state.role === "none") return null;
   const roles = state.role === "admin" ? [ADMIN_ROLE] : state.roles;
   if (!filter(data.filterable, { userId, roles })) return null;
   const message = isDeleted(data.message) ? data.message : messageFor(data.message, userId, true);

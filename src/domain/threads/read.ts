@@ -7,6 +7,7 @@ import {
   unreadKeys,
 } from "../../db/queries/threads";
 import { accessViewer, bitsOf, type ThreadAccess } from "./access";
+import { OBSERVER_PERMISSIONS } from "./permissions";
 import type { ChatSettings } from "./settings";
 import {
   byMessage,
@@ -53,7 +54,9 @@ export async function callerThreadView(
   const base = lastId ? bases.get(lastId) : undefined;
   if (!member) {
     const last = base && settings.messageFilter(filterableOf(base), accessViewer(access));
-    return outsiderView(thread, last ? messageFor(base, userId, true) : null, bitsOf(access));
+    // The admin token holds every bit; anyone else here is an observer (read-only).
+    const bits = bitsOf(access) || OBSERVER_PERMISSIONS;
+    return outsiderView(thread, last ? messageFor(base, userId, true) : null, bits);
   }
   const [unread, unreadRows] = await Promise.all([
     unreadCount(db, thread.id, member.userId),
