@@ -11,7 +11,7 @@ import {
   PokerRoomClient,
   type PokerStory,
   type PokerStoryView,
-} from "../../src/client/poker";
+} from "../../client/poker";
 import { $, notify, type PageState, render, renderConnection, showOnly } from "./view";
 
 const ADMIN_KEY = "switchboard.poker.adminToken";

@@ -5,7 +5,7 @@ import {
   type PokerSession,
   type PokerStory,
   type PokerStoryView,
-} from "../../src/client/poker";
+} from "../../client/poker";
 
 export interface PageState {
   session: PokerSession;
