@@ -1,1 +1,4 @@
+export * from "./bus";
+export * from "./poker";
 export * from "./room-client";
+export * from "./state";

@@ -155,10 +155,9 @@ export class BusChannel extends BaseRoom<BusSocketState> {
   }
 }
 
-/** The one BusChannel of namespace `db` (typed: the generated Env does not name the class). */
+/** The one BusChannel of namespace `db`. */
 export function busStub(env: Env, db: string): DurableObjectStub<BusChannel> {
-  const namespace = env.BUS_CHANNEL as unknown as DurableObjectNamespace<BusChannel>;
-  return namespace.get(namespace.idFromName(db));
+  return env.BUS_CHANNEL.get(env.BUS_CHANNEL.idFromName(db));
 }
 
 /** `/ws/bus/:db?channels=a,b&last_message=<id>`: channels are authorised before the upgrade. */

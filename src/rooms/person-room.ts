@@ -129,9 +129,7 @@ function fieldErrors(error: z.ZodError): Record<string, string[]> {
 
 /** The typed stub of a person's room, for RPC. */
 export function personRoom(env: Env, key: string): DurableObjectStub<PersonRoom> {
-  // The generated Env types the binding without its class; the class is this one (wrangler.toml).
-  const ns = env.PERSON_ROOM as unknown as DurableObjectNamespace<PersonRoom>;
-  return ns.get(ns.idFromName(key));
+  return env.PERSON_ROOM.get(env.PERSON_ROOM.idFromName(key));
 }
 
 /** The person themself (token user id = key), `state.observe` holders and admin may connect. */

@@ -339,7 +339,7 @@ export class PokerRoom extends BaseRoom {
 
 /** The session's room, typed for its RPC methods. */
 export function pokerRoom(env: Env, sessionId: string): DurableObjectStub<PokerRoom> {
-  return env.POKER_ROOM.get(env.POKER_ROOM.idFromName(sessionId)) as DurableObjectStub<PokerRoom>;
+  return env.POKER_ROOM.get(env.POKER_ROOM.idFromName(sessionId));
 }
 
 export const pokerKind: RoomKind = {

@@ -324,8 +324,7 @@ function memberState(row: MemberRow): ThreadSocketState {
 export type ThreadRoomStub = DurableObjectStub<ThreadRoom>;
 
 export function threadRoom(env: Env, id: string): ThreadRoomStub {
-  const ns = env.THREAD_ROOM as unknown as DurableObjectNamespace<ThreadRoom>;
-  return ns.get(ns.idFromName(id));
+  return env.THREAD_ROOM.get(env.THREAD_ROOM.idFromName(id));
 }
 
 /**
