@@ -59,10 +59,10 @@ export async function fanout({ targets, sizes, runs, phaseMs, log }) {
   const results = {};
   for (const n of sizes) {
     const rooms = [];
-    for (const target of targets) {
+    for (const [index, target] of targets.entries()) {
       const meter = new Meter(n);
       const started = performance.now();
-      const room = await target.open(`bench-fanout-${n}`, n, meter.onFrame, 64);
+      const room = await target.open(`bench-fanout-${n}-${index}`, n, meter.onFrame, 64);
       log(
         `  ${target.name}: ${n} subscribers connected in ${Math.round(performance.now() - started)} ms`,
       );

@@ -8,10 +8,13 @@ import { Meter } from "../lib/phase.mjs";
 import { rssKiB } from "../lib/proc.mjs";
 import { slot } from "../lib/stats.mjs";
 
-async function broadcastOnce(meter, room) {
+async function broadcastOnce(meter, room, name) {
   const p = meter.begin({ capacity: 1 });
   meter.publish(room);
-  await meter.drain(30_000);
+  await meter.drain(30_000).catch((err) => {
+    const closed = room.sockets.filter((ws) => ws.readyState !== 1).length;
+    throw new Error(`${name}: ${err.message} (${closed} sockets closed)`);
+  });
   return p.lastReceive - p.pubTime[0];
 }
 
@@ -34,8 +37,8 @@ export async function idle({ targets, sockets, runs, settleMs, log }) {
       try {
         await sleep(settleMs);
         const after = rssKiB(pid);
-        const firstMs = await broadcastOnce(meter, room);
-        const broadcastMs = await broadcastOnce(meter, room);
+        const firstMs = await broadcastOnce(meter, room, target.name);
+        const broadcastMs = await broadcastOnce(meter, room, target.name);
         if (room.failures.length) throw new Error(`${target.name}: ${room.failures[0]}`);
         f.kibPerSocket.push((after - before) / sockets);
         f.connectPerS.push((sockets * 1000) / connectMs);

@@ -19,7 +19,11 @@ const fanoutScenario = {
   title: "room fan-out, one publisher, N = 100 and 1,000 subscribers, 200-byte events",
   async run({ servers, report, quick, log }) {
     const results = await fanout({
-      targets: [oursTarget(servers.ours, "bench"), ...peerTargets(servers)],
+      targets: [
+        oursTarget(servers.ours, "bench"),
+        ...peerTargets(servers),
+        bareHttpTarget(servers, { durable: false }),
+      ],
       sizes: quick ? [100] : [100, 1000],
       runs: RUNS,
       phaseMs: quick ? 1000 : 2000,
@@ -123,8 +127,8 @@ const busScenario = {
       options: {
         channels: 10,
         pollers: 100,
-        durationMs: quick ? 1500 : 4000,
-        intervalMs: 20,
+        durationMs: quick ? 2000 : 5000,
+        intervalMs: 100,
         warmupMs: 500,
       },
       log,
