@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { z } from "zod";
+import type { Caller } from "../auth/caller";
 import { type ApiError, toApiError } from "../errors";
 import type { Command, CommandContext, CommandTable } from "./commands";
 import { EventStream } from "./event-stream";
@@ -54,8 +55,11 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
 
   // ---- hooks for room kinds -------------------------------------------------------------
 
-  /** Initial per-socket state for a new connection. */
-  protected initialState(_request: Request): S {
+  /**
+   * Initial per-socket state for a new connection (may read storage or D1): it is known before
+   * any `?since=` replay is rendered for the socket.
+   */
+  protected initialState(_request: Request, _caller: Caller): S | Promise<S> {
     return {} as S;
   }
 
@@ -239,7 +243,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
 
   private async accept(request: Request): Promise<Response> {
     const caller = callerFromHeaders(request.headers);
-    const member = memberFromCaller(caller, this.initialState(request));
+    const member = memberFromCaller(caller, await this.initialState(request, caller));
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server);

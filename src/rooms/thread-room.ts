@@ -42,7 +42,6 @@ import { chatSettings } from "../domain/threads/settings";
 import { createThread, deleteThread, editThread } from "../domain/threads/thread-ops";
 import { forbidden, notFound } from "../errors";
 import { BaseRoom } from "./base-room";
-import { callerFromHeaders, ROOM_ID_HEADER } from "./forward";
 import type { Member } from "./member";
 import type { ServerEvent } from "./protocol";
 import type { RoomKind } from "./room-kind";
@@ -108,24 +107,12 @@ export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFan
     }),
   };
 
-  /** Socket states resolved from D1 in `fetch`, read back by `initialState` for that request. */
-  private readonly resolved = new WeakMap<Request, ThreadSocketState | null>();
-
-  /**
-   * Resolves the socket's role from D1 before the base room accepts it: a `?since=` replay is
-   * rendered before `onJoin` runs, and must already be this member's own view.
-   */
-  override async fetch(request: Request): Promise<Response> {
-    const roomId = request.headers.get(ROOM_ID_HEADER);
-    if (roomId && request.headers.get("Upgrade")?.toLowerCase() === "websocket") {
-      this.bind(roomId);
-      this.resolved.set(request, await this.socketState(callerFromHeaders(request.headers)));
-    }
-    return super.fetch(request);
-  }
-
-  protected override initialState(request: Request): ThreadSocketState {
-    return this.resolved.get(request) ?? NO_ROLE;
+  /** The socket's role from D1, so a `?since=` replay is already this member's own view. */
+  protected override async initialState(
+    _request: Request,
+    caller: Caller,
+  ): Promise<ThreadSocketState> {
+    return (await this.socketState(caller)) ?? NO_ROLE;
   }
 
   /** Admission checked the caller before the upgrade; one that lost its place meanwhile leaves. */
