@@ -21,9 +21,14 @@ export function createApp(kinds: RoomKinds) {
   const app = createRouter();
 
   app.use("*", requestId());
+  // Token auth (no cookies), so any origin may call; browsers' Tryton-style bus clients included.
   app.use(
-    "/api/*",
-    cors({ origin: "*", allowHeaders: ["Authorization", "Content-Type"], maxAge: 600 }),
+    "*",
+    cors({
+      origin: "*",
+      allowHeaders: ["Authorization", "Content-Type", "Last-Event-ID"],
+      maxAge: 600,
+    }),
   );
   app.use("*", resolveCallerMiddleware);
   // A known path with another method is a 405; it reads `app.routes` lazily, so it sees every mount.

@@ -122,6 +122,23 @@ describe("tokens", () => {
   });
 });
 
+describe("CORS", () => {
+  it("answers a preflight for the API and the bus from any origin", async () => {
+    for (const path of ["/api/tokens", "/main/bus"]) {
+      const res = await call("OPTIONS", path, {
+        headers: {
+          Origin: "https://app.example",
+          "Access-Control-Request-Method": "POST",
+          "Access-Control-Request-Headers": "authorization,content-type",
+        },
+      });
+      expect(res.status, path).toBe(204);
+      expect(res.headers.get("Access-Control-Allow-Origin")).toBe("*");
+      expect(res.headers.get("Access-Control-Allow-Headers")).toContain("Authorization");
+    }
+  });
+});
+
 describe("error shape", () => {
   it("404 for an unknown route", async () => {
     const res = await call("GET", "/api/nope");
