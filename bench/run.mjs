@@ -17,7 +17,7 @@ const BUDGET_MS = 9 * 60 * 1000;
 if (!process.env.BENCH_CHILD) {
   // 5,000 idle sockets need more descriptors than the default; children (wrangler, workerd, the
   // Node peer) inherit the raised limit.
-  const script = `ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"`;
+  const script = `ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; export BENCH_NOFILE="$(ulimit -n)"; exec "$0" "$@"`;
   const child = spawn("bash", ["-c", script, process.execPath, ...process.argv.slice(1)], {
     stdio: "inherit",
     env: { ...process.env, BENCH_CHILD: "1" },
@@ -71,7 +71,7 @@ async function main() {
       try {
         await scenario.run({ servers, report, quick, log });
       } catch (err) {
-        report.fail(scenario.id, err);
+        report.fail(scenario.id, err, { ours_output_tail: servers.ours.output().slice(-4000) });
       }
     }
   } finally {

@@ -31,8 +31,8 @@ export class Report {
     return figure;
   }
 
-  fail(scenario, err) {
-    this.errors.push({ scenario, error: String(err?.stack ?? err) });
+  fail(scenario, err, context = {}) {
+    this.errors.push({ scenario, error: String(err?.stack ?? err), ...context });
     console.error(`${scenario}: failed (${String(err?.message ?? err).split("\n")[0]})`);
   }
 

@@ -1,6 +1,7 @@
-// Starts the three servers of a benchmark run, each in its own process: Switchboard under
-// `wrangler dev` (as `npm start` runs it, on a fresh local D1), the peers' worker under a second
-// `wrangler dev` (same workerd build), and the plain Node `ws` peer.
+// Starts the servers of a benchmark run, each in its own process: Switchboard under
+// `wrangler dev` (as `npm start` runs it, on a fresh local D1), the peers' worker under two more
+// `wrangler dev` (same workerd build; one serves the bare DO, one PartyServer), and the plain Node
+// `ws` peer.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -101,9 +102,12 @@ export async function startServers() {
     started.push(ours);
     const peers = await startPeers();
     started.push(peers);
+    // PartyServer gets a workerd of its own so each server's memory is measured alone.
+    const party = await startPeers();
+    started.push(party);
     const node = await startNodePeer();
     started.push(node);
-    return { ours, peers, node, stop };
+    return { ours, peers, party, node, stop };
   } catch (err) {
     await stop();
     throw err;

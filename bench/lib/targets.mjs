@@ -1,10 +1,12 @@
 // The rooms a broadcast scenario talks to: Switchboard's bus channel and the three peers.
 // Each target opens `count` subscribers in one room and publishes 200-byte events into it.
 
+import WebSocket from "ws";
 import { closeSockets, openSocket, openSockets, request } from "./net.mjs";
 import { ADMIN_TOKEN } from "./servers.mjs";
 
 export const EVENT_BYTES = 200;
+const KEEPALIVE_MS = 20_000;
 const I_KEY = Buffer.from('"i":');
 
 function padded(head, tail) {
@@ -57,6 +59,11 @@ export function oursTarget(ours, db) {
       const url = `${ours.ws}/ws/bus/${db}?channels=${room}&token=${token}`;
       const sockets = await openSockets(count, url, onFrame, concurrency);
       const failures = [];
+      // Rooms drop sockets silent for 60 s; clients send the text frame `ping` (answered by the
+      // runtime without waking the room), as RoomClient's keepalive does.
+      const keepalive = setInterval(() => {
+        for (const ws of sockets) if (ws.readyState === WebSocket.OPEN) ws.send("ping");
+      }, KEEPALIVE_MS);
       return {
         sockets,
         failures,
@@ -71,7 +78,10 @@ export function oursTarget(ours, db) {
             (err) => failures.push(String(err)),
           );
         },
-        close: () => closeSockets(sockets),
+        close: () => {
+          clearInterval(keepalive);
+          return closeSockets(sockets);
+        },
       };
     },
   };
@@ -101,7 +111,7 @@ export function peerTarget(name, roomUrl) {
 export function peerTargets(servers) {
   return [
     peerTarget("bare DO", (room) => `${servers.peers.ws}/bare/${room}`),
-    peerTarget("PartyServer", (room) => `${servers.peers.ws}/parties/party-room/${room}`),
+    peerTarget("PartyServer", (room) => `${servers.party.ws}/parties/party-room/${room}`),
     peerTarget("Node ws", (room) => `${servers.node.ws}/${room}`),
   ];
 }

@@ -8,6 +8,16 @@ import { poker } from "./poker.mjs";
 import { webhooks } from "./webhooks.mjs";
 
 const RUNS = 3;
+/**
+ * The issue asks for 5,000. Under `wrangler dev` every socket holds about six descriptors in
+ * workerd (the client's, the dev proxy's and the Durable Object hop's), so a process limit of
+ * 20,000 (this machine's hard limit, not raisable without privileges) allows about 2,500.
+ */
+const FDS_PER_SOCKET = 6;
+const IDLE_SOCKETS = Math.min(
+  5_000,
+  Math.floor((Number(process.env.BENCH_NOFILE || 65_536) - 5_000) / FDS_PER_SOCKET / 500) * 500,
+);
 
 /** Per-peer values of one key from `{ peer: { key: [...] } }`. */
 function pick(byPeer, key) {
@@ -26,7 +36,7 @@ const fanoutScenario = {
       ],
       sizes: quick ? [100] : [100, 1000],
       runs: RUNS,
-      phaseMs: quick ? 1000 : 2000,
+      phaseMs: quick ? 1000 : 1500,
       log,
     });
     for (const [n, { ours, ...peers }] of Object.entries(results)) {
@@ -57,22 +67,22 @@ const fanoutScenario = {
 
 const idleScenario = {
   id: "idle",
-  title: "idle sockets: 5,000 hibernatable sockets in one room",
+  title: `idle sockets: ${IDLE_SOCKETS} hibernatable sockets in one room`,
   async run({ servers, report, quick, log }) {
     const [bare, party, node] = peerTargets(servers);
     const { ours, ...peers } = await idle({
       targets: [
         { target: oursTarget(servers.ours, "bench"), pid: servers.ours.pid },
         { target: bare, pid: servers.peers.pid },
-        { target: party, pid: servers.peers.pid },
+        { target: party, pid: servers.party.pid },
         { target: node, pid: servers.node.pid },
       ],
-      sockets: quick ? 1000 : 5000,
+      sockets: quick ? 1000 : IDLE_SOCKETS,
       runs: RUNS,
-      settleMs: quick ? 1000 : 3000,
+      settleMs: quick ? 1000 : 2000,
       log,
     });
-    const label = quick ? "1k" : "5k";
+    const label = quick ? 1000 : IDLE_SOCKETS;
     report.add({
       name: `idle_${label}_memory_per_socket`,
       unit: "KiB",
