@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { ROOT } from "../scripts/local.mjs";
+import { retries } from "./lib/net.mjs";
 import { loadAverage, machine } from "./lib/proc.mjs";
 import { Report } from "./lib/report.mjs";
 import { startServers } from "./lib/servers.mjs";
@@ -87,7 +88,7 @@ async function main() {
     quick,
     duration_s: Math.round((performance.now() - started) / 1000),
     figures: report.figures,
-    notes: report.notes,
+    notes: { ...report.notes, calls_repeated_after_dev_proxy_503: retries.count },
     errors: report.errors,
   };
   writeFileSync(join(ROOT, "bench", "results.json"), `${JSON.stringify(results, null, 2)}\n`);

@@ -31,6 +31,23 @@ export function request(method, url, { body, token, signal, timeoutMs = 70_000 }
   });
 }
 
+/**
+ * `wrangler dev` answers 503 "Your worker restarted mid-request" when its proxy loses the
+ * connection to the worker (seen under load here, with the worker still running). A client
+ * repeats such a call; `retries` counts them so results.json can say how often it happened.
+ */
+export const retries = { count: 0 };
+
+export async function requestRetrying(method, url, options) {
+  for (let attempt = 1; ; attempt++) {
+    const res = await request(method, url, options);
+    if (res.status !== 503 || !res.text.includes("restarted mid-request") || attempt === 3) {
+      return res;
+    }
+    retries.count++;
+  }
+}
+
 export async function expectStatus(promise, status, what) {
   const res = await promise;
   if (res.status !== status) {

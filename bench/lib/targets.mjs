@@ -2,7 +2,7 @@
 // Each target opens `count` subscribers in one room and publishes 200-byte events into it.
 
 import WebSocket from "ws";
-import { closeSockets, openSocket, openSockets, request } from "./net.mjs";
+import { closeSockets, openSocket, openSockets, request, requestRetrying } from "./net.mjs";
 import { ADMIN_TOKEN } from "./servers.mjs";
 
 export const EVENT_BYTES = 200;
@@ -68,7 +68,7 @@ export function oursTarget(ours, db) {
         sockets,
         failures,
         publish(i) {
-          return request("POST", `${ours.url}/api/bus/${db}/publish`, {
+          return requestRetrying("POST", `${ours.url}/api/bus/${db}/publish`, {
             token: ADMIN_TOKEN,
             body: { channel: room, message: busMessage(i) },
           }).then(

@@ -5,7 +5,7 @@
 // bounded number of calls in flight, one WebSocket subscriber, every message stored first.
 import { setMaxListeners } from "node:events";
 import { performance } from "node:perf_hooks";
-import { request, sleep } from "../lib/net.mjs";
+import { request, requestRetrying, sleep } from "../lib/net.mjs";
 import { Meter } from "../lib/phase.mjs";
 import { ADMIN_TOKEN } from "../lib/servers.mjs";
 import { percentile, slot, sortNumbers } from "../lib/stats.mjs";
@@ -36,7 +36,7 @@ export function oursPolling(ours, db) {
       return message ? { id: message.message_id, i: message.i ?? -1 } : null;
     },
     async publish(channel, i) {
-      const res = await request("POST", `${ours.url}/api/bus/${db}/publish`, {
+      const res = await requestRetrying("POST", `${ours.url}/api/bus/${db}/publish`, {
         token: ADMIN_TOKEN,
         body: { channel, message: busMessage(i) },
       });

@@ -21,7 +21,11 @@ async function latencyPhase(meter, room, durationMs) {
     if (wait > 0) await sleep(wait);
     meter.publish(room);
   }
-  await meter.drain();
+  await meter.drain().catch((err) => {
+    throw new Error(
+      `${err.message}${lost(room)}${room.failures.length ? `; ${room.failures[0]}` : ""}`,
+    );
+  });
   const sorted = sortNumbers(p.latencies);
   return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), samples: sorted.length };
 }
@@ -50,7 +54,9 @@ export async function throughputPhase(
     if (!(await meter.progress(10_000))) throw new Error(`fan-out stalled for 10 s${lost(room)}`);
   }
   await meter.drain().catch((err) => {
-    throw new Error(`${err.message}${lost(room)}`);
+    throw new Error(
+      `${err.message}${lost(room)}${room.failures.length ? `; ${room.failures[0]}` : ""}`,
+    );
   });
   return (p.counted * 1000) / durationMs;
 }
@@ -69,15 +75,22 @@ export async function fanout({ targets, sizes, runs, phaseMs, log }) {
       rooms.push({ target, meter, room });
     }
     try {
-      for (const { meter, room } of rooms) await throughputPhase(meter, room, phaseMs / 2);
+      for (const { target, meter, room } of rooms) {
+        await throughputPhase(meter, room, phaseMs / 2).catch((err) => {
+          throw new Error(`${target.name} warm-up: ${err.message}`);
+        });
+      }
       const figures = new Map(
         rooms.map((r) => [r.target.name, { deliveries: [], p50: [], p99: [] }]),
       );
       for (let run = 1; run <= runs; run++) {
         for (const { target, meter, room } of rooms) {
           const f = figures.get(target.name);
-          const latency = await latencyPhase(meter, room, phaseMs);
-          const deliveries = await throughputPhase(meter, room, phaseMs);
+          const named = (err) => {
+            throw new Error(`${target.name} run ${run}: ${err.message}`);
+          };
+          const latency = await latencyPhase(meter, room, phaseMs).catch(named);
+          const deliveries = await throughputPhase(meter, room, phaseMs).catch(named);
           if (room.failures.length) throw new Error(`${target.name}: ${room.failures[0]}`);
           f.p50.push(latency.p50);
           f.p99.push(latency.p99);
