@@ -52,10 +52,31 @@ async function main() {
     stopping ??= servers.stop();
     return stopping;
   };
-  const watchdog = setTimeout(async () => {
-    console.error(`bench: over the ${BUDGET_MS / 60_000} min budget, stopping`);
+  /** Writes results.json and prints every figure: at the end, or when the budget runs out. */
+  const finish = async (code) => {
     await stop();
-    process.exit(2);
+    const results = {
+      date: new Date().toISOString(),
+      machine: machine(),
+      load_average: { before: loadBefore, after: loadAverage() },
+      versions: versions(),
+      quick,
+      duration_s: Math.round((performance.now() - started) / 1000),
+      figures: report.figures,
+      notes: { ...report.notes, calls_repeated_after_dev_proxy_503: retries.count },
+      errors: report.errors,
+    };
+    writeFileSync(join(ROOT, "bench", "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+    report.print();
+    log(`wrote bench/results.json in ${results.duration_s} s`);
+    process.exit(code ?? (report.errors.length ? 1 : 0));
+  };
+  const watchdog = setTimeout(() => {
+    report.fail(
+      "budget",
+      new Error(`over the ${BUDGET_MS / 60_000} min budget; later scenarios skipped`),
+    );
+    finish(2);
   }, BUDGET_MS);
   for (const signal of ["SIGINT", "SIGTERM"]) {
     process.on(signal, async () => {
@@ -64,37 +85,18 @@ async function main() {
     });
   }
 
-  try {
-    log(`servers up in ${Math.round(performance.now() - started)} ms`);
-    for (const scenario of SCENARIOS) {
-      if (only && !only.includes(scenario.id)) continue;
-      log(`${scenario.id}: ${scenario.title}`);
-      try {
-        await scenario.run({ servers, report, quick, log });
-      } catch (err) {
-        report.fail(scenario.id, err, { ours_output_tail: servers.ours.output().slice(-4000) });
-      }
+  log(`servers up in ${Math.round(performance.now() - started)} ms`);
+  for (const scenario of SCENARIOS) {
+    if (only && !only.includes(scenario.id)) continue;
+    log(`${scenario.id}: ${scenario.title}`);
+    try {
+      await scenario.run({ servers, report, quick, log });
+    } catch (err) {
+      report.fail(scenario.id, err, { ours_output_tail: servers.ours.output().slice(-4000) });
     }
-  } finally {
-    clearTimeout(watchdog);
-    await stop();
   }
-
-  const results = {
-    date: new Date().toISOString(),
-    machine: machine(),
-    load_average: { before: loadBefore, after: loadAverage() },
-    versions: versions(),
-    quick,
-    duration_s: Math.round((performance.now() - started) / 1000),
-    figures: report.figures,
-    notes: { ...report.notes, calls_repeated_after_dev_proxy_503: retries.count },
-    errors: report.errors,
-  };
-  writeFileSync(join(ROOT, "bench", "results.json"), `${JSON.stringify(results, null, 2)}\n`);
-  report.print();
-  log(`wrote bench/results.json in ${results.duration_s} s`);
-  process.exit(report.errors.length ? 1 : 0);
+  clearTimeout(watchdog);
+  await finish();
 }
 
 function versions() {

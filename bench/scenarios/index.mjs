@@ -36,7 +36,7 @@ const fanoutScenario = {
       ],
       sizes: quick ? [100] : [100, 1000],
       runs: RUNS,
-      phaseMs: quick ? 1000 : 1500,
+      phaseMs: quick ? 1000 : 1200,
       log,
     });
     for (const [n, { ours, ...peers }] of Object.entries(results)) {
@@ -79,7 +79,7 @@ const idleScenario = {
       ],
       sockets: quick ? 1000 : IDLE_SOCKETS,
       runs: RUNS,
-      settleMs: quick ? 1000 : 2000,
+      settleMs: 1000,
       log,
     });
     const label = quick ? 1000 : IDLE_SOCKETS;
@@ -184,7 +184,7 @@ const webhooksScenario = {
   id: "webhooks",
   title: "webhooks: deliveries/s to a local receiver, all 200 and 30 % 500",
   async run({ servers, report, quick, log }) {
-    const results = await webhooks({ servers, runs: RUNS, events: quick ? 100 : 400, log });
+    const results = await webhooks({ servers, runs: RUNS, events: quick ? 100 : 200, log });
     for (const [mode, { ours, ...peers }] of Object.entries(results)) {
       report.add({
         name: `webhooks_${mode}_throughput`,
