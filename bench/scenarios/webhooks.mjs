@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 import { performance } from "node:perf_hooks";
-import { expectStatus, request } from "../lib/net.mjs";
+import { expectStatus, request, requestRetrying } from "../lib/net.mjs";
 import { ADMIN_TOKEN, freePort } from "../lib/servers.mjs";
 import { slot } from "../lib/stats.mjs";
 
@@ -80,11 +80,12 @@ function oursEmitter(ours) {
         201,
         "POST /api/webhooks",
       );
+      // With its own event_uuid an emit may be repeated safely: the same uuid is delivered once.
       return (i) =>
         expectStatus(
-          request("POST", `${ours.url}/api/webhook-events`, {
+          requestRetrying("POST", `${ours.url}/api/webhook-events`, {
             token: ADMIN_TOKEN,
-            body: { event_type: eventType, data: { i, note: "bench" } },
+            body: { event_type: eventType, data: { i, note: "bench" }, event_uuid: randomUUID() },
           }),
           202,
           "POST /api/webhook-events",
