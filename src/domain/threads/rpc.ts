@@ -3,7 +3,9 @@ import { ApiError, type ErrorBody, type ErrorCode, toApiError } from "../../erro
 /**
  * What a thread room's RPC answers. Errors thrown inside a Durable Object reach the Worker
  * without their class or fields, so the room answers the contract's error body instead and the
- * route throws it again.
+ * route throws it again. Unexpected errors (storage failed, the object was reset) are rethrown:
+ * the runtime must see the call fail, and swallowing a reset's error left the reset object's
+ * call unfinished in the runtime (test/reliability/faults-threads.test.ts).
  */
 export type RpcResult<T> = { ok: true; value: T } | { ok: false; error: ErrorBody["error"] };
 
@@ -14,7 +16,9 @@ export async function asResult<T>(
   try {
     return { ok: true, value: await run() };
   } catch (err) {
-    return { ok: false, error: report(err).toBody().error };
+    const api = report(err);
+    if (api.code === "internal") throw err;
+    return { ok: false, error: api.toBody().error };
   }
 }
 
