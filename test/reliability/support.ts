@@ -15,6 +15,30 @@ export function fetchWorker(path: string, init: RequestInit = {}): Promise<Respo
   );
 }
 
+/** `call` of test/helpers/http.ts, through `fetchWorker`. */
+export async function api(
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown } = {},
+): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = {};
+  if (options.token) headers.Authorization = `Bearer ${options.token}`;
+  if (options.body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetchWorker(path, {
+    method,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, body };
+}
+
 /** Every row of every application table in D1, one string per table (compared before/after). */
 export async function snapshotD1(): Promise<Record<string, string>> {
   const { results } = await env.DB.prepare(
