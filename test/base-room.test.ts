@@ -143,6 +143,20 @@ describe("base room: frames", () => {
   });
 });
 
+describe("base room: tagged sockets", () => {
+  it("reaches the sockets accepted with a tag, and only those", async () => {
+    const id = room();
+    const a = await connect(id, await tokenFor("ann"));
+    const b1 = await connect(id, await tokenFor("bob"));
+    const b2 = await connect(id, await tokenFor("bob"));
+    expect((await a.request("whisper", { to: "bob", text: "psst" })).status).toBe(200);
+    expect((await b1.event("whispered")).data).toEqual({ text: "psst" });
+    expect((await b2.event("whispered")).data).toEqual({ text: "psst" });
+    await a.nothing((f) => f?.event === "whispered");
+    for (const s of [a, b1, b2]) s.close();
+  });
+});
+
 describe("base room: ordered stream and resume", () => {
   it("numbers stream events by one and replays exactly the missed ones with ?since=", async () => {
     const id = room();

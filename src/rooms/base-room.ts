@@ -63,6 +63,14 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     return {} as S;
   }
 
+  /**
+   * Hibernation tags of a new socket (at most 10, each at most 256 characters), so a room can
+   * reach a group with `socketsTagged(tag)` without reading every attachment.
+   */
+  protected socketTags(_member: Member<S>): string[] {
+    return [];
+  }
+
   /** Runs after a socket joined (and after any `?since=` replay). */
   protected onJoin(_ws: WebSocket, _member: Member<S>): void | Promise<void> {}
 
@@ -139,6 +147,13 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     return this.ctx
       .getWebSockets()
       .filter((ws) => ws !== except && ws.readyState === WebSocket.OPEN && !this.departed.has(ws));
+  }
+
+  /** Open sockets accepted with `tag` (see `socketTags`). */
+  protected socketsTagged(tag: string): WebSocket[] {
+    return this.ctx
+      .getWebSockets(tag)
+      .filter((ws) => ws.readyState === WebSocket.OPEN && !this.departed.has(ws));
   }
 
   protected memberOf(ws: WebSocket): Member<S> {
@@ -246,13 +261,15 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     const member = memberFromCaller(caller, await this.initialState(request, caller));
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
-    this.ctx.acceptWebSocket(server);
+    this.ctx.acceptWebSocket(server, this.socketTags(member));
     this.saveMember(server, member);
 
     const since = new URL(request.url).searchParams.get("since");
     if (since !== null) await this.resume(server, member, Number(since));
     await this.onJoin(server, member);
-    await this.scheduleAlarm();
+    // A new socket cannot be idle before IDLE_TIMEOUT_MS; the sweep then works out the rest, so
+    // accepting stays O(1) however many sockets the room holds.
+    await this.ensureAlarmBy(Date.now() + IDLE_TIMEOUT_MS);
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -403,10 +420,13 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     const own = this.nextAlarmAt();
     if (own !== null) due.push(own);
     if (!due.length) return;
-    const next = Math.min(...due);
+    await this.ensureAlarmBy(Math.min(...due));
+  }
+
+  private async ensureAlarmBy(due: number): Promise<void> {
     const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > next || current < Date.now()) {
-      await this.ctx.storage.setAlarm(next);
+    if (current === null || current > due || current < Date.now()) {
+      await this.ctx.storage.setAlarm(due);
     }
   }
 

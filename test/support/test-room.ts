@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { forbidden, notFound } from "../../src/errors";
 import { BaseRoom } from "../../src/rooms/base-room";
+import type { Member } from "../../src/rooms/member";
 import type { RoomKind } from "../../src/rooms/room-kind";
 
 /**
@@ -27,6 +28,14 @@ export class TestRoom extends BaseRoom {
       schema: z.object({ text: z.string() }).strict(),
       handle: ({ data, ws }) => this.broadcast("shouted", { text: data.text }, ws),
     }),
+    whisper: this.command({
+      schema: z.object({ to: z.string(), text: z.string() }).strict(),
+      handle: ({ data }) => {
+        for (const ws of this.socketsTagged(`user:${data.to}`)) {
+          this.send(ws, { event: "whispered", data: { text: data.text } });
+        }
+      },
+    }),
     conflict: this.command({
       schema: z.object({}).strict(),
       handle: () => {
@@ -34,6 +43,10 @@ export class TestRoom extends BaseRoom {
       },
     }),
   };
+
+  protected override socketTags(member: Member): string[] {
+    return member.userId ? [`user:${member.userId}`] : [];
+  }
 
   private count(): number {
     return Number(this.meta("count") ?? 0);
