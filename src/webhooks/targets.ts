@@ -93,6 +93,8 @@ function v6IsPrivate(g: number[]): boolean {
   if (a === 0x64 && b === 0xff9b && c === 0 && d === 0 && e === 0 && f === 0) {
     return v4IsPrivate(embeddedV4); // NAT64
   }
+  if (a === 0x2002) return v4IsPrivate((b * 0x10000 + c) >>> 0); // 6to4 embeds its IPv4 next
+  if (a === 0x2001 && b === 0) return true; // Teredo: a tunnel to an obfuscated IPv4 address
   if ((a & 0xfe00) === 0xfc00) return true; // unique local
   if ((a & 0xffc0) === 0xfe80) return true; // link-local
   if ((a & 0xffc0) === 0xfec0) return true; // site-local (deprecated)
@@ -114,6 +116,8 @@ function isIpLiteral(hostname: string): boolean {
 }
 
 function isLocalName(hostname: string): boolean {
+  // An IPv6 literal is an address, not a name: `isPrivateAddress` judges it.
+  if (hostname.startsWith("[")) return false;
   const name = hostname.replace(/\.$/, "").toLowerCase();
   return name === "localhost" || name.endsWith(".localhost") || !name.includes(".");
 }
