@@ -20,7 +20,7 @@ const PHASES = [
   },
 ];
 
-const FIGURE = /\[soak\] ([\w.]+): (\S+)(?: (\S+))?/;
+const FIGURE = /\[soak\] (.+?): (\S+)(?: (\S+))?\s*$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: strips the terminal colours of vitest
 const ANSI = /\x1b\[[0-9;]*m/g;
 

@@ -8,6 +8,10 @@ import { DEV_ADMIN_TOKEN, type DevServer, startDevServer } from "./support/dev-s
  * heartbeat every 5 s and a vote every 2 s. Every socket must receive every broadcast of its
  * room, in `seq` order, with no gap and nothing twice, and keep its connection.
  *
+ * The load is closed-loop: a socket skips a tick while its previous frame is unanswered (as a
+ * client that waits for its reply would), so an overloaded server shows as skipped ticks and
+ * reply latency instead of an unbounded backlog. The figures report offered and achieved rates.
+ *
  * It runs in Node against `wrangler dev` with real sockets: inside vitest-pool-workers the
  * clients would share the server's process (and its two cores). CI holds 10 rooms × 20
  * sockets for 10 s; `npm run soak` holds 10 × 100 = 1,000 sockets for 60 s.
@@ -30,6 +34,8 @@ interface Client {
   replyMs: number[];
   acked: number;
   refused: string[];
+  /** Ticks skipped because the socket's previous frame was still unanswered. */
+  skipped: number;
 }
 
 let server: DevServer;
@@ -72,6 +78,7 @@ function open(room: number, sessionId: string, token: string): Promise<Client> {
     replyMs: [],
     acked: 0,
     refused: [],
+    skipped: 0,
   };
   ws.on("message", (raw) => {
     const frame = JSON.parse(raw.toString());
@@ -94,6 +101,10 @@ function open(room: number, sessionId: string, token: string): Promise<Client> {
 }
 
 function request(client: Client, event: string, data: unknown): void {
+  if (client.pending.size > 0) {
+    client.skipped++;
+    return;
+  }
   const id = crypto.randomUUID();
   client.pending.set(id, performance.now());
   client.ws.send(JSON.stringify({ event, data, request_id: id }));
@@ -195,10 +206,14 @@ describe("load held: poker rooms", () => {
     const acked = everyone.reduce((n, c) => n + c.acked, 0);
     const delivered = everyone.reduce((n, c) => n + c.seqs.length, 0);
     const replies = everyone.flatMap((c) => c.replyMs);
+    const skipped = everyone.reduce((n, c) => n + c.skipped, 0);
+    const offered = clients.length * (DURATION_MS / VOTE_MS + DURATION_MS / HEARTBEAT_MS);
     figure("load.sockets", everyone.length);
     figure("load.rooms", ROOMS);
     figure("load.held_seconds", (held / 1000).toFixed(1), "s");
+    figure("load.frames_offered", Math.round(offered));
     figure("load.frames_acknowledged", acked);
+    figure("load.ticks_skipped_while_waiting", skipped);
     figure("load.broadcasts_per_room", Math.round(head.reduce((a, b) => a + b, 0) / ROOMS));
     figure("load.deliveries", delivered);
     figure("load.deliveries_per_second", Math.round(delivered / (held / 1000)), "/s");
