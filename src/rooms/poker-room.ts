@@ -18,6 +18,7 @@ import {
   type StoryView,
   storyView,
   stringifyStoryFrame,
+  type VoteRecord,
 } from "../domain/poker/story-view";
 import { ApiError, badRequest, conflict, notFound } from "../errors";
 import { emit } from "../webhooks/emit";
@@ -37,15 +38,22 @@ const sessionGone = () => new ApiError("gone", "The poker session has ended");
 /**
  * One planning-poker session (CONTRACT.md §3). D1 holds the session, its stories and votes; every
  * change is written there before it is published, so a rebuilt object shows the same state.
+ * The room is the only writer of its session, so it keeps the session, the active story and its
+ * votes in memory (`round`, loaded from D1 once per object) and a vote costs one D1 write.
  * Votes are hidden here, per socket (`renderFor`), not in the browser.
  */
 export class PokerRoom extends BaseRoom {
+  /** The session as D1 holds it, kept in step with every write; null until loaded. */
+  private round: q.PokerRound | null = null;
+  /** Bumped by every write: a load that raced a write is not kept. */
+  private writes = 0;
+
   protected readonly commands = {
     next_story_requested: this.command({
       permission: PERMISSIONS.pokerModerate,
       schema: z.object({ story_id: storyIdSchema.nullish() }).strict(),
       handle: async ({ data }) => {
-        await this.moveTo(await this.openSession(), data.story_id ?? null);
+        await this.moveTo(await this.openRound(), data.story_id ?? null);
       },
     }),
     points_submitted: this.command({
@@ -57,15 +65,17 @@ export class PokerRoom extends BaseRoom {
         })
         .strict(),
       handle: async ({ data }) => {
-        const session = await this.openSession();
-        const story = await this.activeStory(session);
+        const round = await this.openRound();
+        const { session } = round;
+        const story = activeStory(round);
         const points = storyPointsFor(session.choices, data.story_points);
         if (points === null) {
           throw badRequest("Invalid story points", {
             story_points: ["must be a numeric option of the session's choices"],
           });
         }
-        await q.setStoryPoints(this.db, story.id, points);
+        await this.write(() => q.setStoryPoints(this.db, story.id, points));
+        story.storyPoints = points;
         this.publish("story_points_submitted", { story_points: points, story_id: story.id });
         await this.emitEvent("poker.story_points_submitted", {
           session_id: session.id,
@@ -73,45 +83,52 @@ export class PokerRoom extends BaseRoom {
           story_label: story.storyLabel,
           story_points: points,
         });
-        if (data.advance) await this.moveTo(session, null);
+        if (data.advance) await this.moveTo(round, null);
       },
     }),
     vote_submitted: this.command({
       permission: PERMISSIONS.pokerVote,
       schema: z.object({ choice: z.string().min(1).max(200) }).strict(),
       handle: async ({ data, member }) => {
-        const session = await this.openSession();
-        const story = await this.activeStory(session);
-        if (!session.choices.includes(data.choice)) {
+        const round = await this.openRound();
+        const story = activeStory(round);
+        if (!round.session.choices.includes(data.choice)) {
           throw badRequest("Invalid choice", { choice: ["must be one of the session's choices"] });
         }
-        await q.upsertVote(this.db, story.id, {
+        const vote = {
           userId: attendeeId(member.userId),
           userName: member.name,
           choice: data.choice,
-        });
-        await this.revealIfEveryoneVoted(story);
-        await this.publishStory(session, story.id);
+        };
+        const votes = [...round.votes.filter((v) => v.userId !== vote.userId), vote];
+        const reveal = !story.revealed && this.everyoneVoted(votes);
+        await this.write(() => q.upsertVote(this.db, story.id, vote, reveal));
+        round.votes = votes;
+        if (reveal) story.revealed = true;
+        this.publishStory(round);
       },
     }),
     reset_requested: this.command({
       permission: PERMISSIONS.pokerModerate,
       schema: noData,
       handle: async () => {
-        const session = await this.openSession();
-        const story = await this.activeStory(session);
-        await q.resetVotes(this.db, story.id);
-        await this.publishStory(session, story.id);
+        const round = await this.openRound();
+        const story = activeStory(round);
+        await this.write(() => q.resetVotes(this.db, story.id));
+        round.votes = [];
+        story.revealed = false;
+        this.publishStory(round);
       },
     }),
     reveal_requested: this.command({
       permission: PERMISSIONS.pokerModerate,
       schema: z.object({ revealed: z.boolean().default(true) }).strict(),
       handle: async ({ data }) => {
-        const session = await this.openSession();
-        const story = await this.activeStory(session);
-        await q.setRevealed(this.db, story.id, data.revealed);
-        await this.publishStory(session, story.id);
+        const round = await this.openRound();
+        const story = activeStory(round);
+        await this.write(() => q.setRevealed(this.db, story.id, data.revealed));
+        story.revealed = data.revealed;
+        this.publishStory(round);
       },
     }),
     // Any frame refreshes the socket's last-seen time; this one exists for the original clients.
@@ -124,9 +141,9 @@ export class PokerRoom extends BaseRoom {
   async end(sessionId: string): Promise<boolean> {
     this.bind(sessionId);
     return this.exclusive(async () => {
-      const session = await q.getSession(this.db, sessionId);
-      if (!session || session.endedAt) return false;
-      await this.endNow(session);
+      const round = await this.current();
+      if (!round || round.session.endedAt) return false;
+      await this.endNow(round.session);
       return true;
     });
   }
@@ -171,8 +188,8 @@ export class PokerRoom extends BaseRoom {
 
   protected override onJoin(ws: WebSocket, member: Member): Promise<void> {
     return this.exclusive(async () => {
-      const session = await q.getSession(this.db, this.roomId);
-      const view = session ? await this.currentView(session) : null;
+      const round = await this.current();
+      const view = round ? viewOf(round) : null;
       if (view) {
         const own = this.renderFor({ event: "story_changed", data: view }, member);
         if (own) this.send(ws, own);
@@ -187,20 +204,20 @@ export class PokerRoom extends BaseRoom {
     return this.exclusive(async () => {
       if (this.meta("ended")) return;
       if (!(await this.updateParticipants())) return;
-      const session = await q.getSession(this.db, this.roomId);
-      if (!session?.activeStoryId) return;
-      const story = await q.getStory(this.db, session.id, session.activeStoryId);
-      if (story && (await this.revealIfEveryoneVoted(story))) {
-        await this.publishStory(session, story.id);
-      }
+      const round = await this.current();
+      const story = round?.story;
+      if (!round || !story || story.revealed || !this.everyoneVoted(round.votes)) return;
+      await this.write(() => q.setRevealed(this.db, story.id, true));
+      story.revealed = true;
+      this.publishStory(round);
     });
   }
 
   protected override async snapshot(member: Member) {
-    const session = await q.getSession(this.db, this.roomId);
-    const view = session ? await this.currentView(session) : null;
+    const round = await this.current();
+    const view = round ? viewOf(round) : null;
     return {
-      session: session ? sessionJson(session) : null,
+      session: round ? sessionJson(round.session) : null,
       story: view ? this.renderFor({ event: "story_changed", data: view }, member)?.data : null,
       participants: this.listed(),
     };
@@ -212,36 +229,46 @@ export class PokerRoom extends BaseRoom {
     return getDb(this.env.DB);
   }
 
-  private async openSession(): Promise<q.PokerSessionRow> {
-    const session = await q.getSession(this.db, this.roomId);
-    if (!session) throw notFound("Poker session");
-    if (session.endedAt) throw sessionGone();
-    return session;
+  /** The session, its active story and votes: from memory, loaded from D1 when not yet known. */
+  private async current(): Promise<q.PokerRound | null> {
+    if (this.round) return this.round;
+    const writes = this.writes;
+    const loaded = await q.getRound(this.db, this.roomId);
+    if (this.round) return this.round;
+    if (writes === this.writes) this.round = loaded;
+    return loaded;
   }
 
-  private async activeStory(session: q.PokerSessionRow): Promise<q.PokerStoryRow> {
-    const story = session.activeStoryId
-      ? await q.getStory(this.db, session.id, session.activeStoryId)
-      : null;
-    if (!story) throw conflict("There is no active story");
-    return story;
+  /**
+   * Runs a D1 write; the caller then applies the same change to `round`. When the write fails
+   * it may still have landed, so the round is forgotten and loaded again from D1.
+   */
+  private async write<T>(change: () => Promise<T>): Promise<T> {
+    this.writes++;
+    try {
+      return await change();
+    } catch (err) {
+      this.round = null;
+      throw err;
+    }
   }
 
-  private async currentView(session: q.PokerSessionRow): Promise<StoryView | null> {
-    if (!session.activeStoryId) return null;
-    const story = await q.getStory(this.db, session.id, session.activeStoryId);
-    if (!story) return null;
-    return storyView(q.storyRecord(story), await q.listVotes(this.db, story.id), session.choices);
+  private async openRound(): Promise<q.PokerRound> {
+    const round = await this.current();
+    if (!round) throw notFound("Poker session");
+    if (round.session.endedAt) throw sessionGone();
+    return round;
   }
 
-  private async publishStory(session: q.PokerSessionRow, storyId: string): Promise<void> {
-    const view = await this.currentView({ ...session, activeStoryId: storyId });
+  private publishStory(round: q.PokerRound): void {
+    const view = viewOf(round);
     if (view) this.publish("story_changed", view);
   }
 
   /** Moves to `storyId`, or by the next-story rules; ends the session when none is left. */
-  private async moveTo(session: q.PokerSessionRow, storyId: string | null): Promise<void> {
-    let target: { id: string } | null;
+  private async moveTo(round: q.PokerRound, storyId: string | null): Promise<void> {
+    const { session } = round;
+    let target: q.PokerStoryRow | null;
     if (storyId !== null) {
       target = await q.getStory(this.db, session.id, storyId);
       if (!target) throw notFound("Story");
@@ -252,23 +279,28 @@ export class PokerRoom extends BaseRoom {
       await this.endNow(session);
       return;
     }
-    await q.setActiveStory(this.db, session.id, target.id);
-    await this.publishStory(session, target.id);
+    const story = target;
+    const votes = await this.write(async () => {
+      await q.setActiveStory(this.db, session.id, story.id);
+      return q.listVotes(this.db, story.id);
+    });
+    session.activeStoryId = story.id;
+    round.story = story;
+    round.votes = votes;
+    this.publishStory(round);
   }
 
-  /** Reveals the votes once every present voter has voted; true when it just did. */
-  private async revealIfEveryoneVoted(story: q.PokerStoryRow): Promise<boolean> {
-    if (story.revealed) return false;
+  /** Every present hidden voter has a vote in `votes`: the votes reveal themselves. */
+  private everyoneVoted(votes: VoteRecord[]): boolean {
     const voters = this.attendees()
       .filter((a) => !a.admin && isHiddenVoter(a.permissions))
       .map((a) => a.id);
-    if (!everyoneVoted(voters, await q.listVotes(this.db, story.id))) return false;
-    await q.setRevealed(this.db, story.id, true);
-    return true;
+    return everyoneVoted(voters, votes);
   }
 
   private async endNow(session: q.PokerSessionRow): Promise<void> {
-    const ended = await q.endSession(this.db, session.id);
+    const ended = await this.write(() => q.endSession(this.db, session.id));
+    this.round = null;
     if (!ended) throw sessionGone();
     this.setMeta("ended", "1");
     await q.replaceParticipants(this.db, session.id, [], () => new Date());
@@ -335,6 +367,15 @@ export class PokerRoom extends BaseRoom {
       console.error(`PokerRoom:${this.roomId} could not emit ${type}`, err);
     }
   }
+}
+
+function activeStory(round: q.PokerRound): q.PokerStoryRow {
+  if (!round.story) throw conflict("There is no active story");
+  return round.story;
+}
+
+function viewOf({ session, story, votes }: q.PokerRound): StoryView | null {
+  return story ? storyView(q.storyRecord(story), votes, session.choices) : null;
 }
 
 /** The session's room, typed for its RPC methods. */

@@ -87,16 +87,63 @@ export async function listVotes(db: Db, storyId: string): Promise<VoteRecord[]> 
     .orderBy(asc(pokerVotes.votedAt));
 }
 
-/** One vote per user and story: a second vote replaces the first. */
-export async function upsertVote(db: Db, storyId: string, vote: VoteRecord): Promise<void> {
+/** A session with its active story and that story's votes, in one round trip. */
+export interface PokerRound {
+  session: PokerSessionRow;
+  story: PokerStoryRow | null;
+  votes: VoteRecord[];
+}
+
+export async function getRound(db: Db, sessionId: string): Promise<PokerRound | null> {
+  const active = and(
+    eq(pokerSessions.id, sessionId),
+    eq(pokerSessions.activeStoryId, pokerStories.id),
+  );
+  const [sessions, stories, votes] = await db.batch([
+    db.select().from(pokerSessions).where(eq(pokerSessions.id, sessionId)),
+    db.select({ story: pokerStories }).from(pokerStories).innerJoin(pokerSessions, active),
+    db
+      .select({
+        userId: pokerVotes.userId,
+        userName: pokerVotes.userName,
+        choice: pokerVotes.choice,
+      })
+      .from(pokerVotes)
+      .innerJoin(pokerStories, eq(pokerStories.id, pokerVotes.storyId))
+      .innerJoin(pokerSessions, active)
+      .orderBy(asc(pokerVotes.votedAt)),
+  ]);
+  const session = sessions[0];
+  if (!session) return null;
+  return { session, story: stories[0]?.story ?? null, votes };
+}
+
+/**
+ * One vote per user and story: a second vote replaces the first. With `reveal`, the story's
+ * votes are revealed in the same transaction (the vote that completed the round).
+ */
+export async function upsertVote(
+  db: Db,
+  storyId: string,
+  vote: VoteRecord,
+  reveal = false,
+): Promise<void> {
   const votedAt = now();
-  await db
+  const upsert = db
     .insert(pokerVotes)
     .values({ storyId, ...vote, votedAt })
     .onConflictDoUpdate({
       target: [pokerVotes.storyId, pokerVotes.userId],
       set: { choice: vote.choice, userName: vote.userName, votedAt },
     });
+  if (!reveal) {
+    await upsert;
+    return;
+  }
+  await db.batch([
+    upsert,
+    db.update(pokerStories).set({ revealed: true }).where(eq(pokerStories.id, storyId)),
+  ]);
 }
 
 /** Clears a story's votes and hides them again (reset). */
