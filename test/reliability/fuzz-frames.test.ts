@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { DEFAULT_CHOICES, storyPointsFor } from "../../src/domain/poker/deck";
 import { ADMIN, call, tokenFor } from "../helpers/http";
-import { connect } from "../helpers/ws";
+import { connect, tryConnect } from "../helpers/ws";
 import { Actor, snapshotRoom } from "./frame-actor";
 import {
   anyText,
@@ -19,7 +19,7 @@ import {
 } from "./frame-arbitraries";
 import { FC_FRAME_RUNS, FC_SEED } from "./runs";
 import { figure } from "./soak";
-import { snapshotD1 } from "./support";
+import { expectHttpError, snapshotD1 } from "./support";
 
 /**
  * Property: for every room kind, random and mutated frames of every family are answered with a
@@ -370,6 +370,35 @@ describe.each(Object.keys(KINDS))("fuzzed frames in a %s room", (name) => {
 });
 
 afterAll(() => figure("bad frames tried", framesTried, "frames"));
+
+it("answers random connect queries (since, channels, last_message) with 101 or a 4xx, never a 5xx", async () => {
+  const session = await call("POST", "/api/poker/sessions", { token: ADMIN, body: { name: "Q" } });
+  const token = await tokenFor(uid("query"), ["bus.listen:*"]);
+  const kinds = [`/ws/poker/${session.body.id}`, `/ws/bus/${uid("db")}`, `/ws/test/${uid("room")}`];
+  const value = fc.oneof(
+    anyText(40),
+    tooLong(300),
+    fc.constantFrom("-1", "1e309", "NaN", "0x10", "9007199254740993", "", ",,,", "user:*", "a,b,c"),
+  );
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom(...kinds),
+      fc.dictionary(fc.constantFrom("since", "channels", "last_message", "token"), value, {
+        maxKeys: 3,
+      }),
+      async (path, params) => {
+        const query = new URLSearchParams({ ...params, token }).toString();
+        const res = await tryConnect(`${path}?${query}`);
+        if (res instanceof Response) {
+          expectHttpError(res.status, await res.text(), `${path}?${query}`);
+        } else {
+          res.close();
+        }
+      },
+    ),
+    { numRuns: FC_FRAME_RUNS, seed: FC_SEED, endOnFailure: true },
+  );
+});
 
 it("answers a ping with pong after bad input", async () => {
   const poker = await call("POST", "/api/poker/sessions", { token: ADMIN, body: { name: "P" } });
