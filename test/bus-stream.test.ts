@@ -46,6 +46,21 @@ describe("bus WebSocket /ws/bus/:db", () => {
     ws.close();
   });
 
+  it("reaches sockets of more channels than hibernation tags allow, and only on their channels", async () => {
+    const db = newDb();
+    const token = await tokenFor("u1", ["bus.listen:c.*"]);
+    const many = Array.from({ length: 12 }, (_, i) => `c.${i}`);
+    const wide = await connect(wsPath(db, many), token);
+    const narrow = await connect(wsPath(db, ["c.0", "c.11"]), token);
+    const other = await connect(wsPath(db, many.slice(0, 11).concat("c.x")), token);
+    const id = await publish(db, "c.11", { type: "last" });
+    for (const ws of [wide, narrow]) {
+      expect((await ws.event("message")).data.message.message_id).toBe(id);
+    }
+    await other.nothing((f) => f?.event === "message", 200);
+    for (const ws of [wide, narrow, other]) ws.close();
+  });
+
   it("starts from now without last_message, replays after it with it, and flags a gap", async () => {
     const db = newDb();
     const token = await tokenFor("u1", ["bus.listen:news"]);

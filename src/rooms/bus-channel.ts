@@ -18,6 +18,12 @@ export const BUS_STREAM_URL = "https://bus.internal/stream";
 /** Re-check retention at most this often while messages are kept. */
 const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 
+/** Hibernation tags per socket (the runtime's limit); a socket with more channels gets MANY. */
+const MAX_TAGS = 10;
+/** The tag of sockets listening to more than MAX_TAGS channels: filtered by attachment. */
+const MANY = "*many";
+const channelTag = (channel: string) => `c:${channel}`;
+
 export const PollRequest = z.object({
   channels: z.array(ChannelName).min(1),
   last_message: z.string().nullable(),
@@ -46,6 +52,8 @@ export class BusChannel extends BaseRoom<BusSocketState> {
   private readonly store = new BusStore(this.ctx.storage);
   private readonly waiters = new Waiters();
   private readonly streams = new SseStreams();
+  /** An alarm is known to be set (prune); checked in storage again after it fired. */
+  private alarmSet = false;
 
   /** Stores a message on `channel` and delivers it; durable when this resolves. */
   async publishMessage(
@@ -57,9 +65,10 @@ export class BusChannel extends BaseRoom<BusSocketState> {
     this.bind(db);
     const delivery = this.store.append(channel, message, publishKey);
     this.fanOut(delivery);
-    if ((await this.ctx.storage.getAlarm()) === null) {
+    if (!this.alarmSet && (await this.ctx.storage.getAlarm()) === null) {
       await this.ctx.storage.setAlarm(this.nextAlarmAt() ?? Date.now() + PRUNE_INTERVAL_MS);
     }
+    this.alarmSet = true;
     return { message_id: delivery.message.message_id };
   }
 
@@ -96,6 +105,12 @@ export class BusChannel extends BaseRoom<BusSocketState> {
     };
   }
 
+  /** A socket is reached through its channels' tags, so a publish only visits its listeners. */
+  protected override socketTags(member: Member<BusSocketState>): string[] {
+    const { channels } = member.state;
+    return channels.length > MAX_TAGS ? [MANY] : channels.map(channelTag);
+  }
+
   /** Catch-up from `last_message`, then live; no await in between, so nothing slips through. */
   protected override onJoin(ws: WebSocket, member: Member<BusSocketState>): void {
     const { channels, lastMessage } = member.state;
@@ -107,6 +122,7 @@ export class BusChannel extends BaseRoom<BusSocketState> {
   }
 
   protected override onAlarm(): void {
+    this.alarmSet = false;
     this.store.prune();
   }
 
@@ -141,15 +157,19 @@ export class BusChannel extends BaseRoom<BusSocketState> {
   private fanOut(delivery: Delivery): void {
     this.waiters.offer(delivery);
     this.streams.offer(delivery);
+    const tagged = this.socketsTagged(channelTag(delivery.channel));
+    const many = this.socketsTagged(MANY).filter((ws) =>
+      this.memberOf(ws).state.channels.includes(delivery.channel),
+    );
+    if (!tagged.length && !many.length) return;
     const frame = JSON.stringify({ event: "message", data: answerOf(delivery, false) });
-    for (const ws of this.sockets()) {
-      const { state } = this.memberOf(ws);
-      if (state.live && state.channels.includes(delivery.channel)) {
-        try {
-          ws.send(frame);
-        } catch {
-          // closed meanwhile; its close handler cleans up
-        }
+    for (const ws of many.length ? [...tagged, ...many] : tagged) {
+      // Not live yet: its catch-up (onJoin) still comes, and it reads this message from storage.
+      if (!this.memberOf(ws).state.live) continue;
+      try {
+        ws.send(frame);
+      } catch {
+        // closed meanwhile; its close handler cleans up
       }
     }
   }
