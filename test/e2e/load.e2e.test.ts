@@ -36,6 +36,8 @@ interface Client {
   refused: string[];
   /** Ticks skipped because the socket's previous frame was still unanswered. */
   skipped: number;
+  /** Heartbeat every 5 s from the moment it is connected, as the real client does. */
+  heartbeat: ReturnType<typeof setInterval> | null;
 }
 
 let server: DevServer;
@@ -79,6 +81,7 @@ function open(room: number, sessionId: string, token: string): Promise<Client> {
     acked: 0,
     refused: [],
     skipped: 0,
+    heartbeat: null,
   };
   ws.on("message", (raw) => {
     const frame = JSON.parse(raw.toString());
@@ -93,9 +96,13 @@ function open(room: number, sessionId: string, token: string): Promise<Client> {
   });
   ws.on("close", (code) => {
     client.closed = code;
+    if (client.heartbeat) clearInterval(client.heartbeat);
   });
   return new Promise((resolve, reject) => {
-    ws.once("open", () => resolve(client));
+    ws.once("open", () => {
+      client.heartbeat = setInterval(() => request(client, "heartbeat", {}), HEARTBEAT_MS);
+      resolve(client);
+    });
     ws.once("error", reject);
   });
 }
@@ -151,26 +158,18 @@ describe("load held: poker rooms", () => {
 
     const started = performance.now();
     figure("load.setup_seconds", ((started - setupStarted) / 1000).toFixed(1), "s");
-    const timers = clients.flatMap((client, i) => {
-      const offset = (i * 37) % VOTE_MS;
+    const timers = clients.map((client, i) => {
       const vote = () =>
         request(client, "vote_submitted", {
           choice: CHOICES[Math.floor(Math.random() * CHOICES.length)],
         });
-      const heartbeat = () => request(client, "heartbeat", {});
-      return [
-        setTimeout(() => {
+      return setTimeout(
+        () => {
           vote();
           timers.push(setInterval(vote, VOTE_MS));
-        }, offset),
-        setTimeout(
-          () => {
-            heartbeat();
-            timers.push(setInterval(heartbeat, HEARTBEAT_MS));
-          },
-          (i * 53) % HEARTBEAT_MS,
-        ),
-      ];
+        },
+        (i * 37) % VOTE_MS,
+      );
     });
     await new Promise((r) => setTimeout(r, DURATION_MS));
     for (const t of timers) clearTimeout(t);
@@ -200,7 +199,10 @@ describe("load held: poker rooms", () => {
       if (c.closed !== null) problems.push(`room ${c.room}: closed with ${c.closed}`);
       if (c.pending.size) problems.push(`room ${c.room}: ${c.pending.size} requests unanswered`);
     }
-    for (const c of everyone) c.ws.close(1000, "done");
+    for (const c of everyone) {
+      if (c.heartbeat) clearInterval(c.heartbeat);
+      c.ws.close(1000, "done");
+    }
 
     const refused = everyone.flatMap((c) => c.refused);
     const acked = everyone.reduce((n, c) => n + c.acked, 0);

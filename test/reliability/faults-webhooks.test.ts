@@ -42,7 +42,8 @@ const status =
 
 /** The receiver: answers by call number; every request it got is kept. */
 function receiver(answers: Answer[]) {
-  const requests: { url: string; webhookId: string | null; redirect?: RequestRedirect }[] = [];
+  const requests: { url: string; webhookId: string | null; redirect?: RequestInit["redirect"] }[] =
+    [];
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     const req = new Request(input as RequestInfo, init as RequestInit);
     requests.push({
