@@ -7,10 +7,10 @@ import { sized } from "./soak";
  */
 
 /** fast-check runs per room kind and frame family (fuzz-frames). */
-export const FC_FRAME_RUNS = sized(25, 300);
+export const FC_FRAME_RUNS = sized(25, 150);
 
 /** fast-check runs per REST operation and token (fuzz-rest). */
-export const FC_REST_RUNS = sized(10, 300);
+export const FC_REST_RUNS = sized(10, 40);
 
 /** A fixed seed in CI so a failure reproduces; random under soak to explore further. */
 export const FC_SEED: number | undefined = sized<number | undefined>(20_260_501, undefined);
