@@ -54,7 +54,7 @@ async function parse(html: string): Promise<Parsed> {
         const tag = el.tagName.toLowerCase();
         found.tags.push(tag);
         if (BANNED_TAGS.has(tag)) found.problems.push(`<${tag}>`);
-        for (const [name, value] of el.attributes) {
+        for (const [name = "", value = ""] of el.attributes) {
           const attr = name.toLowerCase();
           if (attr.startsWith("on")) found.problems.push(`${tag}[${attr}]`);
           if (attr === "style") found.problems.push(`${tag}[style]`);
