@@ -157,11 +157,13 @@ describe("XSS through thread messages (escaped text)", () => {
       expect(res.status, vector).toBe(201);
       await expectInert(res.body.text, vector);
       ids.push(res.body.id);
+    }
+    for (const [i, messageId] of ids.entries()) {
       const event = await ws.next(
-        (f) => f?.event === "message_created_or_updated" && f.data?.message?.id === res.body.id,
-        `the event of message ${res.body.id}`,
+        (f) => f?.event === "message_created_or_updated" && f.data?.message?.id === messageId,
+        `the event of message ${messageId}`,
       );
-      await expectInert(event.data.message.text, vector);
+      await expectInert(event.data.message.text, XSS_VECTORS[i]!);
     }
     const list = await api("GET", `/api/threads/${id}/messages?limit=200`, { token });
     expect(list.body.results).toHaveLength(XSS_VECTORS.length);
