@@ -1,7 +1,8 @@
-import { env } from "cloudflare:test";
+import { createMessageBatch, env } from "cloudflare:test";
 import { Webhook } from "standardwebhooks";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { registerCallback, unregisterCallback } from "../src/webhooks/callbacks";
+import { deliverWebhookBatch } from "../src/webhooks/deliver";
 import { emit } from "../src/webhooks/emit";
 import { ADMIN, call } from "./helpers/http";
 import {
@@ -120,6 +121,38 @@ describe("the webhook queue consumer", () => {
     const dup = await consume(s.env, s.deliveryId);
     expect(dup.ack).toHaveBeenCalled();
     expect(calls).toHaveLength(2);
+  });
+
+  it("handles a whole batch at once: each delivery POSTed once, a duplicate message acked", async () => {
+    const { calls } = captureFetch((n) => (n === 1 ? fail() : new Response("ok")));
+    const type = await freshEventType();
+    const hook = await subscribe({ event_type: type, target_url: url() });
+    const t = testEnv();
+    const uuids = [];
+    for (let i = 0; i < 3; i++) uuids.push(await emit(t.env, type, { i }));
+    const ids = t.sent.map((m) => m.body.delivery_id as number);
+    const batch = createMessageBatch(
+      "switchboard-webhooks",
+      [...ids, ids[0]].map((id) => ({
+        id: crypto.randomUUID(),
+        timestamp: new Date(),
+        attempts: 1,
+        body: { delivery_id: id },
+      })),
+    );
+    const spies = batch.messages.map((m) => ({
+      ack: vi.spyOn(m, "ack"),
+      retry: vi.spyOn(m, "retry"),
+    }));
+    await deliverWebhookBatch(batch, t.env);
+    expect(calls).toHaveLength(3);
+    expect(new Set(calls.map((c) => c.headers["webhook-id"]))).toEqual(new Set(uuids));
+    expect(spies.filter((s) => s.ack.mock.calls.length).length).toBe(3);
+    expect(spies.filter((s) => s.retry.mock.calls.length).length).toBe(1);
+    const log = await deliveryLog(hook.id);
+    expect(log.filter((r) => r.status === "succeeded")).toHaveLength(2);
+    expect(log.filter((r) => r.status === "failed")).toHaveLength(1);
+    expect(log.filter((r) => r.status === "retrying")).toHaveLength(1);
   });
 
   it("gives up on a target that does not answer in time and retries", async () => {

@@ -1,17 +1,26 @@
+import type { Db } from "../db/client";
 import { getDb } from "../db/client";
 import {
   type AttemptOutcome,
   abandonDelivery,
-  claimAttempt,
-  completeAttempt,
+  claimAttempts,
+  completeAttempts,
+  type DeliveryContext,
+  type DeliveryRow,
+  type EventRow,
   type HookEffect,
-  loadDelivery,
+  loadDeliveries,
   type WebhookRow,
 } from "../db/queries/webhooks";
 import { type DeliveryPayload, runCallback } from "./callbacks";
 import { basicAuthOf, parseStoredConfig } from "./config";
 import { countdownDelay, MAX_DELAY_SECONDS } from "./countdown";
-import { enqueueDeliveries, isDeliveryMessage, MAX_QUEUE_DELAY_SECONDS } from "./queue";
+import {
+  type DeliveryMessage,
+  enqueueDeliveries,
+  isDeliveryMessage,
+  MAX_QUEUE_DELAY_SECONDS,
+} from "./queue";
 import { type SendResult, sendDelivery } from "./send";
 import { checkTarget, privateTargetsAllowed } from "./targets";
 
@@ -67,10 +76,21 @@ function decide(
   return { retryAt: now + delay * 1000, delay, hookEffect: { kind: "none" } };
 }
 
-/** One delivery message: attempt it if due and still open; say when to look again. */
-async function processDelivery(env: Env, deliveryId: number): Promise<Next> {
-  const db = getDb(env.DB);
-  const ctx = await loadDelivery(db, deliveryId);
+/** A message whose delivery is open and due, with what its attempt needs. */
+interface Due {
+  message: Message<DeliveryMessage>;
+  delivery: DeliveryRow;
+  hook: WebhookRow;
+  event: EventRow;
+}
+
+/** A delivery message: what happens to it before any attempt (closed, gone, not yet due). */
+async function triage(
+  db: Db,
+  message: Message<DeliveryMessage>,
+  ctx: DeliveryContext | undefined,
+  now: number,
+): Promise<Next | Due> {
   if (!ctx) return { kind: "done" };
   const { delivery, hook, event } = ctx;
   if (delivery.status === "succeeded" || delivery.status === "failed") return { kind: "done" };
@@ -78,14 +98,14 @@ async function processDelivery(env: Env, deliveryId: number): Promise<Next> {
     await abandonDelivery(db, delivery, hook ? "The webhook is disabled" : "The webhook is gone");
     return { kind: "done" };
   }
-  const now = Date.now();
   if (delivery.nextAttemptAt > now + DUE_SLACK_MS) {
     return { kind: "wait", seconds: Math.ceil((delivery.nextAttemptAt - now) / 1000) };
   }
-  const limitMs = timeoutMs(env);
-  if (!(await claimAttempt(db, delivery, now + DUE_SLACK_MS, now + limitMs + LEASE_MARGIN_MS))) {
-    return { kind: "done" };
-  }
+  return { message, delivery, hook, event };
+}
+
+/** One attempt of a claimed delivery: the POST, then what to write and when to look again. */
+async function attempt(env: Env, { delivery, hook, event }: Due, limitMs: number) {
   const attempt = delivery.attempts + 1;
   const data: unknown = JSON.parse(event.data);
   const payload: DeliveryPayload = { event: { type: event.eventType, uuid: event.uuid }, data };
@@ -102,8 +122,7 @@ async function processDelivery(env: Env, deliveryId: number): Promise<Next> {
       })
     : refused(verdict.reason);
   const permanent = !verdict.ok && verdict.permanent;
-  const retryNumber = attempt - delivery.roundStart;
-  const plan = decide(hook, retryNumber, result, permanent, Date.now());
+  const plan = decide(hook, attempt - delivery.roundStart, result, permanent, Date.now());
   const outcome: AttemptOutcome = {
     delivery,
     attempt,
@@ -116,50 +135,120 @@ async function processDelivery(env: Env, deliveryId: number): Promise<Next> {
     retryAt: plan.retryAt,
     hookEffect: plan.hookEffect,
   };
-  await completeAttempt(db, outcome);
-  await runCallback(
-    hook.callback,
-    {
-      webhook_id: hook.id,
-      event_uuid: event.uuid,
-      attempt,
-      status: result.ok ? "succeeded" : plan.retryAt ? "retrying" : "failed",
-      response_status: result.status,
-      error: result.error,
-      duration_ms: outcome.durationMs,
-    },
-    event.eventType,
-    data,
-    payload,
-  );
-  return plan.delay === null ? { kind: "done" } : { kind: "wait", seconds: plan.delay };
+  const callback = () =>
+    runCallback(
+      hook.callback,
+      {
+        webhook_id: hook.id,
+        event_uuid: event.uuid,
+        attempt,
+        status: result.ok ? "succeeded" : plan.retryAt ? "retrying" : "failed",
+        response_status: result.status,
+        error: result.error,
+        duration_ms: outcome.durationMs,
+      },
+      event.eventType,
+      data,
+      payload,
+    );
+  const next: Next = plan.delay === null ? { kind: "done" } : { kind: "wait", seconds: plan.delay };
+  return { outcome, callback, next };
 }
 
-async function handleMessage(message: Message<unknown>, env: Env): Promise<void> {
-  if (!isDeliveryMessage(message.body)) {
-    console.error("Webhook queue: dropping a message that is not a delivery");
+async function settle(env: Env, message: Message<DeliveryMessage>, next: Next): Promise<void> {
+  if (next.kind === "done") {
     message.ack();
-    return;
+  } else if (next.seconds <= MAX_QUEUE_DELAY_SECONDS) {
+    message.retry({ delaySeconds: next.seconds });
+  } else {
+    // Longer than a Queue may delay: a fresh message waits the maximum, then looks again.
+    await enqueueDeliveries(env, [message.body.delivery_id], MAX_QUEUE_DELAY_SECONDS);
+    message.ack();
   }
-  const deliveryId = message.body.delivery_id;
-  try {
-    const next = await processDelivery(env, deliveryId);
-    if (next.kind === "done") {
-      message.ack();
-    } else if (next.seconds <= MAX_QUEUE_DELAY_SECONDS) {
-      message.retry({ delaySeconds: next.seconds });
+}
+
+/**
+ * A batch of delivery messages in a fixed number of D1 round trips: one read of every delivery,
+ * one transaction claiming the due ones, the POSTs in parallel, one transaction writing every
+ * outcome; then the callbacks and each message's ack or retry.
+ */
+async function deliverAll(
+  env: Env,
+  messages: Message<DeliveryMessage>[],
+  settled: Set<Message<DeliveryMessage>>,
+): Promise<void> {
+  const db = getDb(env.DB);
+  const contexts = await loadDeliveries(
+    db,
+    messages.map((m) => m.body.delivery_id),
+  );
+  const now = Date.now();
+  const limitMs = timeoutMs(env);
+  const due: Due[] = [];
+  for (const message of messages) {
+    const step = await triage(db, message, contexts.get(message.body.delivery_id), now);
+    if ("message" in step) {
+      due.push(step);
     } else {
-      // Longer than a Queue may delay: a fresh message waits the maximum, then looks again.
-      await enqueueDeliveries(env, [deliveryId], MAX_QUEUE_DELAY_SECONDS);
-      message.ack();
+      await settle(env, message, step);
+      settled.add(message);
     }
-  } catch (err) {
-    console.error(`Webhook queue: delivery ${deliveryId} failed to process`, err);
-    message.retry({ delaySeconds: CRASH_RETRY_SECONDS });
   }
+  const won = await claimAttempts(
+    db,
+    due.map(({ delivery }) => ({
+      delivery,
+      dueBy: now + DUE_SLACK_MS,
+      leaseUntil: now + limitMs + LEASE_MARGIN_MS,
+    })),
+  );
+  const claimed = due.filter((d, i) => {
+    if (won[i]) return true;
+    // Another consumer (or a duplicate message) took it.
+    d.message.ack();
+    settled.add(d.message);
+    return false;
+  });
+  const attempts = await Promise.all(claimed.map((d) => attempt(env, d, limitMs)));
+  await completeAttempts(
+    db,
+    attempts.map((a) => a.outcome),
+  );
+  await Promise.all(
+    claimed.map(async (d, i) => {
+      const done = attempts[i];
+      if (!done) return;
+      try {
+        await done.callback();
+        await settle(env, d.message, done.next);
+      } catch (err) {
+        // The outcome is stored: the retried message finds the delivery closed or not yet due.
+        console.error(`Webhook queue: delivery ${d.delivery.id} failed after its attempt`, err);
+        d.message.retry({ delaySeconds: CRASH_RETRY_SECONDS });
+      }
+      settled.add(d.message);
+    }),
+  );
 }
 
 /** Queue consumer: each message carries one delivery id; D1 holds the rest. */
 export async function deliverWebhookBatch(batch: MessageBatch, env: Env): Promise<void> {
-  await Promise.all(batch.messages.map((message) => handleMessage(message, env)));
+  const messages: Message<DeliveryMessage>[] = [];
+  for (const message of batch.messages) {
+    if (isDeliveryMessage(message.body)) {
+      messages.push(message as Message<DeliveryMessage>);
+    } else {
+      console.error("Webhook queue: dropping a message that is not a delivery");
+      message.ack();
+    }
+  }
+  const settled = new Set<Message<DeliveryMessage>>();
+  try {
+    await deliverAll(env, messages, settled);
+  } catch (err) {
+    const open = messages.filter((m) => !settled.has(m));
+    const ids = open.map((m) => m.body.delivery_id).join(", ");
+    console.error(`Webhook queue: deliveries ${ids} failed to process`, err);
+    for (const message of open) message.retry({ delaySeconds: CRASH_RETRY_SECONDS });
+  }
 }

@@ -207,18 +207,30 @@ export async function loadDelivery(db: Db, deliveryId: number): Promise<Delivery
   return row ?? null;
 }
 
-/**
- * Takes the next attempt of a due delivery: bumps our attempt counter and holds a lease until
- * `leaseUntil` (so neither a duplicate message nor the scanner starts it twice). False when
- * another consumer took it, or it is not due or no longer open.
- */
-export async function claimAttempt(
+/** The deliveries of a Queue batch with their hooks and events, in one query, by id. */
+export async function loadDeliveries(
   db: Db,
-  delivery: DeliveryRow,
-  dueBy: number,
-  leaseUntil: number,
-): Promise<boolean> {
+  deliveryIds: number[],
+): Promise<Map<number, DeliveryContext>> {
+  if (!deliveryIds.length) return new Map();
   const rows = await db
+    .select({ delivery: webhookDeliveries, hook: webhooks, event: webhookEvents })
+    .from(webhookDeliveries)
+    .leftJoin(webhooks, eq(webhooks.id, webhookDeliveries.webhookId))
+    .leftJoin(webhookEvents, eq(webhookEvents.uuid, webhookDeliveries.eventUuid))
+    .where(inArray(webhookDeliveries.id, [...new Set(deliveryIds)]));
+  return new Map(rows.map((row) => [row.delivery.id, row]));
+}
+
+/** A claim of `claimAttempts`: see `claimAttempt`. */
+export interface Claim {
+  delivery: DeliveryRow;
+  dueBy: number;
+  leaseUntil: number;
+}
+
+function claimStatement(db: Db, { delivery, dueBy, leaseUntil }: Claim) {
+  return db
     .update(webhookDeliveries)
     .set({ attempts: delivery.attempts + 1, nextAttemptAt: leaseUntil, updatedAt: Date.now() })
     .where(
@@ -230,6 +242,31 @@ export async function claimAttempt(
       ),
     )
     .returning({ id: webhookDeliveries.id });
+}
+
+/**
+ * `claimAttempt` for several deliveries in one transaction, in order: a delivery named twice
+ * is claimed once. Whether each claim was won, in the order given.
+ */
+export async function claimAttempts(db: Db, claims: Claim[]): Promise<boolean[]> {
+  const [first, ...rest] = claims.map((c) => claimStatement(db, c));
+  if (!first) return [];
+  const results = await db.batch([first, ...rest]);
+  return results.map((rows) => rows.length === 1);
+}
+
+/**
+ * Takes the next attempt of a due delivery: bumps our attempt counter and holds a lease until
+ * `leaseUntil` (so neither a duplicate message nor the scanner starts it twice). False when
+ * another consumer took it, or it is not due or no longer open.
+ */
+export async function claimAttempt(
+  db: Db,
+  delivery: DeliveryRow,
+  dueBy: number,
+  leaseUntil: number,
+): Promise<boolean> {
+  const rows = await claimStatement(db, { delivery, dueBy, leaseUntil });
   return rows.length === 1;
 }
 
@@ -275,9 +312,17 @@ function hookPatch(effect: HookEffect, at: number) {
   }
 }
 
-/** Writes an attempt's outcome, the delivery's new state, the next log row and the hook's health. */
-export async function completeAttempt(db: Db, o: AttemptOutcome): Promise<void> {
+/**
+ * Writes attempts' outcomes, in one transaction: for each, the attempt, the delivery's new state,
+ * the next log row and the hook's health.
+ */
+export async function completeAttempts(db: Db, outcomes: AttemptOutcome[]): Promise<void> {
   const at = Date.now();
+  const [first, ...rest] = outcomes.flatMap((o) => outcomeStatements(db, o, at));
+  if (first) await db.batch([first, ...rest]);
+}
+
+function outcomeStatements(db: Db, o: AttemptOutcome, at: number) {
   const deliveryStatus = o.status === "succeeded" ? "succeeded" : o.retryAt ? "retrying" : "failed";
   const patch = hookPatch(o.hookEffect, at);
   const result = {
@@ -287,7 +332,7 @@ export async function completeAttempt(db: Db, o: AttemptOutcome): Promise<void> 
     durationMs: o.durationMs,
     error: o.error,
   };
-  await db.batch([
+  return [
     // An earlier attempt still open was cut short (its consumer crashed after claiming it).
     db
       .update(webhookAttempts)
@@ -332,7 +377,7 @@ export async function completeAttempt(db: Db, o: AttemptOutcome): Promise<void> 
         ]
       : []),
     ...(patch ? [db.update(webhooks).set(patch).where(eq(webhooks.id, o.delivery.webhookId))] : []),
-  ]);
+  ];
 }
 
 /** Closes an open delivery whose hook is gone or disabled, logging why. */
