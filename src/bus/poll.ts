@@ -1,38 +1,47 @@
-import { BUS_POLL_URL, BUS_STREAM_URL, busStub, type PollRequest } from "../rooms/bus-channel";
+import { BUS_STREAM_URL, busStub, type PollRequest } from "../rooms/bus-channel";
 import { SSE_HEARTBEAT_MS } from "./sse";
 import { endWhenSilent } from "./watchdog";
-import { PollAnswer } from "./wire";
+import { NOTHING, type PollAnswer } from "./wire";
 
 /** Pause before asking a reset object again. */
 const RETRY_PAUSE_MS = 50;
 
 /**
- * A long poll, parked in the namespace's BusChannel. A poll only reads, so when the object is
- * reset under it (deploy, eviction) it is asked again of the new instance with the same cursor
- * until its deadline: the messages are in storage, nothing is lost or repeated. The client's
- * abort signal travels with the request, so a client that leaves frees its slot at once.
+ * A long poll, parked in the namespace's BusChannel (by RPC). A poll only reads, so when the
+ * object is reset under it (deploy, eviction) it is asked again of the new instance with the
+ * same cursor until its deadline: the messages are in storage, nothing is lost or repeated. When
+ * the client leaves (`signal`), the parked poll is cancelled at once (`waitUntil` keeps that call
+ * alive after the request ended), so it frees its slot.
  */
 export async function pollBus(
   env: Env,
   db: string,
   poll: PollRequest,
   signal: AbortSignal,
+  waitUntil: (promise: Promise<unknown>) => void,
 ): Promise<PollAnswer> {
+  if (signal.aborted) return NOTHING;
   const deadline = Date.now() + poll.timeout_ms;
-  for (;;) {
-    const timeout_ms = Math.max(0, deadline - Date.now());
-    try {
-      const res = await busStub(env, db).fetch(BUS_POLL_URL, {
-        method: "POST",
-        body: JSON.stringify({ ...poll, timeout_ms }),
-        signal,
-      });
-      if (!res.ok) throw new Error(`BusChannel answered ${res.status}: ${await res.text()}`);
-      return PollAnswer.parse(await res.json());
-    } catch (err) {
-      if (signal.aborted || deadline - Date.now() <= RETRY_PAUSE_MS) throw err;
-      await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
+  const pollId = crypto.randomUUID();
+  const cancel = () =>
+    waitUntil(
+      busStub(env, db)
+        .cancelPoll(pollId)
+        .catch(() => undefined),
+    );
+  signal.addEventListener("abort", cancel, { once: true });
+  try {
+    for (;;) {
+      const timeout_ms = Math.max(0, deadline - Date.now());
+      try {
+        return await busStub(env, db).pollMessage(db, { ...poll, timeout_ms }, pollId);
+      } catch (err) {
+        if (signal.aborted || deadline - Date.now() <= RETRY_PAUSE_MS) throw err;
+        await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
+      }
     }
+  } finally {
+    signal.removeEventListener("abort", cancel);
   }
 }
 

@@ -3,7 +3,7 @@ import { ChannelName, DbName, listenChannels, parseChannelQuery } from "../bus/c
 import { SseStreams } from "../bus/sse";
 import { BusStore, KEEP_MS } from "../bus/store";
 import { Waiters } from "../bus/waiters";
-import { answerOf, type Delivery, type MessageInput, NOTHING, type PollAnswer } from "../bus/wire";
+import { answerOf, type Delivery, type MessageInput, type PollAnswer } from "../bus/wire";
 import { badRequest, notFound } from "../errors";
 import { BaseRoom } from "./base-room";
 import type { CommandTable } from "./commands";
@@ -11,8 +11,7 @@ import { callerFromHeaders } from "./forward";
 import type { Member } from "./member";
 import type { RoomKind } from "./room-kind";
 
-/** Internal paths the Worker uses to reach a BusChannel (it is not reachable otherwise). */
-export const BUS_POLL_URL = "https://bus.internal/poll";
+/** Internal path the Worker uses to reach a BusChannel's SSE (it is not reachable otherwise). */
 export const BUS_STREAM_URL = "https://bus.internal/stream";
 
 /** Re-check retention at most this often while messages are kept. */
@@ -52,6 +51,8 @@ export class BusChannel extends BaseRoom<BusSocketState> {
   private readonly store = new BusStore(this.ctx.storage);
   private readonly waiters = new Waiters();
   private readonly streams = new SseStreams();
+  /** Parked long polls by the id their Worker gave them, so the Worker can cancel them. */
+  private readonly polls = new Map<string, AbortController>();
   /** An alarm is known to be set (prune); checked in storage again after it fired. */
   private alarmSet = false;
 
@@ -72,6 +73,28 @@ export class BusChannel extends BaseRoom<BusSocketState> {
     return { message_id: delivery.message.message_id };
   }
 
+  /**
+   * A long poll (by RPC: unlike `fetch`, it costs no dev-proxy relay): answers at once when a
+   * message after the cursor exists, else parks until one arrives, the timeout, or
+   * `cancelPoll(pollId)` when the client went away.
+   */
+  async pollMessage(db: string, request: PollRequest, pollId: string): Promise<PollAnswer> {
+    this.bind(db);
+    const poll = PollRequest.parse(request);
+    const cancel = new AbortController();
+    this.polls.set(pollId, cancel);
+    try {
+      return await this.poll(poll, cancel.signal);
+    } finally {
+      this.polls.delete(pollId);
+    }
+  }
+
+  /** Answers a parked poll with nothing: its client left. */
+  cancelPoll(pollId: string): void {
+    this.polls.get(pollId)?.abort();
+  }
+
   /** Parked polls and open streams, for tests and diagnostics. */
   listeners(): { polls: number; streams: number; sockets: number } {
     return {
@@ -83,12 +106,6 @@ export class BusChannel extends BaseRoom<BusSocketState> {
 
   protected override async onRequest(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    if (request.method === "POST" && url.href === BUS_POLL_URL) {
-      const body = await request.json().catch(() => undefined);
-      // The client left before its poll was read: nothing to wait for, nobody to answer.
-      if (request.signal.aborted) return Response.json(NOTHING);
-      return Response.json(await this.poll(PollRequest.parse(body), request.signal));
-    }
     if (request.method === "GET" && `${url.origin}${url.pathname}` === BUS_STREAM_URL) {
       return this.openStream(url);
     }

@@ -175,6 +175,7 @@ export const busRoutes = createRouter()
       db,
       { channels, last_message: body.last_message, timeout_ms: timeout * 1000 },
       c.req.raw.signal,
+      (promise) => c.executionCtx.waitUntil(promise),
     );
     return c.json(answer, 200);
   });
