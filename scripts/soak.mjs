@@ -11,12 +11,12 @@ const PHASES = [
   {
     name: "reliability suites (Workers runtime)",
     args: ["vitest", "run", "--config", "vitest.soak.config.ts", "test/reliability"],
-    budgetMs: 6 * 60_000,
+    budgetMs: 5.5 * 60_000,
   },
   {
     name: "load held (wrangler dev, 1,000 sockets)",
     args: ["vitest", "run", "--config", "vitest.soak.e2e.config.ts", "test/e2e/load.e2e.test.ts"],
-    budgetMs: 8 * 60_000,
+    budgetMs: 4 * 60_000,
   },
 ];
 

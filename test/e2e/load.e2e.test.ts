@@ -23,6 +23,8 @@ const DURATION_MS = sized(10_000, 60_000);
 const HEARTBEAT_MS = 5_000;
 const VOTE_MS = 2_000;
 const CONNECT_CONCURRENCY = 25;
+/** Time for the frames still queued when sending stops; below the 60 s idle timeout. */
+const DRAIN_MS = sized(30_000, 50_000);
 const CHOICES = ["1", "2", "3", "5", "8", "13"];
 
 interface Client {
@@ -175,9 +177,11 @@ describe("load held: poker rooms", () => {
     for (const t of timers) clearTimeout(t);
     const held = performance.now() - started;
 
-    // Let every reply and broadcast arrive, then compare each socket with its room's head.
+    // Stop sending (heartbeats too: the drain is shorter than the idle timeout), let every reply
+    // and broadcast arrive, then compare each socket with its room's head.
     const everyone = [...moderators, ...clients];
-    const deadline = Date.now() + 30_000;
+    for (const c of everyone) if (c.heartbeat) clearInterval(c.heartbeat);
+    const deadline = Date.now() + DRAIN_MS;
     const heads = () => {
       const head = new Array<number>(ROOMS).fill(0);
       for (const c of everyone) head[c.room] = Math.max(head[c.room] ?? 0, c.seqs.at(-1) ?? 0);

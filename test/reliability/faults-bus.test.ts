@@ -12,8 +12,8 @@ import { figure, sized } from "./soak";
  */
 
 const CHANNELS = ["burst.a", "burst.b", "burst.c"];
-const PUBLISHERS = sized(8, 20);
-const EACH = sized(15, 100);
+const PUBLISHERS = sized(8, 10);
+const EACH = sized(15, 25);
 
 const seqOf = (id: string) => parseMessageId(id)?.seq ?? Number.NaN;
 

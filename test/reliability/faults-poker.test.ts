@@ -10,8 +10,8 @@ import { figure, sized } from "./soak";
  * with `?since=` sees the room's whole ordered stream, nothing missing, nothing twice.
  */
 
-const VOTERS = sized(10, 40);
-const VOTES_EACH = sized(12, 60);
+const VOTERS = sized(10, 20);
+const VOTES_EACH = sized(12, 30);
 const CHOICES = Array.from({ length: 50 }, (_, i) => `c${i}`);
 /** Vote k of a voter: consecutive votes differ, so each one is a visible change. */
 const choiceOf = (k: number) => CHOICES[k % CHOICES.length] as string;
