@@ -4,8 +4,23 @@ import WebSocket from "ws";
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
 
-/** One HTTP request; resolves with the status and the body (parsed when it is JSON). */
-export function request(method, url, { body, token, signal, timeoutMs = 70_000 } = {}) {
+/**
+ * One HTTP request; resolves with the status and the body (parsed when it is JSON). A request
+ * sent on a kept-alive connection that the server closed meanwhile (ECONNRESET, "socket hang
+ * up", before any answer) never reached it: it is sent once more, as Node's docs advise, and
+ * counted in `retries`.
+ */
+export async function request(method, url, options = {}) {
+  try {
+    return await requestOnce(method, url, options);
+  } catch (err) {
+    if (!err.reusedSocket || err.code !== "ECONNRESET" || options.signal?.aborted) throw err;
+    retries.count++;
+    return requestOnce(method, url, options);
+  }
+}
+
+function requestOnce(method, url, { body, token, signal, timeoutMs = 70_000 } = {}) {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers = { "content-type": "application/json" };
@@ -26,7 +41,10 @@ export function request(method, url, { body, token, signal, timeoutMs = 70_000 }
       });
     });
     req.on("timeout", () => req.destroy(new Error(`${method} ${url} timed out`)));
-    req.on("error", reject);
+    req.on("error", (err) => {
+      err.reusedSocket = req.reusedSocket;
+      reject(err);
+    });
     req.end(payload);
   });
 }
@@ -34,7 +52,8 @@ export function request(method, url, { body, token, signal, timeoutMs = 70_000 }
 /**
  * `wrangler dev` answers 503 "Your worker restarted mid-request" when its proxy loses the
  * connection to the worker (seen under load here, with the worker still running). A client
- * repeats such a call; `retries` counts them so results.json can say how often it happened.
+ * repeats such a call; `retries` counts them (and resent requests, above) so results.json can
+ * say how often it happened.
  */
 export const retries = { count: 0 };
 
