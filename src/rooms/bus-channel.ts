@@ -53,6 +53,8 @@ export class BusChannel extends BaseRoom<BusSocketState> {
   private readonly streams = new SseStreams();
   /** Parked long polls by the id their Worker gave them, so the Worker can cancel them. */
   private readonly polls = new Map<string, AbortController>();
+  /** The namespace already recorded by `bind` (a storage read per call otherwise). */
+  private boundDb: string | null = null;
   /** An alarm is known to be set (prune); checked in storage again after it fired. */
   private alarmSet = false;
 
@@ -63,7 +65,7 @@ export class BusChannel extends BaseRoom<BusSocketState> {
     message: MessageInput,
     publishKey: string | null = null,
   ): Promise<{ message_id: string }> {
-    this.bind(db);
+    this.bindOnce(db);
     const delivery = this.store.append(channel, message, publishKey);
     this.fanOut(delivery);
     if (!this.alarmSet && (await this.ctx.storage.getAlarm()) === null) {
@@ -79,7 +81,7 @@ export class BusChannel extends BaseRoom<BusSocketState> {
    * `cancelPoll(pollId)` when the client went away.
    */
   async pollMessage(db: string, request: PollRequest, pollId: string): Promise<PollAnswer> {
-    this.bind(db);
+    this.bindOnce(db);
     const poll = PollRequest.parse(request);
     const cancel = new AbortController();
     this.polls.set(pollId, cancel);
@@ -147,6 +149,12 @@ export class BusChannel extends BaseRoom<BusSocketState> {
     const oldest = this.store.oldestAt();
     if (oldest === null) return null;
     return Math.max(oldest + KEEP_MS, Date.now() + PRUNE_INTERVAL_MS);
+  }
+
+  private bindOnce(db: string): void {
+    if (this.boundDb === db) return;
+    this.bind(db);
+    this.boundDb = db;
   }
 
   /** Answers at once when a message after the cursor exists, else parks until one arrives. */
