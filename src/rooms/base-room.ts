@@ -174,14 +174,19 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     return memberCan(member, permission);
   }
 
+  /** How a frame becomes text; a room kind with its own canonical form overrides this. */
+  protected serialize(frame: ServerEvent | Reply): string {
+    return JSON.stringify(frame);
+  }
+
   /** Sends a frame to one socket; a socket that went away meanwhile is ignored. */
   protected send(ws: WebSocket, frame: ServerEvent | Reply): void {
-    sendText(ws, JSON.stringify(frame));
+    sendText(ws, this.serialize(frame));
   }
 
   /** Sends an event outside the ordered stream (no `seq`) to every open socket but `except`. */
   protected broadcast(event: string, data: unknown, except?: WebSocket): void {
-    const text = JSON.stringify({ event, data });
+    const text = this.serialize({ event, data });
     for (const ws of this.sockets(except)) sendText(ws, text);
   }
 
@@ -288,14 +293,12 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     const list = Array.isArray(frames) ? frames : [frames];
     const render = this.renderFor?.bind(this);
     for (const frame of list) {
-      if (!render) {
-        const text = JSON.stringify(frame);
-        for (const ws of targets) sendText(ws, text);
-        continue;
-      }
+      // Sockets that get the frame as stored share one serialisation; own views are serialised each.
+      let shared: string | undefined;
       for (const ws of targets) {
-        const view = render(frame, this.memberOf(ws));
-        if (view) this.send(ws, view);
+        const view = render ? render(frame, this.memberOf(ws)) : frame;
+        if (view === frame) sendText(ws, (shared ??= this.serialize(frame)));
+        else if (view) this.send(ws, view);
       }
     }
   }

@@ -174,16 +174,11 @@ export class PokerRoom extends BaseRoom {
     return { ...event, data: hiddenView(view, attendeeId(member.userId)) };
   }
 
-  protected override send(ws: WebSocket, frame: ServerEvent | Reply): void {
-    if (!("event" in frame) || frame.event !== "story_changed") {
-      super.send(ws, frame);
-      return;
+  protected override serialize(frame: ServerEvent | Reply): string {
+    if ("event" in frame && frame.event === "story_changed") {
+      return stringifyStoryFrame(frame as ServerEvent<StoryView>);
     }
-    try {
-      ws.send(stringifyStoryFrame(frame as ServerEvent<StoryView>));
-    } catch {
-      // The socket closed meanwhile; its close handler cleans up.
-    }
+    return super.serialize(frame);
   }
 
   protected override onJoin(ws: WebSocket, member: Member): Promise<void> {
