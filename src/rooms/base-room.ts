@@ -297,8 +297,12 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
       let shared: string | undefined;
       for (const ws of targets) {
         const view = render ? render(frame, this.memberOf(ws)) : frame;
-        if (view === frame) sendText(ws, (shared ??= this.serialize(frame)));
-        else if (view) this.send(ws, view);
+        if (view === frame) {
+          shared ??= this.serialize(frame);
+          sendText(ws, shared);
+        } else if (view) {
+          this.send(ws, view);
+        }
       }
     }
   }
