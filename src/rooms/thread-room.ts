@@ -11,6 +11,7 @@ import {
   markRead,
   unreadCount,
 } from "../db/queries/threads";
+import { newestMessageId } from "../db/queries/threads-publish";
 import {
   planRestarts,
   type RestartClock,
@@ -50,6 +51,9 @@ export const TYPING_EVENT = "thread_someone_is_writing";
 /** Close codes: the member was removed / stopped observing; the thread was deleted. */
 export const CLOSE_REMOVED = 4003;
 export const CLOSE_DELETED = 4004;
+/** Room meta: the D1 id of the last new message published to the stream. */
+const PUBLISHED_MESSAGE = "published_message_id";
+const ADMIN: Caller = { kind: "admin" };
 
 /**
  * One room per chat thread (`/ws/threads/:id`), and the one writer of that thread: every REST
@@ -63,8 +67,17 @@ export const CLOSE_DELETED = 4004;
  * `message_created_or_updated` is part of the ordered stream (`seq`, `?since=` replay): the
  * stored event holds the message once plus each receiving member's own part, and `renderFor`
  * gives every socket its own view or nothing. `thread_someone_is_writing` is ephemeral.
+ *
+ * A new message is in D1 before its event is in the stream; an eviction can fall between the
+ * two. The room records, with each new message's event, the message's id: every message of the
+ * thread stored after it is due. The first operation of a woken room and every joining socket
+ * publish what is due first, in stored order, and a message already recorded is never
+ * published again.
  */
 export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFanOut {
+  /** Whether this instance has published everything due; false again after a failed operation. */
+  private caughtUp = false;
+
   protected readonly commands = {
     mark_message_as_read: this.command({
       schema: z.object({ message: z.coerce.number().int().positive() }).loose(),
@@ -107,12 +120,19 @@ export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFan
     }),
   };
 
-  /** The socket's role from D1, so a `?since=` replay is already this member's own view. */
+  /**
+   * The socket's role from D1, so a `?since=` replay is already this member's own view; due
+   * messages are published first, so the replay includes them.
+   */
   protected override async initialState(
     _request: Request,
     caller: Caller,
   ): Promise<ThreadSocketState> {
-    return (await this.socketState(caller)) ?? NO_ROLE;
+    const [state] = await Promise.all([
+      this.socketState(caller),
+      this.exclusive(() => this.catchUp(this.service(ADMIN))),
+    ]);
+    return state ?? NO_ROLE;
   }
 
   /** Admission checked the caller before the upgrade; one that lost its place meanwhile leaves. */
@@ -195,8 +215,13 @@ export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFan
     });
   }
 
-  postMessage(threadId: string, caller: Caller, input: PostMessageInput) {
-    return this.run(threadId, caller, (svc) => postMessage(svc, input));
+  postMessage(
+    threadId: string,
+    caller: Caller,
+    input: PostMessageInput,
+    idempotencyKey: string | null,
+  ) {
+    return this.run(threadId, caller, (svc) => postMessage(svc, input, idempotencyKey));
   }
 
   editMessage(threadId: string, caller: Caller, id: number, input: EditMessageInput) {
@@ -229,13 +254,37 @@ export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFan
     return asResult(
       () =>
         this.exclusive(async () => {
-          const svc = new ThreadService(this.env, threadId, caller, this);
-          const result = await fn(svc);
-          await planRestarts(svc, this.restartClock);
-          return result;
+          const svc = this.service(caller);
+          if (!this.caughtUp) await this.catchUp(svc);
+          try {
+            const result = await fn(svc);
+            await planRestarts(svc, this.restartClock);
+            return result;
+          } catch (err) {
+            // It may have stored a message it did not publish.
+            this.caughtUp = false;
+            throw err;
+          }
         }),
       (err) => this.reportError(err, "rpc"),
     );
+  }
+
+  private service(caller: Caller): ThreadService {
+    return new ThreadService(this.env, this.roomId, caller, this);
+  }
+
+  /**
+   * Publishes the messages due (see the class comment). A room without the record yet (it
+   * predates it) starts from the thread's newest message instead of replaying its history.
+   */
+  private async catchUp(svc: ThreadService): Promise<void> {
+    if (this.meta(PUBLISHED_MESSAGE) === null) {
+      this.setMeta(PUBLISHED_MESSAGE, String(await newestMessageId(svc.db, svc.threadId)));
+    } else {
+      await svc.publishUnpublished();
+    }
+    this.caughtUp = true;
   }
 
   // ---- scheduled repeats of scripted members (on_finish: repeat with a frequency) ---------
@@ -264,8 +313,22 @@ export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFan
 
   // ---- ThreadFanOut ----------------------------------------------------------------------
 
-  publishMessageEvent(data: MessageEventData): void {
-    this.publish(MESSAGE_EVENT, data);
+  publishMessageEvent(data: MessageEventData, created: boolean): void {
+    if (!created) {
+      this.publish(MESSAGE_EVENT, data);
+      return;
+    }
+    const id = data.message.id;
+    if (id <= this.publishedMessageId()) return;
+    // The record and the event are one write: an eviction keeps both or neither.
+    this.ctx.storage.transactionSync(() => {
+      this.setMeta(PUBLISHED_MESSAGE, String(id));
+      this.publish(MESSAGE_EVENT, data);
+    });
+  }
+
+  publishedMessageId(): number {
+    return Number(this.meta(PUBLISHED_MESSAGE) ?? 0);
   }
 
   memberChanged(row: MemberRow): void {

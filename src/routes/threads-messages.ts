@@ -4,6 +4,7 @@ import { getDb } from "../db/client";
 import { authorize } from "../domain/threads/access";
 import { EditMessageInput, PostMessageInput } from "../domain/threads/inputs";
 import { listMessagesFor } from "../domain/threads/lists";
+import { IDEMPOTENCY_HEADER, IdempotencyKeyHeader } from "../domain/threads/post-key";
 import { unwrap } from "../domain/threads/rpc";
 import { chatSettings } from "../domain/threads/settings";
 import { threadRoom } from "../rooms/thread-room";
@@ -51,14 +52,19 @@ const post = createRoute({
   tags,
   summary: "Post a message (`messages_create`)",
   description:
-    "The text is stored HTML-escaped. A `closed` member gets 403 `THREAD_IS_CLOSED` unless it holds `reopen`, which reopens the thread. Errors name fields with the chat API's codes. Answers 204 when an automated-conversation hook stores nothing (a `control` question).",
+    "The text is stored HTML-escaped. A `closed` member gets 403 `THREAD_IS_CLOSED` unless it holds `reopen`, which reopens the thread. Errors name fields with the chat API's codes. Answers 204 when an automated-conversation hook stores nothing (a `control` question).\n\n" +
+    "`Idempotency-Key` (IETF draft `draft-ietf-httpapi-idempotency-key-header`, as Stripe and Svix use it): a retry with the same key from the same caller on the same thread stores nothing new and answers 201 with the message stored the first time (404 if it was deleted since); the same key with a different body answers 422 `unprocessable`. Keys are kept as long as the thread. A post that stored nothing (204) keeps no key.",
   security: bearerSecurity,
   middleware: [requireCaller] as const,
-  request: { params: ThreadParams, body: jsonBody(PostMessageInput) },
+  request: {
+    params: ThreadParams,
+    headers: z.object({ [IDEMPOTENCY_HEADER]: IdempotencyKeyHeader.optional() }),
+    body: jsonBody(PostMessageInput),
+  },
   responses: {
     201: jsonResponse(MessageWithThread, "The message with my own view of the thread"),
     204: { description: "Accepted; nothing stored" },
-    ...errorResponses(400, 401, 403, 404),
+    ...errorResponses(400, 401, 403, 404, 422),
   },
 });
 
@@ -99,8 +105,9 @@ export const threadMessageRoutes = createRouter()
   })
   .openapi(post, async (c) => {
     const { id } = c.req.valid("param");
+    const key = c.req.valid("header")[IDEMPOTENCY_HEADER] ?? null;
     const room = threadRoom(c.env, id);
-    const message = unwrap(await room.postMessage(id, c.var.caller, c.req.valid("json")));
+    const message = unwrap(await room.postMessage(id, c.var.caller, c.req.valid("json"), key));
     if (!message) return c.body(null, 204);
     return c.json(message as WithThread, 201);
   })

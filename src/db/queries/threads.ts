@@ -7,9 +7,12 @@ import {
   threadMembers,
   threadMessages,
   threadObservers,
+  threadPostKeys,
   threads,
   threadUnread,
 } from "../schema/threads";
+import { insertPostKey, type PostKey } from "./threads-keys";
+import { messagesAfter } from "./threads-publish";
 
 export type ThreadRow = typeof threads.$inferSelect;
 export type MemberRow = typeof threadMembers.$inferSelect;
@@ -72,6 +75,7 @@ export async function deleteThreadCascade(db: Db, id: string): Promise<void> {
     db.delete(threadMessages).where(eq(threadMessages.threadId, id)),
     db.delete(threadMembers).where(eq(threadMembers.threadId, id)),
     db.delete(threadObservers).where(eq(threadObservers.threadId, id)),
+    db.delete(threadPostKeys).where(eq(threadPostKeys.threadId, id)),
     db.delete(threads).where(eq(threads.id, id)),
   ]);
 }
@@ -202,15 +206,24 @@ export interface NewMessage {
   unreadFor: string[];
   /** Members whose `last_message` becomes this message (the filter lets them see it). */
   lastFor: string[];
+  /** The poster's `Idempotency-Key`, stored with the message. */
+  key: PostKey | null;
+  /** The last message of the thread its room has published. */
+  publishedUpTo: number;
 }
 
 /**
- * Stores a message with its attachments, unread rows and every `last_message` pointer in one
- * transaction, so no reader ever sees the message without them.
+ * Stores a message with its attachments, unread rows, every `last_message` pointer and its
+ * idempotency key in one transaction, so no reader ever sees the message without them.
+ * Answers it with every message of the thread its room has yet to publish, this one included,
+ * read in the same transaction.
  */
-export async function insertMessage(db: Db, input: NewMessage): Promise<MessageRow> {
+export async function insertMessage(
+  db: Db,
+  input: NewMessage,
+): Promise<{ message: MessageRow; unpublished: MessageRow[] }> {
   const at = now();
-  const { attachments, unreadFor, lastFor, ...message } = input;
+  const { attachments, unreadFor, lastFor, key, publishedUpTo, ...message } = input;
   const id = newestMessageId(input.threadId);
   const statements: BatchItem<"sqlite">[] = [
     ...attachments.map((a) => db.insert(threadAttachments).values({ ...a, messageId: id })),
@@ -237,14 +250,16 @@ export async function insertMessage(db: Db, input: NewMessage): Promise<MessageR
         ),
     );
   }
-  const [rows] = await db.batch([
+  if (key) statements.push(insertPostKey(db, input.threadId, key, id));
+  const [rows, ...rest] = await db.batch([
     db
       .insert(threadMessages)
       .values({ ...message, createdAt: at, updatedAt: at })
       .returning(),
     ...statements,
+    messagesAfter(db, input.threadId, publishedUpTo),
   ]);
-  return rows[0]!;
+  return { message: rows[0]!, unpublished: rest.at(-1) as MessageRow[] };
 }
 
 export async function findMessage(

@@ -7,6 +7,7 @@ import {
   softDeleteMessage,
   updateMessage,
 } from "../../db/queries/threads";
+import { findPostKey, type PostKey } from "../../db/queries/threads-keys";
 import { notFound } from "../../errors";
 import { accessViewer, forbidden, may, memberViewer, type ThreadAccess } from "./access";
 import { prepareAttachment, validateAttachment } from "./attachments";
@@ -19,20 +20,31 @@ import {
   runMemberStateHook,
   SCHEMA_STATES,
 } from "./member-state";
+import { emitMessageCreated } from "./message-created";
+import { keyReused, postKeyOf } from "./post-key";
 import { callerThreadView, loadBases } from "./read";
 import type { ThreadService } from "./service";
 import { escapeHtml } from "./text";
 import { messageFor } from "./views";
 
 /**
- * `POST /api/threads/:id/messages`. Order: permission → closed gate → field validation →
- * member-state hooks (scripted answers) → break_state / reopen → store → fan out → hooks.
- * Answers the poster's view of the message with its own thread view, or null when a hook
- * decided to store nothing.
+ * `POST /api/threads/:id/messages`. Order: permission → idempotency key → closed gate → field
+ * validation → member-state hooks (scripted answers) → break_state / reopen → store → fan out →
+ * hooks. Answers the poster's view of the message with its own thread view, or null when a hook
+ * decided to store nothing. A key this caller already posted with answers that message again.
  */
-export async function postMessage(svc: ThreadService, input: PostMessageInput) {
+export async function postMessage(
+  svc: ThreadService,
+  input: PostMessageInput,
+  idempotencyKey: string | null,
+) {
   const access = await svc.authorize("createMessage");
   const { member, caller } = access;
+  const key = idempotencyKey === null ? null : await postKeyOf(caller, idempotencyKey, input);
+  if (key) {
+    const earlier = await earlierPost(svc, key);
+    if (earlier) return posterView(svc, access, earlier);
+  }
   const gate = postingGate(member);
   const { settings } = svc;
 
@@ -78,15 +90,18 @@ export async function postMessage(svc: ThreadService, input: PostMessageInput) {
   }
 
   const message = draft.store
-    ? await svc.storeMessage({
-        sender: senderOf(access),
-        type: draft.type,
-        text: draft.text,
-        meta: draft.meta,
-        relatedQuestionId: draft.relatedQuestionId,
-        answers: draft.answers,
-        attachments: draft.attachments,
-      })
+    ? await svc.storeMessage(
+        {
+          sender: senderOf(access),
+          type: draft.type,
+          text: draft.text,
+          meta: draft.meta,
+          relatedQuestionId: draft.relatedQuestionId,
+          answers: draft.answers,
+          attachments: draft.attachments,
+        },
+        key,
+      )
     : null;
   const fresh = member ? (await svc.members()).find((m) => m.userId === member.userId) : null;
   await runMemberStateHook("afterPost", {
@@ -98,6 +113,20 @@ export async function postMessage(svc: ThreadService, input: PostMessageInput) {
   });
   if (!message) return null;
   return posterView(svc, { ...access, member: fresh ?? null }, message);
+}
+
+/**
+ * The message stored under this key, or null when the key is new. The webhook is emitted again
+ * (once per message: its uuid is the message's) in case the first attempt was cut off before it.
+ */
+async function earlierPost(svc: ThreadService, key: PostKey): Promise<MessageRow | null> {
+  const earlier = await findPostKey(svc.db, svc.threadId, key.caller, key.key);
+  if (!earlier) return null;
+  if (earlier.fingerprint !== key.fingerprint) throw keyReused();
+  const message = await findMessage(svc.db, svc.threadId, earlier.messageId);
+  if (!message) throw notFound("Message");
+  await emitMessageCreated(svc.env, svc.threadId, message);
+  return message;
 }
 
 function senderOf(access: ThreadAccess): { id: string; name: string } | null {

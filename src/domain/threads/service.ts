@@ -12,8 +12,9 @@ import {
   unreadKeys,
   updateMember,
 } from "../../db/queries/threads";
+import type { PostKey } from "../../db/queries/threads-keys";
+import { messagesAfter } from "../../db/queries/threads-publish";
 import { notFound } from "../../errors";
-import { emit } from "../../webhooks/emit";
 import { authorize, memberViewer, type ThreadAccess } from "./access";
 import type { StoredAttachment } from "./attachments";
 import {
@@ -23,6 +24,7 @@ import {
   type SystemMessageInput,
   type ThreadOps,
 } from "./member-state";
+import { emitMessageCreated } from "./message-created";
 import type { MessageEventData, RecipientView } from "./message-event";
 import { hasFlag } from "./notifications";
 import { nudgeUnread } from "./nudge";
@@ -33,8 +35,14 @@ import { deletedMessage, memberView, messageBase, threadHead } from "./views";
 
 /** What the thread room does with the results of an operation. */
 export interface ThreadFanOut {
-  /** Stores the event in the room's ordered stream and sends each socket its own rendering. */
-  publishMessageEvent(data: MessageEventData): void;
+  /**
+   * Stores the event in the room's ordered stream and sends each socket its own rendering.
+   * `created`: the event announces a new message; the room records it as published with the
+   * event and ignores a message it has already published.
+   */
+  publishMessageEvent(data: MessageEventData, created: boolean): void;
+  /** The last new message the room has published (messages are published in stored order). */
+  publishedMessageId(): number;
   /** A member changed: refresh what its sockets know (notification flags, roles). */
   memberChanged(member: MemberRow): void;
   /** A member left: close its sockets. */
@@ -127,10 +135,12 @@ export class ThreadService implements ThreadOps {
 
   /**
    * Stores a message with its unread rows (members with `unread` who may see it, never the
-   * sender) and last-message pointers (members who may see it) in one transaction, then sends
-   * it, emits `thread.message_created` and nudges the members whose unread count rose.
+   * sender), last-message pointers (members who may see it) and the poster's idempotency key in
+   * one transaction, then sends it, emits `thread.message_created` and nudges the members whose
+   * unread count rose. Messages stored earlier but never published (an eviction cut their post
+   * short) go out first, in stored order.
    */
-  async storeMessage(draft: MessageDraft): Promise<MessageRow> {
+  async storeMessage(draft: MessageDraft, key: PostKey | null = null): Promise<MessageRow> {
     const members = await this.members();
     const filterable: FilterableMessage = {
       type: draft.type,
@@ -141,7 +151,7 @@ export class ThreadService implements ThreadOps {
     const unreadFor = seeing
       .filter((m) => hasFlag(m.notifications, "unread") && m.userId !== draft.sender?.id)
       .map((m) => m.userId);
-    const row = await insertMessage(this.db, {
+    const { message, unpublished } = await insertMessage(this.db, {
       threadId: this.threadId,
       senderId: draft.sender?.id ?? null,
       senderName: draft.sender?.name ?? null,
@@ -153,27 +163,40 @@ export class ThreadService implements ThreadOps {
       attachments: draft.attachments,
       unreadFor,
       lastFor: seeing.map((m) => m.userId),
+      key,
+      publishedUpTo: this.fanout.publishedMessageId(),
     });
-    await this.announce(row, unreadFor);
-    try {
-      await emit(this.env, "thread.message_created", {
-        thread_id: this.threadId,
-        message_id: row.id,
-        sender_id: row.senderId,
-        type: row.type,
-        text: row.text,
-      });
-    } catch (err) {
-      console.error(`thread ${this.threadId}: emitting thread.message_created failed`, err);
+    for (const row of unpublished) {
+      await this.announceCreated(row, row.id === message.id ? unreadFor : undefined);
     }
-    return row;
+    return message;
+  }
+
+  /**
+   * Publishes, in stored order, every message of the thread stored after the last one the room
+   * published: a post cut off by an eviction between its D1 write and its publish.
+   */
+  async publishUnpublished(): Promise<void> {
+    const rows = await messagesAfter(this.db, this.threadId, this.fanout.publishedMessageId());
+    for (const row of rows) await this.announceCreated(row);
+  }
+
+  /** A new message's event and webhook; both are once per message however often this runs. */
+  async announceCreated(row: MessageRow, unreadFor?: readonly string[]): Promise<void> {
+    await this.announce(row, unreadFor, true);
+    await emitMessageCreated(this.env, this.threadId, row);
   }
 
   /**
    * Sends a stored (new, edited or deleted) message to the room, each member with its own view,
-   * then nudges `unreadChanged` on the bus with their new counts.
+   * then nudges `unreadChanged` on the bus with their new counts (by default every member with
+   * an unread row for it).
    */
-  async announce(row: MessageRow, unreadChanged: readonly string[]): Promise<void> {
+  async announce(
+    row: MessageRow,
+    unreadChanged?: readonly string[],
+    created = false,
+  ): Promise<void> {
     const [thread, members, counts] = await Promise.all([
       this.thread(),
       this.members(),
@@ -212,18 +235,24 @@ export class ThreadService implements ThreadOps {
         last_is_read: lastId === null || !unread.has(`${m.userId}:${lastId}`),
       };
     }
-    this.fanout.publishMessageEvent({
-      thread: threadHead(thread),
-      message: base,
-      filterable,
-      recipients,
-      last_messages: Object.fromEntries(bases),
-    });
+    this.fanout.publishMessageEvent(
+      {
+        thread: threadHead(thread),
+        message: base,
+        filterable,
+        recipients,
+        last_messages: Object.fromEntries(bases),
+      },
+      created,
+    );
+    const nudged =
+      unreadChanged ??
+      members.filter((m) => unread.has(`${m.userId}:${row.id}`)).map((m) => m.userId);
     await nudgeUnread(
       this.env,
       this.settings.busDb,
       this.threadId,
-      unreadChanged.map((u) => [u, counts.get(u) ?? 0]),
+      nudged.map((u) => [u, counts.get(u) ?? 0]),
     );
   }
 }
