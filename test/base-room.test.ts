@@ -143,6 +143,36 @@ describe("base room: frames", () => {
   });
 });
 
+describe("base room: one change at a time", () => {
+  it("answers a concurrent command while the room's queue is busy", async () => {
+    const ws = await connect(room(), await tokenFor("u1"));
+    ws.send({ event: "pause", data: { ms: 500 }, request_id: "pause" });
+    ws.send({ event: "status", data: {}, request_id: "status" });
+    expect((await ws.reply("status")).status).toBe(200);
+    expect(ws.frames.some((f) => f?.request_id === "pause")).toBe(false);
+    expect((await ws.reply("pause")).status).toBe(200);
+    ws.close();
+  });
+
+  it("handles frames of a batch command that queue up as one batch, each with its own reply", async () => {
+    const ws = await connect(room(), await tokenFor("u1"));
+    await ws.event("welcome");
+    ws.send({ event: "pause", data: { ms: 300 }, request_id: "p" });
+    for (const [i, by] of [1, 2, -1, 3].entries()) {
+      ws.send({ event: "tally", data: { by }, request_id: `t${i}` });
+    }
+    expect((await ws.reply("p")).status).toBe(200);
+    const replies = await Promise.all([0, 1, 2, 3].map((i) => ws.reply(`t${i}`)));
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 400, 200]);
+    expect(replies[2].errors).toEqual(["by: must be >= 0"]);
+    expect(replies[0].data).toEqual({ count: 6 });
+    const tallied = await ws.event("tallied");
+    expect(tallied.data).toEqual({ count: 6, frames: 4 });
+    await ws.nothing((f) => f?.event === "tallied");
+    ws.close();
+  });
+});
+
 describe("base room: tagged sockets", () => {
   it("reaches the sockets accepted with a tag, and only those", async () => {
     const id = room();

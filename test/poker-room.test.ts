@@ -329,6 +329,42 @@ describe("poker room: votes", () => {
   });
 });
 
+describe("poker room: a full room at once", () => {
+  it("groups joins and votes that queue up: fewer broadcasts, every vote stored and shown", async () => {
+    const { stories, open, path } = await setup(["S1"]);
+    const mod = await open("mod");
+    await mod.request("next_story_requested", {});
+    await mod.event("story_changed");
+    const spectator = await open("spectator");
+    const u = crypto.randomUUID().slice(0, 8);
+    const tokens = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => tokenFor(`v${i}-${u}`, [VOTE], { name: `V${i}` })),
+    );
+    const voters = await Promise.all(tokens.map((t) => connect(path, t)));
+    await Promise.all(voters.map((v) => v.event("participants_changed")));
+    const lists = spectator.frames.filter((f) => f?.event === "participants_changed");
+    expect(lists.at(-1).data.participants).toHaveLength(14);
+    expect(lists.length).toBeLessThan(1 + voters.length);
+
+    const replies = await Promise.all(
+      voters.map((v, i) => v.request("vote_submitted", { choice: i % 2 ? "3" : "5" })),
+    );
+    expect(replies.map((r) => r.status)).toEqual(voters.map(() => 200));
+    let broadcasts = 0;
+    let last: any;
+    do {
+      last = await mod.event("story_changed");
+      broadcasts++;
+    } while (last.data.voted.length < voters.length);
+    expect(broadcasts).toBeLessThan(voters.length);
+    expect(last.data.revealed).toBe(true);
+    expect(last.data.votes["3"]).toHaveLength(6);
+    expect(last.data.votes["5"]).toHaveLength(6);
+    expect(await voteCount(stories[0].id)).toBe(voters.length);
+    for (const ws of [mod, spectator, ...voters]) ws.close();
+  });
+});
+
 describe("poker room: story points", () => {
   it("sets points from a numeric option of the deck and broadcasts them", async () => {
     const { session, stories, open } = await setup();

@@ -2,7 +2,13 @@ import { DurableObject } from "cloudflare:workers";
 import type { z } from "zod";
 import type { Caller } from "../auth/caller";
 import { type ApiError, toApiError } from "../errors";
-import type { Command, CommandContext, CommandTable } from "./commands";
+import type {
+  BatchCommand,
+  Command,
+  CommandContext,
+  CommandTable,
+  SingleCommand,
+} from "./commands";
 import { EventStream } from "./event-stream";
 import { callerFromHeaders, ROOM_ID_HEADER } from "./forward";
 import { type Member, memberCan, memberFromCaller } from "./member";
@@ -15,6 +21,7 @@ import {
   type ServerEvent,
 } from "./protocol";
 import { FrameRateLimiter } from "./rate-limit";
+import { type Outcome, RoomQueue } from "./room-queue";
 
 /** A socket silent this long (no frame, no auto-answered `ping`) is dropped by the sweep. */
 export const IDLE_TIMEOUT_MS = 60_000;
@@ -37,7 +44,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   private readonly limiter = new FrameRateLimiter();
   private readonly members = new WeakMap<WebSocket, Member<S>>();
   private readonly departed = new WeakSet<WebSocket>();
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new RoomQueue();
 
   /** The client events of this room kind. */
   protected abstract readonly commands: CommandTable<S>;
@@ -105,9 +112,19 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   protected command<Schema extends z.ZodType>(def: {
     permission?: string;
     schema: Schema;
+    concurrent?: boolean;
     handle(ctx: CommandContext<z.output<Schema>, S>): unknown | Promise<unknown>;
-  }): Command<z.output<Schema>, S> {
-    return def as Command<z.output<Schema>, S>;
+  }): SingleCommand<z.output<Schema>, S> {
+    return def as SingleCommand<z.output<Schema>, S>;
+  }
+
+  /** Declares a command whose frames that queue up are handled together (see `BatchCommand`). */
+  protected batchCommand<Schema extends z.ZodType>(def: {
+    permission?: string;
+    schema: Schema;
+    handleBatch(frames: CommandContext<z.output<Schema>, S>[]): Promise<Outcome[]>;
+  }): BatchCommand<z.output<Schema>, S> {
+    return def as BatchCommand<z.output<Schema>, S>;
   }
 
   /** The room's external id (session id, thread id, ...), known since its first request. */
@@ -137,9 +154,19 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
 
   /** Runs `fn` after every earlier command/RPC of this room has finished: one change at a time. */
   protected exclusive<T>(fn: () => T | Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.queue.run(fn);
+  }
+
+  /**
+   * Like `exclusive`, but calls with the same `key` that queue up behind other work run as one
+   * `handle(items)`, which returns one outcome per item (see `RoomQueue.batch`).
+   */
+  protected exclusiveBatch<T, R>(
+    key: string,
+    item: T,
+    handle: (items: T[]) => Promise<Outcome<R>[]> | Outcome<R>[],
+  ): Promise<R> {
+    return this.queue.batch(key, item, handle);
   }
 
   /** Open sockets of this room, optionally without one. */
@@ -360,14 +387,8 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
       return;
     }
     try {
-      const result = await this.exclusive(() =>
-        command.handle({
-          ws,
-          member: this.memberOf(ws),
-          data: data.data,
-          requestId: frame.requestId,
-        }),
-      );
+      const ctx = { ws, member: this.memberOf(ws), data: data.data, requestId: frame.requestId };
+      const result = await this.runCommand(frame.event, command, ctx);
       if (frame.requestId !== undefined) {
         const reply: Reply = { request_id: frame.requestId, status: 200, errors: [] };
         if (result !== undefined) reply.data = result;
@@ -377,6 +398,18 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
       const api = this.reportError(err, "webSocketMessage");
       this.sendError(ws, api.status, errorsOf(api), frame.requestId);
     }
+  }
+
+  private runCommand<D>(
+    event: string,
+    command: Command<D, S>,
+    ctx: CommandContext<D, S>,
+  ): Promise<unknown> {
+    if ("handleBatch" in command) {
+      return this.exclusiveBatch(`command:${event}`, ctx, (frames) => command.handleBatch(frames));
+    }
+    if (command.concurrent) return Promise.resolve(command.handle(ctx));
+    return this.exclusive(() => command.handle(ctx));
   }
 
   private touch(ws: WebSocket): Member<S> {

@@ -26,6 +26,7 @@ import { BaseRoom } from "./base-room";
 import type { Member } from "./member";
 import type { Reply, ServerEvent } from "./protocol";
 import type { RoomKind } from "./room-kind";
+import { failed, succeeded } from "./room-queue";
 
 /** Close code for sockets of a session that ended; the client SDK does not reconnect on it. */
 export const CLOSE_SESSION_ENDED = 4410;
@@ -86,26 +87,34 @@ export class PokerRoom extends BaseRoom {
         if (data.advance) await this.moveTo(round, null);
       },
     }),
-    vote_submitted: this.command({
+    vote_submitted: this.batchCommand({
       permission: PERMISSIONS.pokerVote,
       schema: z.object({ choice: z.string().min(1).max(200) }).strict(),
-      handle: async ({ data, member }) => {
+      // Votes that queue up behind a D1 write are stored in one batch and published as one
+      // `story_changed`: the room keeps up with a full room voting at once.
+      handleBatch: async (frames) => {
         const round = await this.openRound();
         const story = activeStory(round);
-        if (!round.session.choices.includes(data.choice)) {
-          throw badRequest("Invalid choice", { choice: ["must be one of the session's choices"] });
-        }
-        const vote = {
-          userId: attendeeId(member.userId),
-          userName: member.name,
-          choice: data.choice,
-        };
-        const votes = [...round.votes.filter((v) => v.userId !== vote.userId), vote];
+        const cast = new Map<string, VoteRecord>();
+        const outcomes = frames.map(({ data, member }) => {
+          if (!round.session.choices.includes(data.choice)) {
+            return failed(
+              badRequest("Invalid choice", { choice: ["must be one of the session's choices"] }),
+            );
+          }
+          const userId = attendeeId(member.userId);
+          cast.delete(userId);
+          cast.set(userId, { userId, userName: member.name, choice: data.choice });
+          return succeeded(undefined);
+        });
+        if (!cast.size) return outcomes;
+        const votes = [...round.votes.filter((v) => !cast.has(v.userId)), ...cast.values()];
         const reveal = !story.revealed && this.everyoneVoted(votes);
-        await this.write(() => q.upsertVote(this.db, story.id, vote, reveal));
+        await this.write(() => q.upsertVotes(this.db, story.id, [...cast.values()], reveal));
         round.votes = votes;
         if (reveal) story.revealed = true;
         this.publishStory(round);
+        return outcomes;
       },
     }),
     reset_requested: this.command({
@@ -132,7 +141,7 @@ export class PokerRoom extends BaseRoom {
       },
     }),
     // Any frame refreshes the socket's last-seen time; this one exists for the original clients.
-    heartbeat: this.command({ schema: noData, handle: () => undefined }),
+    heartbeat: this.command({ schema: noData, concurrent: true, handle: () => undefined }),
   };
 
   // ---- RPC entry points for the REST routes ----------------------------------------------
@@ -181,30 +190,36 @@ export class PokerRoom extends BaseRoom {
     return super.serialize(frame);
   }
 
-  protected override onJoin(ws: WebSocket, member: Member): Promise<void> {
-    return this.exclusive(async () => {
+  /** Joins that queue up (a room filling at once) send one participant list for all of them. */
+  protected override async onJoin(joining: WebSocket, member: Member): Promise<void> {
+    await this.exclusiveBatch("join", { ws: joining, member }, async (joins) => {
       const round = await this.current();
       const view = round ? viewOf(round) : null;
-      if (view) {
-        const own = this.renderFor({ event: "story_changed", data: view }, member);
+      for (const { ws, member } of joins) {
+        const own = view && this.renderFor({ event: "story_changed", data: view }, member);
         if (own) this.send(ws, own);
       }
       if (!(await this.updateParticipants())) {
-        this.send(ws, { event: "participants_changed", data: { participants: this.listed() } });
+        const listed = { event: "participants_changed", data: { participants: this.listed() } };
+        for (const { ws } of joins) this.send(ws, listed);
       }
+      return joins.map(() => succeeded(undefined));
     });
   }
 
-  protected override onLeave(): Promise<void> {
-    return this.exclusive(async () => {
-      if (this.meta("ended")) return;
-      if (!(await this.updateParticipants())) return;
+  /** Leaves that queue up (a room emptying at once) are one participant update. */
+  protected override async onLeave(leaving: WebSocket): Promise<void> {
+    await this.exclusiveBatch("leave", leaving, async (leaves) => {
+      const done = leaves.map(() => succeeded(undefined));
+      if (this.meta("ended")) return done;
+      if (!(await this.updateParticipants())) return done;
       const round = await this.current();
       const story = round?.story;
-      if (!round || !story || story.revealed || !this.everyoneVoted(round.votes)) return;
+      if (!round || !story || story.revealed || !this.everyoneVoted(round.votes)) return done;
       await this.write(() => q.setRevealed(this.db, story.id, true));
       story.revealed = true;
       this.publishStory(round);
+      return done;
     });
   }
 

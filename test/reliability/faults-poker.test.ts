@@ -132,14 +132,6 @@ describe("faults: poker room evicted during a vote burst", () => {
       expect(storedBy.get(voter.id)).toMatchObject({ n: 1, choice: line.at(-1) });
     }
 
-    console.log(
-      "DEBUG",
-      total,
-      acked,
-      head,
-      moderator.connections,
-      voters.map((v) => v.socket.connections).join(","),
-    );
     figure("faults.poker.votes_sent", total);
     figure("faults.poker.votes_acknowledged", acked);
     figure("faults.poker.stream_events", head);

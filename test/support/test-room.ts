@@ -1,8 +1,9 @@
 import { z } from "zod";
-import { forbidden, notFound } from "../../src/errors";
+import { badRequest, forbidden, notFound } from "../../src/errors";
 import { BaseRoom } from "../../src/rooms/base-room";
 import type { Member } from "../../src/rooms/member";
 import type { RoomKind } from "../../src/rooms/room-kind";
+import { failed, succeeded } from "../../src/rooms/room-queue";
 
 /**
  * A test-only room kind that exercises the base room: a durable counter, a stream event,
@@ -34,6 +35,30 @@ export class TestRoom extends BaseRoom {
         for (const ws of this.socketsTagged(`user:${data.to}`)) {
           this.send(ws, { event: "whispered", data: { text: data.text } });
         }
+      },
+    }),
+    // Holds the room's queue for `ms`: what queues up behind it shows in the tests.
+    pause: this.command({
+      schema: z.object({ ms: z.number().int().min(0).max(2_000) }).strict(),
+      handle: ({ data }) => new Promise((resolve) => setTimeout(() => resolve({}), data.ms)),
+    }),
+    status: this.command({
+      schema: z.object({}).strict(),
+      concurrent: true,
+      handle: () => ({ count: this.count() }),
+    }),
+    // Adds every frame of a batch at once; a negative amount fails only its own frame.
+    tally: this.batchCommand({
+      schema: z.object({ by: z.number().int() }).strict(),
+      handleBatch: async (frames) => {
+        const outcomes = frames.map(({ data }) =>
+          data.by < 0 ? failed(badRequest("negative", { by: ["must be >= 0"] })) : succeeded(null),
+        );
+        const added = frames.reduce((sum, { data }) => sum + Math.max(0, data.by), 0);
+        const count = this.count() + added;
+        this.setMeta("count", String(count));
+        this.publish("tallied", { count, frames: frames.length });
+        return outcomes.map((o) => (o.ok ? succeeded({ count }) : o));
       },
     }),
     conflict: this.command({

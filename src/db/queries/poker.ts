@@ -119,31 +119,30 @@ export async function getRound(db: Db, sessionId: string): Promise<PokerRound | 
 }
 
 /**
- * One vote per user and story: a second vote replaces the first. With `reveal`, the story's
- * votes are revealed in the same transaction (the vote that completed the round).
+ * One vote per user and story: a second vote replaces the first. Several votes are one D1 batch
+ * (one transaction); with `reveal`, the story is revealed in it (the votes that completed the round).
  */
-export async function upsertVote(
+export async function upsertVotes(
   db: Db,
   storyId: string,
-  vote: VoteRecord,
+  votes: VoteRecord[],
   reveal = false,
 ): Promise<void> {
   const votedAt = now();
-  const upsert = db
-    .insert(pokerVotes)
-    .values({ storyId, ...vote, votedAt })
-    .onConflictDoUpdate({
-      target: [pokerVotes.storyId, pokerVotes.userId],
-      set: { choice: vote.choice, userName: vote.userName, votedAt },
-    });
-  if (!reveal) {
-    await upsert;
-    return;
-  }
-  await db.batch([
-    upsert,
-    db.update(pokerStories).set({ revealed: true }).where(eq(pokerStories.id, storyId)),
-  ]);
+  const upserts = votes.map((vote) =>
+    db
+      .insert(pokerVotes)
+      .values({ storyId, ...vote, votedAt })
+      .onConflictDoUpdate({
+        target: [pokerVotes.storyId, pokerVotes.userId],
+        set: { choice: vote.choice, userName: vote.userName, votedAt },
+      }),
+  );
+  const reveals = reveal
+    ? [db.update(pokerStories).set({ revealed: true }).where(eq(pokerStories.id, storyId))]
+    : [];
+  const [first, ...rest] = [...upserts, ...reveals];
+  if (first) await db.batch([first, ...rest]);
 }
 
 /** Clears a story's votes and hides them again (reset). */

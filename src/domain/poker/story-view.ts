@@ -81,6 +81,21 @@ export function everyoneVoted(presentVoterIds: string[], votes: VoteRecord[]): b
 }
 
 /**
+ * `voted` as JSON, once per view: a hidden voter's view shares the full view's `voted` array, so
+ * a broadcast to N voters serialises the list once instead of N times.
+ */
+const votedJson = new WeakMap<Voter[], string>();
+
+function stringifyVoted(voted: Voter[]): string {
+  let text = votedJson.get(voted);
+  if (text === undefined) {
+    text = JSON.stringify(voted);
+    votedJson.set(voted, text);
+  }
+  return text;
+}
+
+/**
  * Serialises a `story_changed` frame with `votes` in count order. JSON objects keep insertion
  * order except for integer-like keys ("1", "5"), which JavaScript always lists ascending, so the
  * order is written by hand; clients that keep key order (the original's) see most votes first.
@@ -101,7 +116,7 @@ export function stringifyStoryFrame(frame: {
     `"description":${JSON.stringify(data.description)}`,
     `"votes":{${votes}}`,
     `"revealed":${JSON.stringify(data.revealed)}`,
-    `"voted":${JSON.stringify(data.voted)}`,
+    `"voted":${stringifyVoted(data.voted)}`,
     `"story_points":${JSON.stringify(data.story_points)}`,
   ];
   const seq = frame.seq === undefined ? "" : `,"seq":${frame.seq}`;
