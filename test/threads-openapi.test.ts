@@ -17,4 +17,8 @@ it("documents every threads route in the OpenAPI document", async () => {
   const post = res.body.paths["/api/threads/{id}/messages"].post;
   expect(post.tags).toEqual(["threads"]);
   expect(post.security).toEqual([{ bearer: [] }]);
+  expect(post.parameters).toContainEqual(
+    expect.objectContaining({ name: "idempotency-key", in: "header", required: false }),
+  );
+  expect(Object.keys(post.responses)).toContain("422");
 });

@@ -8,11 +8,11 @@ export const IDEMPOTENCY_HEADER = "idempotency-key";
 
 /**
  * `Idempotency-Key` of `POST /api/threads/:id/messages`: 1–255 visible ASCII characters, bare
- * (as Stripe and Svix send it) or as the quoted structured-field string of the IETF draft.
+ * (as Stripe and Svix send it; no `"`) or as the IETF draft's quoted structured-field string.
  */
 export const IdempotencyKeyHeader = z
   .string()
-  .regex(/^(?:"[\x20\x21\x23-\x5b\x5d-\x7e]{1,255}"|[\x21-\x7e]{1,255})$/)
+  .regex(/^(?:"[\x20\x21\x23-\x5b\x5d-\x7e]{1,255}"|[\x21\x23-\x7e]{1,255})$/)
   .openapi({ example: "8e03978e-40d5-43e8-bc93-6894a57f9324" });
 
 /** The key as stored: whose it is, the key without its quotes, and the body's fingerprint. */
