@@ -6,7 +6,6 @@ import {
   findDelivery,
   findEvent,
   findWebhook,
-  insertAppEventType,
   listAttempts,
   listWebhooks,
   reopenDelivery,
@@ -26,12 +25,7 @@ import {
 } from "../webhooks/api";
 import { emit } from "../webhooks/emit";
 import { enqueueDeliveries } from "../webhooks/queue";
-import {
-  describeEventType,
-  findEventType,
-  isCodeEventType,
-  listEventTypes,
-} from "../webhooks/registry";
+import { describeEventType, listEventTypes, registerAppEventType } from "../webhooks/registry";
 import { createHook, patchHook, scopeOf } from "../webhooks/subscriptions";
 import {
   bearerSecurity,
@@ -165,17 +159,13 @@ const router = createRouter()
   .openapi(listTypes, async (c) => c.json({ results: await listEventTypes(c.env) }, 200))
   .openapi(registerType, async (c) => {
     const { event_type, description } = c.req.valid("json");
-    const taken =
-      isCodeEventType(event_type) ||
-      !(await insertAppEventType(getDb(c.env.DB), event_type, description));
-    if (taken) throw conflict(`Event type '${event_type}' is already registered`);
-    const type = await findEventType(c.env, event_type);
-    if (!type) throw notFound("Event type");
+    const type = await registerAppEventType(c.env, event_type, description);
+    if (!type) throw conflict(`Event type '${event_type}' is already registered`);
     return c.json(describeEventType(type), 201);
   })
   .openapi(emitEvent, async (c) => {
     const body = c.req.valid("json");
-    const uuid = await emit(c.env, body.event_type, body.data, body.event_uuid);
+    const uuid = await emit(c.env, body.event_type, body.data, body.event_uuid, c.executionCtx);
     return c.json({ event_uuid: uuid }, 202);
   })
   .openapi(deliveries, async (c) => {

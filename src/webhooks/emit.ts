@@ -1,7 +1,5 @@
-import { getDb } from "../db/client";
-import { recordEvent } from "../db/queries/webhooks";
 import { badRequest, fieldErrors } from "../errors";
-import { enqueueDeliveries } from "./queue";
+import { recordAndEnqueue, type WaitUntil } from "./event-writer";
 import { findEventType } from "./registry";
 
 /** dj-whisperer's event uuids are hex without dashes. */
@@ -16,13 +14,16 @@ export function newEventUuid(): string {
  * 400 (`ApiError`), and nothing is recorded.
  *
  * The event and its deliveries are in D1 before anything is enqueued; if enqueueing fails the
- * cron scan sends them later, so a delivery is never lost.
+ * cron scan sends them later, so a delivery is never lost. Concurrent emits share one D1
+ * transaction (`event-writer.ts`); pass the request's `ctx` so a shared write outlives a caller
+ * whose client went away.
  */
 export async function emit(
   env: Env,
   eventType: string,
   data: unknown,
   eventUuid: string = newEventUuid(),
+  ctx?: WaitUntil,
 ): Promise<string> {
   const type = await findEventType(env, eventType);
   if (!type) {
@@ -41,15 +42,10 @@ export async function emit(
     throw badRequest(`Invalid data for event type '${eventType}'`, details);
   }
   const payloadData = type.serialize ? type.serialize(parsed.data) : parsed.data;
-  const deliveryIds = await recordEvent(getDb(env.DB), {
-    uuid: eventUuid,
-    eventType,
-    data: JSON.stringify(payloadData),
-  });
-  try {
-    await enqueueDeliveries(env, deliveryIds);
-  } catch (err) {
-    console.error(`Webhook event ${eventUuid}: enqueueing failed, the cron scan will retry`, err);
-  }
+  await recordAndEnqueue(
+    env,
+    { uuid: eventUuid, eventType, data: JSON.stringify(payloadData) },
+    ctx,
+  );
   return eventUuid;
 }

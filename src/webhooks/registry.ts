@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { getDb } from "../db/client";
-import { findAppEventType, listAppEventTypes } from "../db/queries/webhooks";
+import { findAppEventType, insertAppEventType, listAppEventTypes } from "../db/queries/webhooks";
 
 /** One event type: its name, what it means, the shape of its `data`, and how that is sent. */
 export interface EventTypeDefinition {
@@ -89,18 +89,37 @@ export function registerEventType(definition: Omit<EventTypeDefinition, "builtin
   codeTypes.set(definition.name, { ...definition, builtin: true });
 }
 
-export function isCodeEventType(name: string): boolean {
-  return codeTypes.has(name);
+/**
+ * App types this isolate has seen. App types are never changed or removed once registered, so a
+ * cached type is always right and needs no expiry; a name not cached is looked up in D1, so a
+ * type registered through another isolate is found at its first emit there.
+ */
+const appTypes = new Map<string, EventTypeDefinition>();
+
+function appType(name: string, description: string): EventTypeDefinition {
+  const type = { name, description, data: AppEventData, builtin: false };
+  appTypes.set(name, type);
+  return type;
 }
 
-/** The code type of that name, else the app-registered one from D1, else null. */
+/** Registers an app type in D1; false when the name is taken (by code or by an app). */
+export async function registerAppEventType(
+  env: Env,
+  name: string,
+  description: string,
+): Promise<EventTypeDefinition | null> {
+  if (codeTypes.has(name) || !(await insertAppEventType(getDb(env.DB), name, description))) {
+    return null;
+  }
+  return appType(name, description);
+}
+
+/** The code type of that name, else the app-registered one (cached, else from D1), else null. */
 export async function findEventType(env: Env, name: string): Promise<EventTypeDefinition | null> {
-  const code = codeTypes.get(name);
-  if (code) return code;
+  const known = codeTypes.get(name) ?? appTypes.get(name);
+  if (known) return known;
   const row = await findAppEventType(getDb(env.DB), name);
-  return row
-    ? { name: row.name, description: row.description, data: AppEventData, builtin: false }
-    : null;
+  return row ? appType(row.name, row.description) : null;
 }
 
 export interface EventTypeView {

@@ -133,17 +133,20 @@ export async function deleteWebhook(db: Db, scope: OwnerScope, id: string): Prom
 
 // Events and deliveries
 
+export interface NewEvent {
+  uuid: string;
+  eventType: string;
+  data: string;
+}
+
 /**
- * Records an event and one pending delivery (with its first log row) per active hook of its
- * type, in one transaction. A uuid seen before records nothing. Returns the new deliveries' ids.
+ * An event and one pending delivery (with its first log row) per active hook of its type, all
+ * three conditioned on the uuid being new; the first statement returns the new deliveries' ids.
+ * The event row comes last, so a later event of the same uuid in the same batch records nothing.
  */
-export async function recordEvent(
-  db: Db,
-  event: { uuid: string; eventType: string; data: string },
-): Promise<number[]> {
-  const at = Date.now();
+function eventStatements(db: Db, event: NewEvent, at: number) {
   const isNew = sql`NOT EXISTS (SELECT 1 FROM ${webhookEvents} WHERE ${webhookEvents.uuid} = ${event.uuid})`;
-  const [created] = await db.batch([
+  return [
     db
       .insert(webhookDeliveries)
       .select(
@@ -186,8 +189,19 @@ export async function recordEvent(
       .insert(webhookEvents)
       .values({ ...event, createdAt: at })
       .onConflictDoNothing(),
-  ]);
-  return created.map((row) => row.id);
+  ] as const;
+}
+
+/**
+ * Records events with their deliveries in one transaction (one D1 round trip), in order. A uuid
+ * seen before, or earlier in `events`, records nothing. Returns each event's new delivery ids.
+ */
+export async function recordEvents(db: Db, events: NewEvent[]): Promise<number[][]> {
+  const at = Date.now();
+  const [first, ...rest] = events.flatMap((event) => eventStatements(db, event, at));
+  if (!first) return [];
+  const results = await db.batch([first, ...rest]);
+  return events.map((_, i) => (results[i * 3] as { id: number }[]).map((row) => row.id));
 }
 
 export interface DeliveryContext {
