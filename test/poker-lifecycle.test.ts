@@ -97,8 +97,27 @@ describe("poker room: participants", () => {
       { user_id: ids.spec, name: "Sam", permissions: "[]" },
       { user_id: ids.zoe, name: "Zoe", permissions: JSON.stringify([VOTE]) },
     ]);
-    zoe.close();
+    const joinedAt = () =>
+      env.DB.prepare(
+        "SELECT user_id, joined_at FROM poker_participants WHERE session_id = ? ORDER BY user_id",
+      )
+        .bind(session.id)
+        .all();
+    const before = (await joinedAt()).results;
+
+    // A leave removes only that row; the others keep the row (and joined_at) they had.
     spec.close();
+    await zoe.event("participants_changed");
+    const mod = await open("mod");
+    await zoe.event("participants_changed");
+    const after = (await joinedAt()).results;
+    expect(after.find((r) => r.user_id === ids.spec)).toBeUndefined();
+    expect(after.find((r) => r.user_id === ids.zoe)).toEqual(
+      before.find((r) => r.user_id === ids.zoe),
+    );
+    expect(after.map((r) => r.user_id).sort()).toEqual([ids.mod, ids.zoe].sort());
+    zoe.close();
+    mod.close();
   });
 
   it("drops a participant silent for 60 s (no heartbeat, no ping) in the alarm sweep", async () => {

@@ -313,7 +313,7 @@ export class PokerRoom extends BaseRoom {
     this.round = null;
     if (!ended) throw sessionGone();
     this.setMeta("ended", "1");
-    await q.replaceParticipants(this.db, session.id, [], () => new Date());
+    await q.syncParticipants(this.db, session.id, [], [], () => new Date());
     await this.emitEvent("poker.session_ended", {
       session_id: ended.id,
       name: ended.name,
@@ -360,10 +360,18 @@ export class PokerRoom extends BaseRoom {
     const attendees = this.attendees();
     const list = participantsOf(attendees);
     const text = JSON.stringify(list);
-    if (text === this.meta("participants")) return false;
+    const recorded = this.meta("participants");
+    if (text === recorded) return false;
+    const before = new Map(
+      (recorded ? (JSON.parse(recorded) as Participant[]) : []).map((p) => [
+        p.id,
+        JSON.stringify(p),
+      ]),
+    );
+    const changed = list.filter((p) => before.get(p.id) !== JSON.stringify(p));
     const joined = (id: string) =>
       new Date(Math.min(...attendees.filter((a) => a.id === id).map((a) => a.connectedAt)));
-    await q.replaceParticipants(this.db, this.roomId, list, joined);
+    await q.syncParticipants(this.db, this.roomId, list, changed, joined);
     this.setMeta("participants", text);
     this.broadcast("participants_changed", { participants: list });
     return true;

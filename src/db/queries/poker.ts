@@ -165,25 +165,42 @@ export async function endSession(db: Db, sessionId: string): Promise<PokerSessio
 }
 
 /**
- * Replaces the recorded participants of a session with the room's current list.
- * One insert per row: D1 binds at most 100 parameters per statement.
+ * Brings the session's participant rows to `participants` in one D1 batch: rows of users no
+ * longer listed go, and the `changed` entries (new users, or new names or permissions) are
+ * upserted; rows that did not change are not rewritten, so a join costs O(1) writes.
  */
-export async function replaceParticipants(
+export async function syncParticipants(
   db: Db,
   sessionId: string,
   participants: Participant[],
+  changed: Participant[],
   joinedAt: (userId: string) => Date,
 ): Promise<void> {
+  const ids = JSON.stringify(participants.map((p) => p.id));
   await db.batch([
-    db.delete(pokerParticipants).where(eq(pokerParticipants.sessionId, sessionId)),
-    ...participants.map((p) =>
-      db.insert(pokerParticipants).values({
-        sessionId,
-        userId: p.id,
-        name: p.name,
-        permissions: p.permissions,
-        joinedAt: joinedAt(p.id).toISOString(),
-      }),
+    // json_each keeps this one statement with two bound parameters however many users stay.
+    db
+      .delete(pokerParticipants)
+      .where(
+        and(
+          eq(pokerParticipants.sessionId, sessionId),
+          sql`${pokerParticipants.userId} NOT IN (SELECT value FROM json_each(${ids}))`,
+        ),
+      ),
+    ...changed.map((p) =>
+      db
+        .insert(pokerParticipants)
+        .values({
+          sessionId,
+          userId: p.id,
+          name: p.name,
+          permissions: p.permissions,
+          joinedAt: joinedAt(p.id).toISOString(),
+        })
+        .onConflictDoUpdate({
+          target: [pokerParticipants.sessionId, pokerParticipants.userId],
+          set: { name: p.name, permissions: p.permissions },
+        }),
     ),
   ]);
 }
