@@ -27,6 +27,19 @@ describe("publishToBus", () => {
     expect(parseMessageId(next.message_id)?.seq).toBe(2);
   });
 
+  it("stores concurrent publishes together, in call order, one seq each", async () => {
+    const ns = db();
+    const stub = busStub(env, ns);
+    const ids = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => stub.publishMessage(ns, `c${i % 3}`, { type: "t", i })),
+    );
+    const seqs = ids.map((r) => parseMessageId(r.message_id)?.seq);
+    expect(new Set(seqs).size).toBe(20);
+    expect([...seqs].sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
+  });
+
   it("refuses a bad namespace, channel or message", async () => {
     await expect(publishToBus(env, "bad db!", "c", { type: "t" })).rejects.toThrow();
     await expect(publishToBus(env, db(), "a,b", { type: "t" })).rejects.toThrow();

@@ -24,6 +24,21 @@ describe("bus WebSocket /ws/bus/:db", () => {
     );
   });
 
+  it("sends a publish retried with its key once: the retry answers without a second frame", async () => {
+    const db = newDb();
+    const ws = await connect(
+      wsPath(db, ["orders.eu"]),
+      await tokenFor("u1", ["bus.listen:orders.*"]),
+    );
+    const stub = busStub(env, db);
+    const first = await stub.publishMessage(db, "orders.eu", { type: "paid" }, "retry-key");
+    const retried = await stub.publishMessage(db, "orders.eu", { type: "paid" }, "retry-key");
+    expect(retried).toEqual(first);
+    expect((await ws.event("message")).data.message.message_id).toBe(first.message_id);
+    await ws.nothing((f) => f?.event === "message", 200);
+    ws.close();
+  });
+
   it("pushes messages of its channels (and its own user: channel) as `message` events", async () => {
     const db = newDb();
     const ws = await connect(

@@ -11,6 +11,19 @@ export interface Cursor {
   gap: boolean;
 }
 
+/** A message to store: its channel, its body, and the publisher's retry key if any. */
+export interface NewMessage {
+  channel: string;
+  input: MessageInput;
+  publishKey: string | null;
+}
+
+export interface Appended {
+  delivery: Delivery;
+  /** False when the publish key had already stored this message: it was sent back then. */
+  stored: boolean;
+}
+
 interface MessageRow extends Record<string, SqlStorageValue> {
   seq: number;
   channel: string;
@@ -70,43 +83,46 @@ export class BusStore {
   }
 
   /**
-   * Stores a message; returns it as delivered. A repeated `publishKey` (a publisher retrying
-   * after a lost answer) returns the message stored the first time instead of a second copy.
+   * Stores messages in one transaction; returns them as delivered, in order. A repeated
+   * `publishKey` (a publisher retrying after a lost answer) returns the message stored the first
+   * time, with `stored: false`, instead of a second copy.
    */
-  append(channel: string, input: MessageInput, publishKey: string | null, now = Date.now()) {
-    return this.storage.transactionSync((): Delivery => {
-      if (publishKey !== null) {
-        const existing = this.sql
-          .exec<MessageRow>(
-            "SELECT seq, channel, body FROM bus_messages WHERE publish_key = ?",
-            publishKey,
-          )
-          .toArray()[0];
-        if (existing) return this.toDelivery(existing);
-      }
-      const { message_id: _ignored, ...fields } = input;
-      const position = this.sql
-        .exec<{ head_position: number }>(
-          `INSERT INTO bus_channels (channel, head_position) VALUES (?, 1)
-           ON CONFLICT(channel) DO UPDATE SET head_position = head_position + 1
-           RETURNING head_position`,
-          channel,
-        )
-        .one().head_position;
-      const body = JSON.stringify(fields);
-      const { seq } = this.sql
-        .exec<{ seq: number }>(
-          `INSERT INTO bus_messages (channel, position, body, publish_key, at)
-           VALUES (?, ?, ?, ?, ?) RETURNING seq`,
-          channel,
-          position,
-          body,
+  appendAll(messages: NewMessage[], now = Date.now()): Appended[] {
+    return this.storage.transactionSync(() => messages.map((m) => this.insert(m, now)));
+  }
+
+  private insert({ channel, input, publishKey }: NewMessage, now: number): Appended {
+    if (publishKey !== null) {
+      const existing = this.sql
+        .exec<MessageRow>(
+          "SELECT seq, channel, body FROM bus_messages WHERE publish_key = ?",
           publishKey,
-          now,
         )
-        .one();
-      return this.toDelivery({ seq, channel, body });
-    });
+        .toArray()[0];
+      if (existing) return { delivery: this.toDelivery(existing), stored: false };
+    }
+    const { message_id: _ignored, ...fields } = input;
+    const position = this.sql
+      .exec<{ head_position: number }>(
+        `INSERT INTO bus_channels (channel, head_position) VALUES (?, 1)
+         ON CONFLICT(channel) DO UPDATE SET head_position = head_position + 1
+         RETURNING head_position`,
+        channel,
+      )
+      .one().head_position;
+    const body = JSON.stringify(fields);
+    const { seq } = this.sql
+      .exec<{ seq: number }>(
+        `INSERT INTO bus_messages (channel, position, body, publish_key, at)
+         VALUES (?, ?, ?, ?, ?) RETURNING seq`,
+        channel,
+        position,
+        body,
+        publishKey,
+        now,
+      )
+      .one();
+    return { delivery: this.toDelivery({ seq, channel, body }), stored: true };
   }
 
   /**

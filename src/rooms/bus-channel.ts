@@ -1,15 +1,17 @@
 import { z } from "zod";
 import { ChannelName, DbName, listenChannels, parseChannelQuery } from "../bus/channels";
 import { SseStreams } from "../bus/sse";
-import { BusStore, KEEP_MS } from "../bus/store";
+import { BusStore, KEEP_MS, type NewMessage } from "../bus/store";
 import { Waiters } from "../bus/waiters";
 import { answerOf, type Delivery, type MessageInput, type PollAnswer } from "../bus/wire";
 import { badRequest, notFound } from "../errors";
 import { BaseRoom } from "./base-room";
 import type { CommandTable } from "./commands";
 import { callerFromHeaders } from "./forward";
+import { GroupCommit } from "./group-commit";
 import type { Member } from "./member";
 import type { RoomKind } from "./room-kind";
+import { succeeded } from "./room-queue";
 
 /** Internal path the Worker uses to reach a BusChannel's SSE (it is not reachable otherwise). */
 export const BUS_STREAM_URL = "https://bus.internal/stream";
@@ -57,6 +59,13 @@ export class BusChannel extends BaseRoom<BusSocketState> {
   private boundDb: string | null = null;
   /** An alarm is known to be set (prune); checked in storage again after it fired. */
   private alarmSet = false;
+  /** Publishes that arrive while a commit is in flight are stored (and sent) together. */
+  private readonly publishes = new GroupCommit<NewMessage, Delivery>((messages) =>
+    this.store.appendAll(messages).map(({ delivery, stored }) => {
+      if (stored) this.fanOut(delivery);
+      return succeeded(delivery);
+    }),
+  );
 
   /** Stores a message on `channel` and delivers it; durable when this resolves. */
   async publishMessage(
@@ -66,8 +75,7 @@ export class BusChannel extends BaseRoom<BusSocketState> {
     publishKey: string | null = null,
   ): Promise<{ message_id: string }> {
     this.bindOnce(db);
-    const delivery = this.store.append(channel, message, publishKey);
-    this.fanOut(delivery);
+    const delivery = await this.publishes.add({ channel, input: message, publishKey });
     if (!this.alarmSet && (await this.ctx.storage.getAlarm()) === null) {
       await this.ctx.storage.setAlarm(this.nextAlarmAt() ?? Date.now() + PRUNE_INTERVAL_MS);
     }
