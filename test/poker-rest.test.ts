@@ -211,6 +211,58 @@ describe("poker REST: invites", () => {
     expect(joined.body.permissions).toEqual([MODERATE]);
   });
 
+  it("binds an invite's token to its session: it votes and moderates there, nowhere else", async () => {
+    const a = await newSession();
+    const b = await newSession();
+    for (const s of [a, b]) {
+      await call("POST", `/api/poker/sessions/${s.id}/stories`, {
+        token: ADMIN,
+        body: { story_label: "S" },
+      });
+    }
+    const invite = (role: string) =>
+      call("POST", `/api/poker/sessions/${a.id}/invites`, { token: ADMIN, body: { role } });
+    const joinA = async (role: string) =>
+      (
+        await call("POST", `/api/poker/sessions/${a.id}/join`, {
+          body: { invite: (await invite(role)).body.invite, name: role },
+        })
+      ).body;
+    const guest = await joinA("voter");
+    const host = await joinA("moderator");
+
+    // REST: the moderator invite adds stories and invites in its session only.
+    const story = (id: string) =>
+      call("POST", `/api/poker/sessions/${id}/stories`, {
+        token: host.token,
+        body: { story_label: "More" },
+      });
+    expect((await story(a.id)).status).toBe(201);
+    expect((await story(b.id)).status).toBe(403);
+    expect(
+      (await call("POST", "/api/poker/sessions", { token: host.token, body: { name: "Mine" } }))
+        .status,
+    ).toBe(403);
+
+    // Sockets: both act in A; in B they are spectators.
+    for (const [id, allowed] of [
+      [a.id, 200],
+      [b.id, 403],
+    ] as const) {
+      const mod = await connect(`/ws/poker/${id}`, host.token);
+      expect((await mod.request("next_story_requested", {})).status).toBe(allowed);
+      await mod.event("participants_changed");
+      const voter = await connect(`/ws/poker/${id}`, guest.token);
+      const listed = await voter.event("participants_changed");
+      const self = listed.data.participants.find((p: any) => p.id === guest.user.id);
+      expect(self.permissions).toEqual(allowed === 200 ? [VOTE] : []);
+      const vote = await voter.request("vote_submitted", { choice: "3" });
+      expect(vote.status).toBe(allowed === 200 ? 200 : 403);
+      mod.close();
+      voter.close();
+    }
+  });
+
   it("refuses forged, foreign and expired invites, and voters creating invites", async () => {
     const a = await newSession();
     const b = await newSession();

@@ -33,9 +33,16 @@ export function assertAdmin(caller: Caller): void {
   if (caller.kind !== "admin") throw forbidden("This call needs the admin token");
 }
 
-export function assertPermission(caller: Caller, permission: string): void {
+/** `permission`, granted everywhere or for the resource named by the route's `param`. */
+export const requirePermissionFor = (permission: string, param: string) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    assertPermission(c.var.caller, permission, c.req.param(param));
+    await next();
+  });
+
+export function assertPermission(caller: Caller, permission: string, resource?: string): void {
   if (caller.kind === "anonymous") throw unauthorized();
-  if (!hasPermission(caller, permission)) {
+  if (!hasPermission(caller, permission, resource)) {
     throw forbidden(`This call needs the '${permission}' permission`);
   }
 }

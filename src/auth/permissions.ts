@@ -13,9 +13,25 @@ export function isAdmin(caller: Caller): boolean {
   return caller.kind === "admin";
 }
 
-export function hasPermission(caller: Caller, permission: string): boolean {
+/**
+ * `permission` limited to one resource (a poker session): `planning_poker.vote:<session id>`.
+ * Invite links mint these, so a guest's token is worth nothing in another session.
+ */
+export function scopedPermission(permission: string, resource: string): string {
+  return `${permission}:${resource}`;
+}
+
+/** Whether `permissions` grant `permission`, everywhere or (given `resource`) for it alone. */
+export function grants(permissions: string[], permission: string, resource?: string): boolean {
+  return (
+    permissions.includes(permission) ||
+    (resource !== undefined && permissions.includes(scopedPermission(permission, resource)))
+  );
+}
+
+export function hasPermission(caller: Caller, permission: string, resource?: string): boolean {
   if (caller.kind === "admin") return true;
-  return caller.kind === "user" && caller.permissions.includes(permission);
+  return caller.kind === "user" && grants(caller.permissions, permission, resource);
 }
 
 /** The user id of a caller, or null for admin and anonymous callers. */

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { PERMISSIONS } from "../auth/permissions";
+import { grants, PERMISSIONS } from "../auth/permissions";
 import { getDb } from "../db/client";
 import * as q from "../db/queries/poker";
 import { storyPointsFor } from "../domain/poker/deck";
@@ -10,6 +10,7 @@ import {
   isHiddenVoter,
   type Participant,
   participantsOf,
+  sessionPermissions,
 } from "../domain/poker/participants";
 import { type StoryJson, sessionJson } from "../domain/poker/session-view";
 import {
@@ -335,7 +336,12 @@ export class PokerRoom extends BaseRoom {
   }
 
   private votesHiddenFrom(member: Member): boolean {
-    return !member.admin && isHiddenVoter(member.permissions);
+    return !member.admin && isHiddenVoter(sessionPermissions(member.permissions, this.roomId));
+  }
+
+  /** Invite tokens hold their permissions for one session: `planning_poker.vote:<id>`. */
+  protected override can(member: Member, permission: string): boolean {
+    return member.admin || grants(member.permissions, permission, this.roomId);
   }
 
   private attendees(): (Attendee & { connectedAt: number })[] {
@@ -345,7 +351,7 @@ export class PokerRoom extends BaseRoom {
         id: attendeeId(m.userId),
         name: m.name,
         admin: m.admin,
-        permissions: m.permissions,
+        permissions: sessionPermissions(m.permissions, this.roomId),
         connectedAt: m.connectedAt,
       };
     });

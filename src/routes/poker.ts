@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireCaller, requirePermission } from "../auth/middleware";
-import { PERMISSIONS } from "../auth/permissions";
+import { requireCaller, requirePermission, requirePermissionFor } from "../auth/middleware";
+import { PERMISSIONS, scopedPermission } from "../auth/permissions";
 import { mintClientToken } from "../auth/tokens";
 import { getDb } from "../db/client";
 import * as q from "../db/queries/poker";
@@ -130,6 +130,8 @@ const IdParams = z.object({
 });
 
 const moderate = requirePermission(PERMISSIONS.pokerModerate);
+/** Moderating one session: a moderator invite's token holds the permission for it alone. */
+const moderateSession = requirePermissionFor(PERMISSIONS.pokerModerate, "id");
 const tags = ["poker"];
 
 // ---- routes -------------------------------------------------------------------------------
@@ -170,7 +172,7 @@ const addStory = createRoute({
   description:
     "The description is sanitised HTML: scripts, styles, frames, event handlers and `javascript:` URLs are removed; basic formatting, links and lists are kept. Connected clients get a `story_added` event.",
   security: bearerSecurity,
-  middleware: [moderate] as const,
+  middleware: [moderateSession] as const,
   request: { params: IdParams, body: jsonBody(StoryInput) },
   responses: {
     201: jsonResponse(Story, "The new story"),
@@ -186,7 +188,7 @@ const endSession = createRoute({
   description:
     "Sends `poker_session_ended` to every socket, closes them (code 4410) and emits `poker.session_ended`. Later connections get 410.",
   security: bearerSecurity,
-  middleware: [moderate] as const,
+  middleware: [moderateSession] as const,
   request: { params: IdParams },
   responses: {
     200: jsonResponse(Session, "The ended session"),
@@ -202,7 +204,7 @@ const createInviteRoute = createRoute({
   description:
     "A `voter` invite lets anyone with the link join with just a name and vote; a `moderator` invite grants `planning_poker.moderate`. Share moderator links with care.",
   security: bearerSecurity,
-  middleware: [moderate] as const,
+  middleware: [moderateSession] as const,
   request: { params: IdParams, body: jsonBody(InviteInput) },
   responses: {
     201: jsonResponse(Invite, "The invite and the UI link carrying it"),
@@ -297,7 +299,7 @@ export const pokerRoutes = createRouter()
     const permissions = ROLE_PERMISSIONS[role];
     const { token, expiresAt } = await mintClientToken(c.env.TOKEN_SECRET, {
       user,
-      permissions,
+      permissions: permissions.map((p) => scopedPermission(p, id)),
       ttlSeconds: JOIN_TOKEN_TTL_SECONDS,
     });
     return c.json(

@@ -1,4 +1,4 @@
-import { PERMISSIONS } from "../../auth/permissions";
+import { grants, PERMISSIONS } from "../../auth/permissions";
 
 export interface Participant {
   id: string;
@@ -39,6 +39,14 @@ export function participantsOf(attendees: Attendee[]): Participant[] {
   return [...byId.values()].sort(
     (x, y) => x.name.localeCompare(y.name) || x.id.localeCompare(y.id),
   );
+}
+
+/**
+ * The poker permissions `permissions` hold in session `sessionId`: granted everywhere, or for
+ * this session alone (an invite's token).
+ */
+export function sessionPermissions(permissions: string[], sessionId: string): string[] {
+  return POKER_PERMISSIONS.filter((p) => grants(permissions, p, sessionId));
 }
 
 /** Users whose votes are hidden from them until revealed: they may vote but not moderate. */
