@@ -60,11 +60,13 @@ export class BusChannel extends BaseRoom<BusSocketState> {
   /** An alarm is known to be set (prune); checked in storage again after it fired. */
   private alarmSet = false;
   /** Publishes that arrive while a commit is in flight are stored (and sent) together. */
-  private readonly publishes = new GroupCommit<NewMessage, Delivery>((messages) =>
-    this.store.appendAll(messages).map(({ delivery, stored }) => {
-      if (stored) this.fanOut(delivery);
-      return succeeded(delivery);
-    }),
+  private readonly publishes = new GroupCommit<NewMessage, Delivery>(
+    (messages) =>
+      this.store.appendAll(messages).map(({ delivery, stored }) => {
+        if (stored) this.fanOut(delivery);
+        return succeeded(delivery);
+      }),
+    () => this.ctx.storage.sync(),
   );
 
   /** Stores a message on `channel` and delivers it; durable when this resolves. */

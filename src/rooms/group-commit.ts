@@ -7,28 +7,47 @@ interface Waiting<T, R> {
 }
 
 /**
- * Runs the items that arrive before the next macrotask together, in arrival order.
+ * Group commit: an item that arrives while the previous group's commit is in flight waits for
+ * it, and everything that waited runs together, in arrival order, as the next group.
  *
- * A Durable Object commits its SQLite writes after each turn of its event loop, and a write
- * waits for the previous commit: one write per turn caps a room at one commit per item. Calls
- * that queue up while a commit is in flight land in the same turn here, so they share one.
+ * A Durable Object's SQLite write waits for the previous commit, so one write per call caps a
+ * room at one item per commit. An item arriving when nothing is in flight runs at once: grouping
+ * costs no latency when the room is quiet.
  */
 export class GroupCommit<T, R> {
   private pending: Waiting<T, R>[] = [];
+  private committing = false;
 
-  constructor(private readonly run: (items: T[]) => Outcome<R>[]) {}
+  /**
+   * `run` stores a group (synchronously, one outcome per item); `committed` resolves when what
+   * it stored is durable (`ctx.storage.sync()`).
+   */
+  constructor(
+    private readonly run: (items: T[]) => Outcome<R>[],
+    private readonly committed: () => Promise<void>,
+  ) {}
 
   add(item: T): Promise<R> {
     const result = new Promise<R>((resolve, reject) => {
       this.pending.push({ item, resolve, reject });
     });
-    if (this.pending.length === 1) setTimeout(() => this.flush(), 0);
+    if (!this.committing) this.flush();
     return result;
   }
 
   private flush(): void {
     const batch = this.pending;
     this.pending = [];
+    this.settle(batch);
+    this.committing = true;
+    const next = () => {
+      this.committing = false;
+      if (this.pending.length) this.flush();
+    };
+    this.committed().then(next, next);
+  }
+
+  private settle(batch: Waiting<T, R>[]): void {
     let outcomes: Outcome<R>[];
     try {
       outcomes = this.run(batch.map((w) => w.item));
