@@ -1,6 +1,6 @@
 import { createMessageBatch, env } from "cloudflare:test";
 import { Webhook } from "standardwebhooks";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { registerCallback, unregisterCallback } from "../src/webhooks/callbacks";
 import { deliverWebhookBatch } from "../src/webhooks/deliver";
 import { emit } from "../src/webhooks/emit";
@@ -10,6 +10,7 @@ import {
   consume,
   delayOf,
   deliveryLog,
+  fakeClock,
   freshEventType,
   subscribe,
   testEnv,
@@ -19,22 +20,8 @@ import {
 const url = () => `https://example.com/${uid()}`;
 const fail = (status = 500) => new Response("nope", { status });
 
-let now: number;
-/** Moves the clock the consumer reads (fake Date only: timeouts still run in real time). */
-const advance = (seconds: number) => {
-  now += seconds * 1000;
-  vi.setSystemTime(now);
-};
-
-beforeEach(() => {
-  now = Date.now();
-  vi.useFakeTimers({ toFake: ["Date"], now });
-});
-
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+const clock = fakeClock();
+const { advance } = clock;
 
 /** A hook on a fresh type, and an event emitted to it through a recording queue. */
 async function setup(hook: Record<string, unknown> = {}, overrides: Partial<Env> = {}) {
@@ -67,7 +54,7 @@ describe("the webhook queue consumer", () => {
       "content-type": "application/json",
       "x-whisperer-event": s.type,
       "webhook-id": s.eventUuid,
-      "webhook-timestamp": String(Math.floor(now / 1000)),
+      "webhook-timestamp": String(Math.floor(clock.now() / 1000)),
       authorization: `Basic ${btoa("ada:pw")}`,
     });
     expect(new Webhook(s.hook.secret_key).verify(req.body, req.headers)).toEqual(

@@ -1,5 +1,5 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
-import { vi } from "vitest";
+import { afterEach, beforeEach, vi } from "vitest";
 import { deliverWebhookBatch } from "../src/webhooks/deliver";
 import { ADMIN, call } from "./helpers/http";
 
@@ -102,4 +102,27 @@ export async function deliveryLog(hookId: string, token = ADMIN) {
   const res = await call("GET", `/api/webhooks/${hookId}/deliveries?limit=200`, { token });
   if (res.status !== 200) throw new Error(`log: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.results as any[];
+}
+
+/**
+ * A fake `Date` for every test of the calling file (timeouts still run in real time): `now()` is
+ * its time, `advance(seconds)` moves the clock the consumer and the scan read.
+ */
+export function fakeClock() {
+  let now = 0;
+  beforeEach(() => {
+    now = Date.now();
+    vi.useFakeTimers({ toFake: ["Date"], now });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+  return {
+    now: () => now,
+    advance: (seconds: number) => {
+      now += seconds * 1000;
+      vi.setSystemTime(now);
+    },
+  };
 }

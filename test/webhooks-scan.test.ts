@@ -1,10 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { emit } from "../src/webhooks/emit";
 import { scanUndelivered } from "../src/webhooks/scan";
 import {
   captureFetch,
   consume,
   deliveryLog,
+  fakeClock,
   freshEventType,
   subscribe,
   testEnv,
@@ -13,21 +14,7 @@ import {
 
 // Its own file: the scan looks at every open delivery, and D1 is shared per test file.
 
-let now: number;
-const advance = (seconds: number) => {
-  now += seconds * 1000;
-  vi.setSystemTime(now);
-};
-
-beforeEach(() => {
-  now = Date.now();
-  vi.useFakeTimers({ toFake: ["Date"], now });
-});
-
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+const { advance } = fakeClock();
 
 describe("the cron scan", () => {
   it("re-enqueues a delivery whose message was lost, once it is overdue", async () => {

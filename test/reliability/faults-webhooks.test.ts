@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { getDb } from "../../src/db/client";
 import { claimAttempt, loadDelivery } from "../../src/db/queries/webhooks";
 import { emit } from "../../src/webhooks/emit";
@@ -8,6 +8,7 @@ import {
   consume,
   delayOf,
   deliveryLog,
+  fakeClock,
   freshEventType,
   subscribe,
   testEnv,
@@ -57,21 +58,7 @@ function receiver(answers: Answer[]) {
   return requests;
 }
 
-let now: number;
-const advance = (seconds: number) => {
-  now += seconds * 1000;
-  vi.setSystemTime(now);
-};
-
-beforeEach(() => {
-  now = Date.now();
-  vi.useFakeTimers({ toFake: ["Date"], now });
-});
-
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+const { advance } = fakeClock();
 
 const RETRY_SECONDS = 7;
 
