@@ -52,11 +52,26 @@ describe("poker UI in Chromium: a full round", () => {
     await mod.locator("#session").waitFor({ state: "visible" });
     await expect.poll(() => mod.textContent("#title")).toBe("E2E Sprint");
 
+    // The first answer is held back after the server stored the story, so its `story_added`
+    // broadcast shows it first: the form must not take the next story until that answer is in.
+    let held = false;
+    await mod.route("**/stories", async (route) => {
+      const response = await route.fetch();
+      if (!held) {
+        held = true;
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+      }
+      await route.fulfill({ response });
+    });
     for (const label of ["Story A", "Story B"]) {
       await mod.fill("#add-story input[name=story_label]", label);
       await mod.fill("#add-story textarea[name=description]", `<p><strong>${label}</strong></p>`);
       await mod.click("#add-story button[type=submit]");
       await mod.locator("#stories li", { hasText: label }).waitFor();
+      if (label === "Story A") {
+        // Shown by the broadcast while the answer is held: the form waits for it.
+        expect(await mod.isDisabled("#add-story input[name=story_label]")).toBe(true);
+      }
     }
     const voterLink = await mod.inputValue("#voter-link");
     expect(voterLink).toContain("invite=");

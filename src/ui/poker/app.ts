@@ -12,7 +12,7 @@ import {
   type PokerStory,
   type PokerStoryView,
 } from "../../client/poker";
-import { $, notify, type PageState, render, renderConnection, showOnly } from "./view";
+import { $, notify, onSubmit, type PageState, render, renderConnection, showOnly } from "./view";
 
 const ADMIN_KEY = "switchboard.poker.adminToken";
 const sessionKey = (id: string) => `switchboard.poker.session.${id}`;
@@ -55,9 +55,7 @@ function showCreate(): void {
     localStorage.removeItem(ADMIN_KEY);
     showSaved(false);
   };
-  form.onsubmit = async (e) => {
-    e.preventDefault();
-    const data = new FormData(form);
+  onSubmit(form, async (data) => {
     const token = String(data.get("token") || "") || localStorage.getItem(ADMIN_KEY) || "";
     const choices = String(data.get("choices"))
       .split(",")
@@ -79,18 +77,16 @@ function showCreate(): void {
     } catch (err) {
       notify(`Could not create the session: ${errorText(err)}`);
     }
-  };
+  });
 }
 
 // ---- join ----------------------------------------------------------------------------------
 
 function showJoin(sessionId: string, invite: string): void {
   showOnly("join");
-  const form = $<HTMLFormElement>("join");
-  form.onsubmit = async (e) => {
-    e.preventDefault();
+  onSubmit($<HTMLFormElement>("join"), async (data) => {
     try {
-      const name = String(new FormData(form).get("name"));
+      const name = String(data.get("name"));
       const joined = await api.join(sessionId, { invite, name });
       saveCredentials(joined);
       history.replaceState(null, "", `/poker/?session=${encodeURIComponent(sessionId)}`);
@@ -102,7 +98,7 @@ function showJoin(sessionId: string, invite: string): void {
           : `Could not join: ${errorText(err)}`,
       );
     }
-  };
+  });
 }
 
 // ---- play ----------------------------------------------------------------------------------
@@ -173,7 +169,7 @@ async function enter(sessionId: string, creds: Credentials): Promise<void> {
   });
   room.on("error", (d: { errors: string[] }) => notify(d.errors.join("; ")));
 
-  wireModeration(state, room, token, sessionId);
+  wireModeration(state, draw, room, token, sessionId);
   if (state.moderator) await showInvites(creds, token, sessionId);
   showOnly("session");
   renderConnection(room.state);
@@ -182,6 +178,7 @@ async function enter(sessionId: string, creds: Credentials): Promise<void> {
 
 function wireModeration(
   state: PageState,
+  draw: () => void,
   room: PokerRoomClient,
   token: string,
   sessionId: string,
@@ -194,9 +191,7 @@ function wireModeration(
     if (confirm("End the session for everyone?")) api.endSession(token, sessionId).catch(report);
   };
   const form = $<HTMLFormElement>("add-story");
-  form.onsubmit = async (e) => {
-    e.preventDefault();
-    const data = new FormData(form);
+  onSubmit(form, async (data) => {
     try {
       const story = await api.addStory(token, sessionId, {
         story_label: String(data.get("story_label")),
@@ -205,10 +200,11 @@ function wireModeration(
       if (!state.stories.some((s) => s.id === story.id)) state.stories.push(story);
       form.reset();
       notify(null);
+      draw();
     } catch (err) {
       report(err);
     }
-  };
+  });
 }
 
 /** Moderators see both invite links; one who joined by a link makes them with its own token. */

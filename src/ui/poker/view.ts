@@ -43,6 +43,24 @@ export function showOnly(id: "create" | "join" | "session" | null): void {
   for (const section of ["create", "join", "session"]) $(section).hidden = section !== id;
 }
 
+/**
+ * Handles a form's submit: reads its data, then runs `send` with the form's controls disabled,
+ * so a slow answer cannot reset what was typed after it, and a double click sends once.
+ */
+export function onSubmit(form: HTMLFormElement, send: (data: FormData) => Promise<void>): void {
+  form.onsubmit = async (e) => {
+    e.preventDefault();
+    const data = new FormData(form);
+    const controls = Array.from(form.elements) as (HTMLInputElement | HTMLButtonElement)[];
+    for (const control of controls) control.disabled = true;
+    try {
+      await send(data);
+    } finally {
+      for (const control of controls) control.disabled = false;
+    }
+  };
+}
+
 export function notify(message: string | null): void {
   const notice = $("notice");
   notice.textContent = message ?? "";
