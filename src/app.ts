@@ -84,7 +84,7 @@ export function createApp(kinds: RoomKinds) {
     if (api.code === "internal") {
       console.error(`Unhandled error in ${c.req.method} ${c.req.path} [${c.var.requestId}]`, err);
     }
-    return c.json(api.toBody(), api.status);
+    return c.json(api.toBody(), api.status, api.headers);
   });
 
   return app;

@@ -1,12 +1,22 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
 import { forbidden, unauthorized } from "../errors";
-import { type Caller, resolveCaller } from "./caller";
+import { ANONYMOUS, type Caller, resolveCaller } from "./caller";
 import { hasPermission } from "./permissions";
+import { enforceRateLimit } from "./rate-limit";
 
-/** Resolves the caller once per request; every route reads `c.var.caller`. */
+/** Resolves the caller once per request and counts the call; every route reads `c.var.caller`. */
 export const resolveCallerMiddleware = createMiddleware<AppEnv>(async (c, next) => {
-  c.set("caller", await resolveCaller(c.req.raw, c.env));
+  let caller: Caller;
+  try {
+    caller = await resolveCaller(c.req.raw, c.env);
+  } catch (err) {
+    // A bad credential counts as an anonymous call, so guessing tokens is limited too.
+    await enforceRateLimit(c.env, c.req.raw, ANONYMOUS);
+    throw err;
+  }
+  await enforceRateLimit(c.env, c.req.raw, caller);
+  c.set("caller", caller);
   await next();
 });
 

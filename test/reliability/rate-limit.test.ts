@@ -7,7 +7,7 @@ import { user } from "./world";
 /**
  * The frame rate limit (50 frames/s sustained per socket, CONTRACT.md §2): a flood gets 429
  * replies in the contract's shape, the socket stays open, a refused frame changes nothing, and
- * the socket works again once it slows down. HTTP routes have no rate limit (docs).
+ * the socket works again once it slows down. HTTP calls have their own limit: http-rate-limit.
  */
 
 const FLOOD = 250;
