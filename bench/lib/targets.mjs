@@ -47,16 +47,31 @@ export async function mintToken(ours, user, permissions) {
 }
 
 /**
+ * Client tokens for `count` subscribers, one user per `perUser` of them: a socket upgrade or a
+ * poll is an HTTP call, and a client token's user may make 600 per 10 s (wrangler.toml).
+ */
+export function subscriberTokens(ours, permissions, perUser = 400) {
+  const minted = [];
+  return async (count) => {
+    while (minted.length * perUser < count) {
+      const n = minted.length;
+      minted.push(await mintToken(ours, { id: `bench-${n}`, name: `Bench ${n}` }, permissions));
+    }
+    return (i) => minted[Math.floor(i / perUser)];
+  };
+}
+
+/**
  * Switchboard: subscribers on the bus WebSocket `/ws/bus/:db?channels=<room>`, the publisher on
  * `POST /api/bus/:db/publish` (durable before it answers, then sent to every socket).
  */
 export function oursTarget(ours, db) {
-  let token;
+  const tokens = subscriberTokens(ours, ["bus.listen:bench-*"]);
   return {
     name: "ours",
     async open(room, count, onFrame, concurrency) {
-      token ??= await mintToken(ours, { id: "bench", name: "Bench" }, ["bus.listen:bench-*"]);
-      const url = `${ours.ws}/ws/bus/${db}?channels=${room}&token=${token}`;
+      const tokenOf = await tokens(count);
+      const url = (i) => `${ours.ws}/ws/bus/${db}?channels=${room}&token=${tokenOf(i)}`;
       const sockets = await openSockets(count, url, onFrame, concurrency);
       const failures = [];
       // Rooms drop sockets silent for 60 s; clients send the text frame `ping` (answered by the

@@ -9,23 +9,23 @@ import { request, requestRetrying, sleep } from "../lib/net.mjs";
 import { Meter } from "../lib/phase.mjs";
 import { ADMIN_TOKEN } from "../lib/servers.mjs";
 import { percentile, slot, sortNumbers } from "../lib/stats.mjs";
-import { busMessage, mintToken, peerFrame } from "../lib/targets.mjs";
+import { busMessage, peerFrame, subscriberTokens } from "../lib/targets.mjs";
 import { throughputPhase } from "./fanout.mjs";
 
 /** Switchboard's Tryton long poll `POST /:db/bus`, publisher on `POST /api/bus/:db/publish`. */
 export function oursPolling(ours, db) {
-  let token;
+  // One user per poller, as in a real app: each polls again after every answer.
+  const tokens = subscriberTokens(ours, ["bus.listen:bench-*"], 1);
+  let tokenOf;
   return {
     name: "ours",
     reliable: true,
-    async prepare() {
-      token ??= await mintToken(ours, { id: "bench-poller", name: "Poller" }, [
-        "bus.listen:bench-*",
-      ]);
+    async prepare(pollers) {
+      tokenOf = await tokens(pollers);
     },
-    async poll(channel, last, signal) {
+    async poll(channel, last, signal, poller) {
       const res = await request("POST", `${ours.url}/${db}/bus?timeout=30`, {
-        token,
+        token: tokenOf(poller),
         signal,
         body: { last_message: last, channels: [channel] },
       });
@@ -72,7 +72,7 @@ export function peerPollings(servers) {
 }
 
 async function pollLatency(target, { channels, pollers, durationMs, intervalMs, warmupMs }, run) {
-  await target.prepare();
+  await target.prepare(pollers);
   const names = Array.from({ length: channels }, (_, c) => `bench-poll-${run}-${c}`);
   const count = Math.ceil(durationMs / intervalMs);
   const pubTime = new Float64Array(count);
@@ -88,7 +88,7 @@ async function pollLatency(target, { channels, pollers, durationMs, intervalMs, 
     let last = null;
     while (!abort.signal.aborted) {
       try {
-        const answer = await target.poll(names[p % channels], last, abort.signal);
+        const answer = await target.poll(names[p % channels], last, abort.signal, p);
         if (!answer) continue;
         if (answer.failed) {
           failed++;

@@ -8,8 +8,8 @@ import { user } from "./world";
 
 /**
  * The HTTP rate limit (wrangler.toml `[[ratelimits]]`, src/auth/rate-limit.ts): 600 calls per
- * 10 s window per user of a client token, 100 per address for anonymous calls, none for the
- * admin token. Over it: 429 `rate_limited` with `Retry-After`; the next window accepts again.
+ * 10 s window per user of a client token, 100 per address (`CF-Connecting-IP`) for anonymous
+ * calls, none for the admin token. Over it: 429 `rate_limited` with `Retry-After`; the next window accepts again.
  */
 
 const WINDOW_MS = 10_000;
@@ -92,6 +92,8 @@ describe("the HTTP rate limit", { timeout: 3 * WINDOW_MS }, () => {
     // A wrong token counts as anonymous: guessing tokens is limited like any anonymous call.
     expect((await get("/health", { ip: address, token: "not-a-token" })).status).toBe(429);
     expect((await get("/health", { ip: "203.0.113.7" })).status).toBe(200);
+    // Without an address the call came from inside (the edge always sets one): not counted.
+    expect((await get("/health")).status).toBe(200);
 
     await nextWindow();
     expect((await get("/health", { ip: address })).status).toBe(200);
