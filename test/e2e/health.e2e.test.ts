@@ -42,4 +42,14 @@ describe("wrangler dev, as npm start runs it", () => {
     });
     expect(res.status).toBe(201);
   });
+
+  // Last: it spends this server's anonymous budget of the loopback address.
+  it("limits anonymous calls by the client's address, which wrangler dev passes on", async () => {
+    const answers: Response[] = [];
+    for (let i = 0; i < 110; i++) answers.push(await fetch(`${server.url}/health`));
+    const limited = answers.filter((res) => res.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(limited[0]?.headers.get("Retry-After")).toBe("10");
+    expect((await limited[0]?.json()).error.code).toBe("rate_limited");
+  });
 });
