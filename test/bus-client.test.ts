@@ -91,6 +91,37 @@ describe("SDK bus.poll(channels, onMessage)", () => {
     await sub.stop();
   });
 
+  it("waits at least what Retry-After asks on a 429 before polling again", async () => {
+    const db = newDb();
+    const token = await tokenFor("u1");
+    const calls: number[] = [];
+    const limitedOnce = (input: string, init: RequestInit) => {
+      calls.push(Date.now());
+      if (calls.length > 1) return SELF.fetch(input, init);
+      const body = { error: { code: "rate_limited", message: "Too many requests; slow down" } };
+      return Promise.resolve(Response.json(body, { status: 429, headers: { "Retry-After": "1" } }));
+    };
+    const errors: unknown[] = [];
+    const bus = new BusClient({
+      baseUrl: BASE,
+      db,
+      token: () => token,
+      fetch: limitedOnce,
+      timeoutSeconds: 2,
+      backoffBaseMs: 20,
+      onError: (e) => errors.push(e),
+    });
+    const first = await publish(db, "user:u1", { type: "a" });
+    const second = await publish(db, "user:u1", { type: "b" });
+    const { got, handler } = collector();
+    const sub = bus.poll([], handler, { lastMessage: first });
+    await vi.waitFor(() => expect(got).toHaveLength(1), { timeout: 5000 });
+    expect(errors[0]).toMatchObject({ status: 429, retryAfterMs: 1000 });
+    expect(calls[1]! - calls[0]!).toBeGreaterThanOrEqual(1000);
+    expect(got[0]?.message.message_id).toBe(second);
+    await sub.stop();
+  });
+
   it("ends with the error on a refusal that retrying cannot fix (403)", async () => {
     const db = newDb();
     const token = await tokenFor("u1");

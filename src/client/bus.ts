@@ -59,10 +59,18 @@ export class BusError extends Error {
   constructor(
     readonly status: number,
     readonly body: unknown,
+    /** What the server's `Retry-After` asked for (a 429 or 503), in ms; null when it did not. */
+    readonly retryAfterMs: number | null = null,
   ) {
     super(`Bus poll failed with ${status}`);
     this.name = "BusError";
   }
+}
+
+/** `Retry-After` in seconds (the form Switchboard sends) as ms; an HTTP date is not used. */
+function retryAfterMs(header: string | null): number | null {
+  const seconds = header === null ? Number.NaN : Number(header);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : null;
 }
 
 export class BusClient {
@@ -110,7 +118,8 @@ class PollLoop implements BusSubscription {
         if (err instanceof BusError && TERMINAL.has(err.status)) throw err;
         this.options.onError?.(err);
         failures++;
-        await this.pause(this.backoff(failures));
+        const asked = err instanceof BusError ? (err.retryAfterMs ?? 0) : 0;
+        await this.pause(Math.max(asked, this.backoff(failures)));
       }
     }
   }
@@ -135,7 +144,9 @@ class PollLoop implements BusSubscription {
       message: BusMessage | null;
       gap?: boolean;
     } | null;
-    if (!res.ok || body === null) throw new BusError(res.status, body);
+    if (!res.ok || body === null) {
+      throw new BusError(res.status, body, retryAfterMs(res.headers.get("Retry-After")));
+    }
     if (!body.message || body.channel === null || this.stopped) return;
     this.lastMessage = body.message.message_id;
     try {
