@@ -1,7 +1,7 @@
 import { createApp } from "./app";
+import { runPeriodicJobs } from "./cron";
 import { ROOM_KINDS } from "./rooms/registry";
 import { deliverWebhookBatch } from "./webhooks/deliver";
-import { scanUndelivered } from "./webhooks/scan";
 
 export { BusChannel } from "./rooms/bus-channel";
 export { PersonRoom } from "./rooms/person-room";
@@ -13,5 +13,5 @@ const app = createApp(ROOM_KINDS);
 export default {
   fetch: app.fetch,
   queue: (batch, env) => deliverWebhookBatch(batch, env),
-  scheduled: (_controller, env, ctx) => ctx.waitUntil(scanUndelivered(env)),
+  scheduled: (_controller, env, ctx) => ctx.waitUntil(runPeriodicJobs(env)),
 } satisfies ExportedHandler<Env>;

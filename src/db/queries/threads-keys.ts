@@ -1,4 +1,4 @@
-import { and, eq, type SQL } from "drizzle-orm";
+import { and, asc, eq, inArray, lt, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../client";
 import { threadPostKeys } from "../schema/threads";
 
@@ -36,4 +36,20 @@ export async function findPostKey(
  */
 export function insertPostKey(db: Db, threadId: string, key: PostKey, messageId: SQL) {
   return db.insert(threadPostKeys).values({ threadId, ...key, messageId });
+}
+
+/**
+ * Deletes up to `limit` keys stored before `before` (an ISO timestamp, the format of
+ * `created_at`), oldest first, and answers how many went. D1 has no `DELETE … LIMIT`, so the
+ * rows are picked by `rowid` through the `created_at` index.
+ */
+export async function deleteKeysBefore(db: Db, before: string, limit: number): Promise<number> {
+  const oldest = db
+    .select({ rowid: sql`rowid` })
+    .from(threadPostKeys)
+    .where(lt(threadPostKeys.createdAt, before))
+    .orderBy(asc(threadPostKeys.createdAt))
+    .limit(limit);
+  const result = await db.delete(threadPostKeys).where(inArray(sql`rowid`, oldest)).run();
+  return result.meta.changes;
 }

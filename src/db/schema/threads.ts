@@ -89,6 +89,27 @@ export const threadMessages = sqliteTable(
   (t) => [index("thread_messages_thread_id").on(t.threadId, t.id)],
 );
 
+/**
+ * The latest stored edit or delete of each message, numbered in D1 commit order, written in the
+ * same batch as the change. The thread's room records the last change it published
+ * (`published_change_id`, as `published_message_id` for new messages): the rows after it are
+ * due, so a change whose broadcast an eviction cut off is sent when the room runs again. One
+ * row per message: a later change replaces it under a higher id (`AUTOINCREMENT` never reuses
+ * an id), so the table grows with the messages ever changed, not with every change.
+ */
+export const threadMessageChanges = sqliteTable(
+  "thread_message_changes",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    threadId: text("thread_id").notNull(),
+    messageId: integer("message_id").notNull(),
+  },
+  (t) => [
+    uniqueIndex("thread_message_changes_message").on(t.messageId),
+    index("thread_message_changes_thread_id").on(t.threadId, t.id),
+  ],
+);
+
 export const threadAttachments = sqliteTable(
   "thread_attachments",
   {
@@ -136,8 +157,8 @@ export const threadObservers = sqliteTable(
 
 /**
  * The `Idempotency-Key` a caller sent with a post, stored in the same D1 batch as the message:
- * a retry with the key answers that message instead of storing another. Kept as long as the
- * thread (at least the 24 h the convention asks for).
+ * a retry with the key answers that message instead of storing another. Kept at least 24 h (the
+ * convention's minimum), then pruned by the cron trigger, oldest first (`created_at` index).
  */
 export const threadPostKeys = sqliteTable(
   "thread_post_keys",
@@ -151,5 +172,8 @@ export const threadPostKeys = sqliteTable(
     fingerprint: text("fingerprint").notNull(),
     createdAt: text("created_at").notNull().default(now),
   },
-  (t) => [primaryKey({ columns: [t.threadId, t.caller, t.key] })],
+  (t) => [
+    primaryKey({ columns: [t.threadId, t.caller, t.key] }),
+    index("thread_post_keys_created_at").on(t.createdAt),
+  ],
 );

@@ -1,0 +1,19 @@
+import { prunePostKeys } from "./domain/threads/post-key-retention";
+import { scanUndelivered } from "./webhooks/scan";
+
+/** Every job of the cron trigger (`[triggers]` in wrangler.toml), by the name its log uses. */
+const PERIODIC_JOBS: Record<string, (env: Env) => Promise<unknown>> = {
+  "webhook delivery scan": scanUndelivered,
+  "thread post-key pruning": prunePostKeys,
+};
+
+/** Runs every periodic job at once; one failing is logged and does not stop the others. */
+export async function runPeriodicJobs(env: Env): Promise<void> {
+  const jobs = Object.entries(PERIODIC_JOBS);
+  const results = await Promise.allSettled(jobs.map(([, job]) => job(env)));
+  results.forEach((result, i) => {
+    if (result.status === "rejected") {
+      console.error(`Cron: ${jobs[i]![0]} failed`, result.reason);
+    }
+  });
+}
