@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { PostMessageInput } from "../src/domain/threads/inputs";
 import { messageCreatedUuid } from "../src/domain/threads/message-created";
 import type { MessageEventData } from "../src/domain/threads/message-event";
+import type { Announced } from "../src/domain/threads/service";
 import { call } from "./helpers/http";
 import { connect, type TestSocket } from "./helpers/ws";
 import { createThread, messageEvent, type Party, party, postOk } from "./threads-helpers";
@@ -20,7 +21,7 @@ interface RoomUnderTest {
     input: PostMessageInput,
     key: string | null,
   ): Promise<unknown>;
-  publishMessageEvent(data: MessageEventData, created: boolean): void;
+  publishMessageEvent(data: MessageEventData, announced: Announced): void;
 }
 
 /** The room's stub, untyped: the typed one makes runInDurableObject's inference too deep. */
@@ -125,7 +126,9 @@ describe("threads: a message whose publish was cut off", () => {
         .exec<{ data: string }>("SELECT data FROM room_events ORDER BY seq DESC LIMIT 1")
         .one();
       const before = head();
-      (instance as RoomUnderTest).publishMessageEvent(JSON.parse(stored.data), true);
+      (instance as RoomUnderTest).publishMessageEvent(JSON.parse(stored.data), {
+        message: posted.id,
+      });
       expect(head()).toBe(before);
     });
     const fresh = await connect(`/ws/threads/${id}?since=0`, bob.token);

@@ -11,7 +11,7 @@ import {
   markRead,
   unreadCount,
 } from "../db/queries/threads";
-import { newestMessageId } from "../db/queries/threads-publish";
+import { newestChangeId, newestMessageId } from "../db/queries/threads-publish";
 import {
   planRestarts,
   type RestartClock,
@@ -38,7 +38,7 @@ import { hasFlag } from "../domain/threads/notifications";
 import { nudgeUnread } from "../domain/threads/nudge";
 import { callerThreadView } from "../domain/threads/read";
 import { asResult, type RpcResult } from "../domain/threads/rpc";
-import { type ThreadFanOut, ThreadService } from "../domain/threads/service";
+import { type Announced, type ThreadFanOut, ThreadService } from "../domain/threads/service";
 import { chatSettings } from "../domain/threads/settings";
 import { createThread, deleteThread, editThread } from "../domain/threads/thread-ops";
 import { forbidden, notFound } from "../errors";
@@ -53,6 +53,8 @@ export const CLOSE_REMOVED = 4003;
 export const CLOSE_DELETED = 4004;
 /** Room meta: the D1 id of the last new message published to the stream. */
 const PUBLISHED_MESSAGE = "published_message_id";
+/** Room meta: the id of the last edit or delete (`thread_message_changes`) published. */
+const PUBLISHED_CHANGE = "published_change_id";
 const ADMIN: Caller = { kind: "admin" };
 
 /**
@@ -68,11 +70,12 @@ const ADMIN: Caller = { kind: "admin" };
  * stored event holds the message once plus each receiving member's own part, and `renderFor`
  * gives every socket its own view or nothing. `thread_someone_is_writing` is ephemeral.
  *
- * A new message is in D1 before its event is in the stream; an eviction can fall between the
- * two. The room records, with each new message's event, the message's id: every message of the
- * thread stored after it is due. The first operation of a woken room and every joining socket
- * publish what is due first, in stored order, and a message already recorded is never
- * published again.
+ * A new message, an edit or a delete is in D1 before its event is in the stream; an eviction can
+ * fall between the two. The room records, with each event, what it announces: the new message's
+ * id, or the change's id in `thread_message_changes`. Every message stored after the one
+ * recorded, and every change recorded after the change recorded, is due. The first operation of
+ * a woken room and every joining socket publish what is due first, in stored order, and what
+ * is already recorded is never published again.
  */
 export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFanOut {
   /** Whether this instance has published everything due; false again after a failed operation. */
@@ -275,15 +278,18 @@ export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFan
   }
 
   /**
-   * Publishes the messages due (see the class comment). A room without the record yet (it
-   * predates it) starts from the thread's newest message instead of replaying its history.
+   * Publishes the messages and changes due (see the class comment). A room without a record yet
+   * (it predates it) starts from the thread's newest message or change instead of replaying its
+   * history.
    */
   private async catchUp(svc: ThreadService): Promise<void> {
     if (this.meta(PUBLISHED_MESSAGE) === null) {
       this.setMeta(PUBLISHED_MESSAGE, String(await newestMessageId(svc.db, svc.threadId)));
-    } else {
-      await svc.publishUnpublished();
     }
+    if (this.meta(PUBLISHED_CHANGE) === null) {
+      this.setMeta(PUBLISHED_CHANGE, String(await newestChangeId(svc.db, svc.threadId)));
+    }
+    await svc.publishUnpublished();
     this.caughtUp = true;
   }
 
@@ -313,22 +319,29 @@ export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFan
 
   // ---- ThreadFanOut ----------------------------------------------------------------------
 
-  publishMessageEvent(data: MessageEventData, created: boolean): void {
-    if (!created) {
-      this.publish(MESSAGE_EVENT, data);
-      return;
-    }
-    const id = data.message.id;
-    if (id <= this.publishedMessageId()) return;
+  publishMessageEvent(data: MessageEventData, announced: Announced): void {
+    const [record, id] =
+      "change" in announced
+        ? [PUBLISHED_CHANGE, announced.change]
+        : [PUBLISHED_MESSAGE, announced.message];
+    if (id <= this.published(record)) return;
     // The record and the event are one write: an eviction keeps both or neither.
     this.ctx.storage.transactionSync(() => {
-      this.setMeta(PUBLISHED_MESSAGE, String(id));
+      this.setMeta(record, String(id));
       this.publish(MESSAGE_EVENT, data);
     });
   }
 
   publishedMessageId(): number {
-    return Number(this.meta(PUBLISHED_MESSAGE) ?? 0);
+    return this.published(PUBLISHED_MESSAGE);
+  }
+
+  publishedChangeId(): number {
+    return this.published(PUBLISHED_CHANGE);
+  }
+
+  private published(record: string): number {
+    return Number(this.meta(record) ?? 0);
   }
 
   memberChanged(row: MemberRow): void {

@@ -5,6 +5,7 @@ import type { Db } from "../client";
 import {
   threadAttachments,
   threadMembers,
+  threadMessageChanges,
   threadMessages,
   threadObservers,
   threadPostKeys,
@@ -12,7 +13,7 @@ import {
   threadUnread,
 } from "../schema/threads";
 import { insertPostKey, type PostKey } from "./threads-keys";
-import { messagesAfter } from "./threads-publish";
+import { changesAfter, type MessageChange, messagesAfter, recordChange } from "./threads-publish";
 
 export type ThreadRow = typeof threads.$inferSelect;
 export type MemberRow = typeof threadMembers.$inferSelect;
@@ -76,6 +77,7 @@ export async function deleteThreadCascade(db: Db, id: string): Promise<void> {
     db.delete(threadMembers).where(eq(threadMembers.threadId, id)),
     db.delete(threadObservers).where(eq(threadObservers.threadId, id)),
     db.delete(threadPostKeys).where(eq(threadPostKeys.threadId, id)),
+    db.delete(threadMessageChanges).where(eq(threadMessageChanges.threadId, id)),
     db.delete(threads).where(eq(threads.id, id)),
   ]);
 }
@@ -282,28 +284,63 @@ export async function findMessage(
   );
 }
 
-export async function updateMessage(
-  db: Db,
-  id: number,
-  change: { text?: string; meta?: Record<string, unknown> | null },
-): Promise<MessageRow> {
-  const rows = await db
-    .update(threadMessages)
-    .set({ ...change, updatedAt: now() })
-    .where(eq(threadMessages.id, id))
-    .returning();
-  return rows[0]!;
+/** A stored edit or delete, with every change the room has not published yet (it included). */
+export interface StoredChange {
+  message: MessageRow;
+  unpublished: MessageChange[];
 }
 
 /**
- * Soft-deletes a message; its unread rows go with it (nobody can read it any more).
- * Answers the message and the users whose unread count fell.
+ * Edits a message and records the change in one transaction, reading in it the changes after
+ * `publishedUpTo` (the last one the room published).
+ */
+export async function updateMessage(
+  db: Db,
+  threadId: string,
+  id: number,
+  change: { text?: string; meta?: Record<string, unknown> | null },
+  publishedUpTo: number,
+): Promise<StoredChange> {
+  const [rows, , , unpublished] = await db.batch([
+    db
+      .update(threadMessages)
+      .set({ ...change, updatedAt: now() })
+      .where(eq(threadMessages.id, id))
+      .returning(),
+    ...recordChange(db, threadId, id),
+    changesAfter(db, threadId, publishedUpTo),
+  ]);
+  return { message: rows[0]!, unpublished };
+}
+
+/** Members whose `last_message` is a deleted message, and the message types they may not see. */
+export interface LastMessageMove {
+  userIds: string[];
+  hiddenTypes: string[];
+}
+
+/** The newest message of a thread that is not deleted and not of a hidden type, inside a batch. */
+function lastVisible(threadId: string, hiddenTypes: string[]): SQL {
+  const hidden = hiddenTypes.length
+    ? sql` AND ${notInList(threadMessages.type, hiddenTypes)}`
+    : sql``;
+  return sql`(SELECT max(${threadMessages.id}) FROM ${threadMessages} WHERE ${threadMessages.threadId} = ${threadId} AND ${threadMessages.deleted} = 0${hidden})`;
+}
+
+/**
+ * Soft-deletes a message in one transaction: its unread rows go (nobody can read it any more),
+ * the thread's and the `moves` members' `last_message` pointing at it move back to the newest
+ * message each may see, and the change is recorded. Answers the message, the users whose unread
+ * count fell, and the changes after `publishedUpTo` (the last one the room published).
  */
 export async function softDeleteMessage(
   db: Db,
+  threadId: string,
   id: number,
-): Promise<{ message: MessageRow; unreadBy: string[] }> {
-  const [rows, unread] = await db.batch([
+  moves: LastMessageMove[],
+  publishedUpTo: number,
+): Promise<StoredChange & { unreadBy: string[] }> {
+  const [rows, unread, ...rest] = await db.batch([
     db
       .update(threadMessages)
       .set({ deleted: true, updatedAt: now() })
@@ -313,21 +350,30 @@ export async function softDeleteMessage(
       .delete(threadUnread)
       .where(eq(threadUnread.messageId, id))
       .returning({ userId: threadUnread.userId }),
+    db
+      .update(threads)
+      .set({ lastMessageId: lastVisible(threadId, []) })
+      .where(and(eq(threads.id, threadId), eq(threads.lastMessageId, id))),
+    ...moves.map((move) =>
+      db
+        .update(threadMembers)
+        .set({ lastMessageId: lastVisible(threadId, move.hiddenTypes) })
+        .where(
+          and(
+            eq(threadMembers.threadId, threadId),
+            eq(threadMembers.lastMessageId, id),
+            inList(threadMembers.userId, move.userIds),
+          ),
+        ),
+    ),
+    ...recordChange(db, threadId, id),
+    changesAfter(db, threadId, publishedUpTo),
   ]);
-  return { message: rows[0]!, unreadBy: unread.map((r) => r.userId) };
-}
-
-/** Points these members' `last_message` at `id`. */
-export async function setMemberLastMessage(
-  db: Db,
-  threadId: string,
-  userId: string,
-  id: number | null,
-): Promise<void> {
-  await db
-    .update(threadMembers)
-    .set({ lastMessageId: id })
-    .where(and(eq(threadMembers.threadId, threadId), eq(threadMembers.userId, userId)));
+  return {
+    message: rows[0]!,
+    unreadBy: unread.map((r) => r.userId),
+    unpublished: rest.at(-1) as MessageChange[],
+  };
 }
 
 export interface MessageQuery {
@@ -392,10 +438,6 @@ export async function lastVisibleMessageId(
     .limit(1)
     .get();
   return row?.id ?? null;
-}
-
-export async function setThreadLastMessage(db: Db, threadId: string, id: number | null) {
-  await db.update(threads).set({ lastMessageId: id }).where(eq(threads.id, threadId));
 }
 
 // ---- unread ----------------------------------------------------------------------------

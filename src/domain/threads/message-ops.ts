@@ -1,9 +1,8 @@
 import {
   findMessage,
-  lastVisibleMessageId,
+  type LastMessageMove,
+  type MemberRow,
   type MessageRow,
-  setMemberLastMessage,
-  setThreadLastMessage,
   softDeleteMessage,
   updateMessage,
 } from "../../db/queries/threads";
@@ -170,37 +169,45 @@ export async function editMessage(svc: ThreadService, id: number, input: EditMes
   const change: { text?: string; meta?: Record<string, unknown> | null } = {};
   if (input.text !== undefined) change.text = escapeHtml(input.text);
   if (input.meta !== undefined) change.meta = input.meta;
-  const updated = await updateMessage(svc.db, id, change);
-  await svc.announce(updated, []);
-  return posterView(svc, access, updated);
+  const { message, unpublished } = await updateMessage(
+    svc.db,
+    svc.threadId,
+    id,
+    change,
+    svc.publishedChangeId(),
+  );
+  await svc.announceChanges(unpublished, { messageId: id, unreadChanged: [] });
+  return posterView(svc, access, message);
 }
 
 /**
  * `DELETE /api/threads/:id/messages/:mid`: the sender with `messages_delete`. The message is
  * kept as deleted; unread rows go, and every `last_message` that pointed at it moves back to
- * the newest message its owner may see.
+ * the newest message its owner may see, all in one D1 transaction with the change's record.
  */
 export async function deleteMessage(svc: ThreadService, id: number) {
   const access = await svc.authorize("deleteMessage");
   await ownMessage(svc, access, id);
-  const { message, unreadBy } = await softDeleteMessage(svc.db, id);
-  const thread = await svc.thread();
-  if (thread.lastMessageId === id) {
-    await setThreadLastMessage(
-      svc.db,
-      svc.threadId,
-      await lastVisibleMessageId(svc.db, svc.threadId, []),
-    );
+  const pointing = (await svc.members()).filter((m) => m.lastMessageId === id);
+  const { unreadBy, unpublished } = await softDeleteMessage(
+    svc.db,
+    svc.threadId,
+    id,
+    lastMessageMoves(svc, pointing),
+    svc.publishedChangeId(),
+  );
+  await svc.announceChanges(unpublished, { messageId: id, unreadChanged: unreadBy });
+}
+
+/** The members grouped by the message types hidden from them: one pointer update per group. */
+function lastMessageMoves(svc: ThreadService, members: readonly MemberRow[]): LastMessageMove[] {
+  const moves = new Map<string, LastMessageMove>();
+  for (const m of members) {
+    const hiddenTypes = [...svc.settings.listFilter(memberViewer(m))].sort();
+    const group = JSON.stringify(hiddenTypes);
+    const move = moves.get(group) ?? { userIds: [], hiddenTypes };
+    move.userIds.push(m.userId);
+    moves.set(group, move);
   }
-  for (const m of await svc.members()) {
-    if (m.lastMessageId !== id) continue;
-    const hidden = svc.settings.listFilter(memberViewer(m));
-    await setMemberLastMessage(
-      svc.db,
-      svc.threadId,
-      m.userId,
-      await lastVisibleMessageId(svc.db, svc.threadId, hidden),
-    );
-  }
-  await svc.announce(message, unreadBy);
+  return [...moves.values()];
 }

@@ -13,7 +13,7 @@ import {
   updateMember,
 } from "../../db/queries/threads";
 import type { PostKey } from "../../db/queries/threads-keys";
-import { messagesAfter } from "../../db/queries/threads-publish";
+import { type MessageChange, unpublishedAfter } from "../../db/queries/threads-publish";
 import { notFound } from "../../errors";
 import { authorize, memberViewer, type ThreadAccess } from "./access";
 import type { StoredAttachment } from "./attachments";
@@ -33,16 +33,24 @@ import { type ChatSettings, chatSettings, type ThreadRoute } from "./settings";
 import type { FilterableMessage } from "./viewer";
 import { deletedMessage, memberView, messageBase, threadHead } from "./views";
 
+/**
+ * What a message event announces, by its place in D1's commit order: a new message (its id) or
+ * an edit or delete (its `thread_message_changes` id).
+ */
+export type Announced = { message: number } | { change: number };
+
 /** What the thread room does with the results of an operation. */
 export interface ThreadFanOut {
   /**
-   * Stores the event in the room's ordered stream and sends each socket its own rendering.
-   * `created`: the event announces a new message; the room records it as published with the
-   * event and ignores a message it has already published.
+   * Stores the event in the room's ordered stream and sends each socket its own rendering. The
+   * room records what it announces as published with the event, and ignores a new message or a
+   * change it has already published.
    */
-  publishMessageEvent(data: MessageEventData, created: boolean): void;
+  publishMessageEvent(data: MessageEventData, announced: Announced): void;
   /** The last new message the room has published (messages are published in stored order). */
   publishedMessageId(): number;
+  /** The last edit or delete the room has published (changes are published in stored order). */
+  publishedChangeId(): number;
   /** A member changed: refresh what its sockets know (notification flags, roles). */
   memberChanged(member: MemberRow): void;
   /** A member left: close its sockets. */
@@ -173,18 +181,42 @@ export class ThreadService implements ThreadOps {
   }
 
   /**
-   * Publishes, in stored order, every message of the thread stored after the last one the room
-   * published: a post cut off by an eviction between its D1 write and its publish.
+   * Publishes what the thread stored after the last of it the room published: a post, edit or
+   * delete cut off by an eviction between its D1 write and its publish. New messages first,
+   * then edits and deletes, each in stored order.
    */
   async publishUnpublished(): Promise<void> {
-    const rows = await messagesAfter(this.db, this.threadId, this.fanout.publishedMessageId());
-    for (const row of rows) await this.announceCreated(row);
+    const { messages, changes } = await unpublishedAfter(this.db, this.threadId, {
+      messageId: this.fanout.publishedMessageId(),
+      changeId: this.fanout.publishedChangeId(),
+    });
+    for (const row of messages) await this.announceCreated(row);
+    await this.announceChanges(changes);
+  }
+
+  /** The last edit or delete the room published: a change's batch reads the ones after it. */
+  publishedChangeId(): number {
+    return this.fanout.publishedChangeId();
   }
 
   /** A new message's event and webhook; both are once per message however often this runs. */
   async announceCreated(row: MessageRow, unreadFor?: readonly string[]): Promise<void> {
-    await this.announce(row, unreadFor, true);
+    await this.announce(row, unreadFor, { message: row.id });
     await emitMessageCreated(this.env, this.threadId, row);
+  }
+
+  /**
+   * Publishes stored edits and deletes in stored order, each once however often this runs.
+   * `made`: the change this operation just stored, with the members whose unread count it moved.
+   */
+  async announceChanges(
+    changes: readonly MessageChange[],
+    made?: { messageId: number; unreadChanged: readonly string[] },
+  ): Promise<void> {
+    for (const { changeId, message } of changes) {
+      const unreadChanged = message.id === made?.messageId ? made.unreadChanged : undefined;
+      await this.announce(message, unreadChanged, { change: changeId });
+    }
   }
 
   /**
@@ -192,10 +224,10 @@ export class ThreadService implements ThreadOps {
    * then nudges `unreadChanged` on the bus with their new counts (by default every member with
    * an unread row for it).
    */
-  async announce(
+  private async announce(
     row: MessageRow,
-    unreadChanged?: readonly string[],
-    created = false,
+    unreadChanged: readonly string[] | undefined,
+    announced: Announced,
   ): Promise<void> {
     const [thread, members, counts] = await Promise.all([
       this.thread(),
@@ -243,7 +275,7 @@ export class ThreadService implements ThreadOps {
         recipients,
         last_messages: Object.fromEntries(bases),
       },
-      created,
+      announced,
     );
     const nudged =
       unreadChanged ??
