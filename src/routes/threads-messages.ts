@@ -53,7 +53,7 @@ const post = createRoute({
   summary: "Post a message (`messages_create`)",
   description:
     "The text is stored HTML-escaped. A `closed` member gets 403 `THREAD_IS_CLOSED` unless it holds `reopen`, which reopens the thread. Errors name fields with the chat API's codes. Answers 204 when an automated-conversation hook stores nothing (a `control` question).\n\n" +
-    "`Idempotency-Key` (IETF draft `draft-ietf-httpapi-idempotency-key-header`, as Stripe and Svix use it): a retry with the same key from the same caller on the same thread stores nothing new and answers 201 with the message stored the first time (404 if it was deleted since); the same key with a different body answers 422 `unprocessable`. Keys are kept as long as the thread. A post that stored nothing (204) keeps no key.",
+    "`Idempotency-Key` (IETF draft `draft-ietf-httpapi-idempotency-key-header`, as Stripe and Svix use it): a retry with the same key from the same caller on the same thread stores nothing new and answers 201 with the message stored the first time (404 if it was deleted since); the same key with a different body answers 422 `unprocessable`. Keys are kept at least 24 h, then pruned: a post with a pruned key stores a new message. A post that stored nothing (204) keeps no key.",
   security: bearerSecurity,
   middleware: [requireCaller] as const,
   request: {
