@@ -28,6 +28,23 @@ describe("webhook event types", () => {
     expect(ended.schema.required).toEqual(["session_id", "name", "ended_at"]);
   });
 
+  it("pages the list with ?limit= and ?offset= like every list", async () => {
+    const token = await tokenFor(`u-${uid()}`);
+    const all = await call("GET", "/api/webhooks/event-types?limit=200", { token });
+    const names = all.body.results.map((t: any) => t.event_type);
+    expect(all.body.next).toBeNull();
+    const second = await call("GET", "/api/webhooks/event-types?limit=2&offset=1", { token });
+    expect(second.body.results.map((t: any) => t.event_type)).toEqual(names.slice(1, 3));
+    expect(second.body.next).toBe(3);
+    const last = await call("GET", `/api/webhooks/event-types?limit=2&offset=${names.length - 1}`, {
+      token,
+    });
+    expect(last.body).toEqual({ results: [all.body.results.at(-1)], next: null });
+    const bad = await call("GET", "/api/webhooks/event-types?limit=201", { token });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details).toHaveProperty("limit");
+  });
+
   it("registers an app type (admin), lists it, and refuses duplicates with 409", async () => {
     const name = `package-created-${uid()}`;
     const created = await call("POST", "/api/webhooks/event-types", {
@@ -36,7 +53,7 @@ describe("webhook event types", () => {
     });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ event_type: name, description: "A package was created" });
-    const list = await call("GET", "/api/webhooks/event-types", { token: ADMIN });
+    const list = await call("GET", "/api/webhooks/event-types?limit=200", { token: ADMIN });
     expect(list.body.results.map((t: any) => t.event_type)).toContain(name);
     for (const event_type of [name, "bus.notification"]) {
       const again = await call("POST", "/api/webhooks/event-types", {

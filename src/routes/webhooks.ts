@@ -50,8 +50,9 @@ const listTypes = createRoute({
   method: "get",
   path: "/api/webhooks/event-types",
   summary: "Event types one may subscribe to, with the JSON Schema of their data",
+  request: { query: PaginationQuery },
   responses: {
-    200: jsonResponse(z.object({ results: z.array(EventType) }), "Every registered event type"),
+    200: jsonResponse(listOf(EventType), "Registered event types: built-in first, then the app's"),
     ...errorResponses(401),
   },
 });
@@ -156,7 +157,11 @@ const redeliver = createRoute({
 });
 
 const router = createRouter()
-  .openapi(listTypes, async (c) => c.json({ results: await listEventTypes(c.env) }, 200))
+  .openapi(listTypes, async (c) => {
+    const { limit, offset } = c.req.valid("query");
+    const types = await listEventTypes(c.env);
+    return c.json(page(types.slice(offset, offset + limit + 1), limit, offset), 200);
+  })
   .openapi(registerType, async (c) => {
     const { event_type, description } = c.req.valid("json");
     const type = await registerAppEventType(c.env, event_type, description);
