@@ -98,9 +98,17 @@ describe("base room: frames", () => {
     const thrown = await ws.request("conflict", {});
     expect(thrown.status).toBe(403);
 
+    // A refused frame that carries a request id gets its reply, whatever refused it.
     ws.send({ event: "echo", data: { text: "x".repeat(65 * 1024) }, request_id: "big" });
+    expect(await ws.reply("big")).toEqual({
+      request_id: "big",
+      status: 413,
+      errors: ["Frame exceeds 64 KiB"],
+    });
+    ws.send({ event: "echo", data: { text: "x".repeat(65 * 1024) } });
     expect((await ws.event("error")).data.status).toBe(413);
-
+    ws.ws.send(new TextEncoder().encode('{"event":"status","data":{},"request_id":7}'));
+    expect(await ws.reply(7)).toMatchObject({ request_id: 7, status: 400 });
     ws.ws.send(new Uint8Array([1, 2, 3]));
     expect((await ws.event("error")).data.status).toBe(400);
 

@@ -15,6 +15,7 @@ import { type Member, memberCan, memberFromCaller } from "./member";
 import {
   exceedsFrameLimit,
   issuesToErrors,
+  MAX_FRAME_BYTES,
   parseClientFrame,
   type Reply,
   type RequestId,
@@ -336,14 +337,17 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
 
   private async handleFrame(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     if (typeof message !== "string") {
-      const tooBig = message.byteLength > 64 * 1024;
-      this.sendError(ws, tooBig ? 413 : 400, [
-        tooBig ? "Frame exceeds 64 KiB" : "Binary frames are not supported; send JSON text",
-      ]);
+      const tooBig = message.byteLength > MAX_FRAME_BYTES;
+      this.sendError(
+        ws,
+        tooBig ? 413 : 400,
+        [tooBig ? "Frame exceeds 64 KiB" : "Binary frames are not supported; send JSON text"],
+        requestIdOf(new TextDecoder().decode(message)),
+      );
       return;
     }
     if (exceedsFrameLimit(message)) {
-      this.sendError(ws, 413, ["Frame exceeds 64 KiB"]);
+      this.sendError(ws, 413, ["Frame exceeds 64 KiB"], requestIdOf(message));
       return;
     }
     if (!this.limiter.allow(ws)) {
@@ -501,7 +505,7 @@ function errorsOf(err: ApiError): string[] {
   return [err.message];
 }
 
-/** The request id of a frame we refuse before parsing it fully (rate limit). */
+/** The request id of a frame refused before it is handled (size, binary, rate limit). */
 function requestIdOf(message: string): RequestId | undefined {
   const parsed = parseClientFrame(message);
   if (parsed.ok) return parsed.frame.requestId;
