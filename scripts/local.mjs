@@ -36,7 +36,8 @@ export function applyMigrations(persistTo) {
 
 /**
  * Starts `wrangler dev` in its own process group (so stopping it also stops workerd) and
- * resolves once /health answers. `config` picks another wrangler config (the bench peers).
+ * resolves once /health answers. `config` picks another wrangler config (the bench peers);
+ * `cron` exposes the scheduled handler for `fireCron`.
  */
 export async function startWrangler({
   port,
@@ -45,9 +46,11 @@ export async function startWrangler({
   quiet = false,
   timeoutMs = 90_000,
   config,
+  cron = false,
 }) {
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistTo];
   if (config) args.push("--config", config);
+  if (cron) args.push("--test-scheduled");
   args.push("--show-interactive-dev-session=false", "--inspector-port", "0");
   for (const [key, value] of Object.entries(vars)) args.push("--var", `${key}:${value}`);
   const child = spawn(WRANGLER, args, {
@@ -105,4 +108,18 @@ export function stopProcessGroup(child) {
       }
     }, 5_000).unref();
   });
+}
+
+/** The cron expression of wrangler.toml's trigger. */
+export const CRON = "*/5 * * * *";
+
+/**
+ * Runs the Worker's scheduled handler once, as the cron trigger would: `wrangler dev` does not
+ * fire triggers itself, and its `/cdn-cgi/handler/scheduled` fails when the Worker has assets,
+ * so this uses `--test-scheduled`'s `/__scheduled`. Resolves with the HTTP status.
+ */
+export async function fireCron(url) {
+  const res = await fetch(`${url}/__scheduled?cron=${encodeURIComponent(CRON)}`);
+  await res.arrayBuffer();
+  return res.status;
 }

@@ -43,6 +43,10 @@ describe("wrangler dev, as npm start runs it", () => {
     expect(res.status).toBe(201);
   });
 
+  it("runs the cron's periodic jobs the way npm start fires them", async () => {
+    expect(await server.fireCron()).toBe(200);
+  });
+
   // Last: it spends this server's anonymous budget of the loopback address.
   it("limits anonymous calls by the client's address, which wrangler dev passes on", async () => {
     const answers: Response[] = [];

@@ -3,12 +3,14 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 // @ts-expect-error: plain ESM script shared with `npm start`
-import { applyMigrations, prepareLocal, startWrangler } from "../../../scripts/local.mjs";
+import { applyMigrations, fireCron, prepareLocal, startWrangler } from "../../../scripts/local.mjs";
 
 export const DEV_ADMIN_TOKEN = "dev-admin-token";
 
 export interface DevServer {
   url: string;
+  /** Runs the scheduled handler once, as `npm start` does every 5 minutes; the HTTP status. */
+  fireCron(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -34,9 +36,11 @@ export async function startDevServer(): Promise<DevServer> {
     persistTo,
     quiet: true,
     vars: { ADMIN_TOKEN: DEV_ADMIN_TOKEN, WEBHOOK_ALLOW_PRIVATE_TARGETS: "true" },
+    cron: true,
   });
   return {
     url: server.url,
+    fireCron: () => fireCron(server.url),
     stop: async () => {
       await server.stop();
       rmSync(persistTo, { recursive: true, force: true });
