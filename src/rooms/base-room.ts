@@ -24,7 +24,10 @@ import {
 import { FrameRateLimiter } from "./rate-limit";
 import { type Outcome, RoomQueue } from "./room-queue";
 
-/** A socket silent this long (no frame, no auto-answered `ping`) is dropped by the sweep. */
+/**
+ * A socket silent this long (no frame, no auto-answered `ping`) is dropped by the sweep, in rooms
+ * with presence (`dropsSilentSockets`).
+ */
 export const IDLE_TIMEOUT_MS = 60_000;
 /** Close code for sockets dropped by the idle sweep (4000–4999 are for applications). */
 export const CLOSE_IDLE = 4000;
@@ -42,6 +45,11 @@ const LAST_SEEN_RESOLUTION_MS = 5_000;
 export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObject<Env> {
   protected readonly sql: SqlStorage;
   protected readonly stream: EventStream;
+  /**
+   * Whether silence means gone: a room that shows who is present (poker) drops a socket silent
+   * for IDLE_TIMEOUT_MS; a room whose sockets only listen (bus, threads, persons) keeps them.
+   */
+  protected readonly dropsSilentSockets: boolean = true;
   private readonly limiter = new FrameRateLimiter();
   private readonly members = new WeakMap<WebSocket, Member<S>>();
   private readonly departed = new WeakSet<WebSocket>();
@@ -302,7 +310,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     await this.onJoin(server, member);
     // A new socket cannot be idle before IDLE_TIMEOUT_MS; the sweep then works out the rest, so
     // accepting stays O(1) however many sockets the room holds.
-    await this.ensureAlarmBy(Date.now() + IDLE_TIMEOUT_MS);
+    if (this.dropsSilentSockets) await this.ensureAlarmBy(Date.now() + IDLE_TIMEOUT_MS);
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -442,6 +450,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   }
 
   private async sweepIdleSockets(now = Date.now()): Promise<void> {
+    if (!this.dropsSilentSockets) return;
     for (const ws of this.sockets()) {
       if (now - this.lastActivity(ws) < IDLE_TIMEOUT_MS) continue;
       try {
@@ -456,7 +465,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   /** One alarm for the idle sweep and the room kind's own timers: whichever is due first. */
   private async scheduleAlarm(): Promise<void> {
     const due: number[] = [];
-    const open = this.sockets();
+    const open = this.dropsSilentSockets ? this.sockets() : [];
     if (open.length) {
       const oldest = Math.min(...open.map((ws) => this.lastActivity(ws)));
       due.push(Math.max(oldest + IDLE_TIMEOUT_MS, Date.now() + 1_000));

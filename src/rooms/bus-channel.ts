@@ -49,6 +49,8 @@ interface BusSocketState extends Record<string, unknown> {
  * keeps each parked poll in exactly one object, however many channels it listens to.
  */
 export class BusChannel extends BaseRoom<BusSocketState> {
+  /** Listeners need not speak: a quiet socket is still subscribed. */
+  protected override readonly dropsSilentSockets = false;
   protected readonly commands: CommandTable<BusSocketState> = {};
   private readonly store = new BusStore(this.ctx.storage);
   private readonly waiters = new Waiters();

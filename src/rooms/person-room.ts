@@ -42,6 +42,8 @@ type SubscriptionData = z.output<typeof SubscriptionData>;
  * subscribing answers with the current state.
  */
 export class PersonRoom extends BaseRoom<PersonSocketState> {
+  /** Listeners need not speak: a quiet socket is still subscribed. */
+  protected override readonly dropsSilentSockets = false;
   protected readonly commands = {
     subscribe_state_change: this.command({
       // The data is checked in the handler so that errors name `entity` / `person_key` as sent.

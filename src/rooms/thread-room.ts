@@ -78,6 +78,8 @@ const ADMIN: Caller = { kind: "admin" };
  * is already recorded is never published again.
  */
 export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFanOut {
+  /** Listeners need not speak: a quiet socket is still subscribed. */
+  protected override readonly dropsSilentSockets = false;
   /** Whether this instance has published everything due; false again after a failed operation. */
   private caughtUp = false;
 
