@@ -215,7 +215,7 @@ describe("thread members: posting rules", () => {
         { type: "object_reference", object_type: "order" },
         { type: "hologram" },
       ],
-      answers: ["a1"],
+      answers: ["1"],
     });
     expect(bad.status).toBe(400);
     expect(bad.body.error.details).toEqual({

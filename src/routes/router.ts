@@ -1,12 +1,22 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
-import { validationError } from "../errors";
+import { badRequest, type FieldErrors, fieldErrors } from "../errors";
 
-/** Every area's router: zod validation failures become the contract's 400 naming the fields. */
-export function createRouter() {
+/** How a router names the fields of a zod failure; `input` is the value that was validated. */
+export type FieldErrorRenderer = (error: z.ZodError, input: unknown) => FieldErrors;
+
+/**
+ * Every area's router: zod validation failures become the contract's 400 naming the fields,
+ * with zod's messages unless the area renders them its own way (the chat routes' codes).
+ */
+export function createRouter(options: { fieldErrors?: FieldErrorRenderer } = {}) {
+  const render = options.fieldErrors ?? fieldErrors;
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
-      if (!result.success) throw validationError(result.error);
+      if (result.success) return;
+      // @hono/zod-validator passes the validated value along with a failure, too.
+      const input = "data" in result ? result.data : undefined;
+      throw badRequest("Validation failed", render(result.error, input));
     },
   });
 }

@@ -29,6 +29,7 @@ import {
 } from "../domain/chat-schemas/serialize";
 import { type SchemaSettings, schemaSettings } from "../domain/chat-schemas/settings";
 import { validateTree } from "../domain/chat-schemas/validate-schema";
+import { chatFieldErrors } from "../domain/threads/chat-field-errors";
 import { badRequest, conflict, notFound } from "../errors";
 import {
   bearerSecurity,
@@ -181,7 +182,7 @@ const copy = createRoute({
   },
 });
 
-export const schemaRoutes = createRouter()
+export const schemaRoutes = createRouter({ fieldErrors: chatFieldErrors })
   .openapi(create, async (c) => {
     const body = c.req.valid("json");
     const settings = schemaSettings(c.env);

@@ -14,10 +14,12 @@ import {
   type SurveyRow,
 } from "../db/queries/surveys";
 import { CODES } from "../domain/chat-schemas/answer-input";
+import { AnswerRef, QuestionRef } from "../domain/chat-schemas/answer-refs";
 import type { Schema } from "../domain/chat-schemas/model";
 import { schemaSettings } from "../domain/chat-schemas/settings";
 import { checkItem } from "../domain/surveys/items";
 import { type ItemFacts, surveyState } from "../domain/surveys/state";
+import { chatFieldErrors } from "../domain/threads/chat-field-errors";
 import { badRequest, conflict, forbidden, notFound } from "../errors";
 import {
   bearerSecurity,
@@ -57,14 +59,12 @@ const SurveyOut = z
   })
   .openapi("Survey");
 
-const Answers = z.array(z.number().int()).max(100);
+const Answers = z.array(AnswerRef).max(100);
 const Text = z.string().max(10_000).nullable();
 
 const ItemCreate = z
   .object({
-    question: z.union([z.number().int(), z.string().min(1).max(100)]).openapi({
-      description: "The question's qid (or its id)",
-    }),
+    question: QuestionRef,
     answers: Answers.optional(),
     text: Text.optional(),
   })
@@ -261,7 +261,7 @@ const deleteItemRoute = createRoute({
 const facts = (items: SurveyItemRow[]): ItemFacts[] =>
   items.map((i) => ({ qid: i.qid, answers: i.answers }));
 
-export const surveyRoutes = createRouter()
+export const surveyRoutes = createRouter({ fieldErrors: chatFieldErrors })
   .openapi(create, async (c) => {
     const body = c.req.valid("json");
     const caller = c.var.caller;

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { requireCaller } from "../auth/middleware";
 import { getDb } from "../db/client";
 import { authorize } from "../domain/threads/access";
+import { chatFieldErrors } from "../domain/threads/chat-field-errors";
 import { EditMessageInput, PostMessageInput } from "../domain/threads/inputs";
 import { listMessagesFor } from "../domain/threads/lists";
 import { IDEMPOTENCY_HEADER, IdempotencyKeyHeader } from "../domain/threads/post-key";
@@ -94,7 +95,7 @@ const remove = createRoute({
 });
 
 /** `/api/threads/:id/messages*`. */
-export const threadMessageRoutes = createRouter()
+export const threadMessageRoutes = createRouter({ fieldErrors: chatFieldErrors })
   .openapi(list, async (c) => {
     const { id } = c.req.valid("param");
     const db = getDb(c.env.DB);

@@ -3,6 +3,7 @@ import { requireCaller } from "../auth/middleware";
 import { getDb } from "../db/client";
 import { findMember } from "../db/queries/threads";
 import { authorize, may } from "../domain/threads/access";
+import { chatFieldErrors } from "../domain/threads/chat-field-errors";
 import { MemberChangeInput, MemberInput } from "../domain/threads/inputs";
 import { listUsersFor } from "../domain/threads/lists";
 import { unwrap } from "../domain/threads/rpc";
@@ -93,7 +94,7 @@ const remove = createRoute({
 });
 
 /** `/api/threads/:id/users*`. */
-export const threadUserRoutes = createRouter()
+export const threadUserRoutes = createRouter({ fieldErrors: chatFieldErrors })
   .openapi(list, async (c) => {
     const { id } = c.req.valid("param");
     const db = getDb(c.env.DB);

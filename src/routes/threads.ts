@@ -3,6 +3,7 @@ import { requireCaller } from "../auth/middleware";
 import { getDb } from "../db/client";
 import { listMembers, setObservedThread } from "../db/queries/threads";
 import { authorize } from "../domain/threads/access";
+import { chatFieldErrors } from "../domain/threads/chat-field-errors";
 import { CreateThreadInput, EditThreadInput } from "../domain/threads/inputs";
 import { listThreadsFor } from "../domain/threads/lists";
 import { threadDetail } from "../domain/threads/read";
@@ -108,7 +109,7 @@ const observe = createRoute({
 });
 
 /** `/api/threads*` (CONTRACT.md §7); writes go through the thread's room, reads straight to D1. */
-export const threadRoutes = createRouter()
+export const threadRoutes = createRouter({ fieldErrors: chatFieldErrors })
   .openapi(create, async (c) => {
     const id = crypto.randomUUID();
     const room = threadRoom(c.env, id);

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { AnswerRef, QuestionRef } from "../chat-schemas/answer-refs";
 import { FREQUENCY_UNITS, MEMBER_STATES, ON_FINISH } from "./member-state";
 import { NOTIFICATION_NAMES } from "./notifications";
 import { PERMISSION_NAMES } from "./permissions";
@@ -85,8 +86,9 @@ export const PostMessageInput = z
     type: z.string().min(1).max(50).default("message"),
     meta: Meta.nullable().optional(),
     attachments: z.array(AttachmentInputSchema).max(20).default([]),
-    answers: z.array(Id).max(100).optional(),
-    question: Id.optional(),
+    /** Answer ids as the domain keeps them: decimal strings (`11` and `"11"` are the same). */
+    answers: z.array(AnswerRef.transform(String)).max(100).optional(),
+    question: QuestionRef.transform(String).optional(),
     /** With `break_state`: a member's user id, or `true` for every scripted member. */
     break_state: z.union([z.boolean(), Id]).optional(),
   })
