@@ -53,7 +53,8 @@ describe("wrangler dev, as npm start runs it", () => {
     for (let i = 0; i < 110; i++) answers.push(await fetch(`${server.url}/health`));
     const limited = answers.filter((res) => res.status === 429);
     expect(limited.length).toBeGreaterThan(0);
-    expect(limited[0]?.headers.get("Retry-After")).toBe("10");
-    expect((await limited[0]?.json()).error.code).toBe("rate_limited");
+    const [first] = limited;
+    expect(first?.headers.get("Retry-After")).toBe("10");
+    expect(await first?.json()).toMatchObject({ error: { code: "rate_limited" } });
   });
 });
