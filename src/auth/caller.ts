@@ -4,7 +4,16 @@ import { type TokenUser, verifyClientToken } from "./tokens";
 /** Who is calling: resolved once per request by the auth middleware or the socket router. */
 export type Caller =
   | { kind: "admin" }
-  | { kind: "user"; user: TokenUser; permissions: string[]; lang?: string }
+  | {
+      kind: "user";
+      user: TokenUser;
+      permissions: string[];
+      lang?: string;
+      /** When the credential stops being valid (epoch ms); sockets close 4401 by then. */
+      expiresAt?: number;
+      /** The API key this credential is, or was minted from: revoking it ends the credential. */
+      keyId?: string;
+    }
   | { kind: "anonymous" };
 
 export const ANONYMOUS: Caller = { kind: "anonymous" };
