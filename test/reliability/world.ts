@@ -11,6 +11,8 @@ export const ALL_PERMISSIONS = [
   "bus.listen:*",
   "threads.observe",
   "state.observe",
+  // Subscribing to app event types; built-in types stay the admin's whatever the glob.
+  "webhooks.subscribe:*",
 ];
 
 export interface User {
@@ -27,6 +29,8 @@ export interface World {
   flow: string;
   step: string;
   hook: string;
+  /** The app event type the world's hook is subscribed to. */
+  eventType: string;
   thread: string;
   message: string;
   schema: string;
@@ -74,9 +78,15 @@ export async function buildWorld(owner: User): Promise<World> {
     identifier: "welcome",
     state: "inactive",
   });
+  // An app event type of this world: only the admin subscribes to built-in types. Nothing in
+  // these tests emits it unless a test says so, so no delivery leaves for this made-up host.
+  const eventType = uid("world-event");
+  await created("POST", "/api/webhooks/event-types", ADMIN, {
+    event_type: eventType,
+    description: "A world's app event",
+  });
   const hook = await created("POST", "/api/webhooks", owner.token, {
-    // Nothing in these tests submits story points: no delivery leaves for this made-up host.
-    event_type: "poker.story_points_submitted",
+    event_type: eventType,
     target_url: `https://hooks.example.com/${uid("h")}`,
     secret_key: "world-secret-key-0123456789",
   });
@@ -103,6 +113,7 @@ export async function buildWorld(owner: User): Promise<World> {
     flow: flow.id,
     step: step.id,
     hook: hook.id,
+    eventType,
     thread: thread.id,
     message: String(message.id),
     schema: schema.id,
