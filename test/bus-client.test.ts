@@ -2,7 +2,7 @@ import { env, SELF } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { BusClient, type BusDelivery, BusError, type BusMessage } from "../src/client/bus";
 import { busStub } from "../src/rooms/bus-channel";
-import { newDb, publish, sleep } from "./bus-helpers";
+import { newDb, publish, publishReserved, sleep } from "./bus-helpers";
 import { BASE, tokenFor } from "./helpers/http";
 
 const viaWorker = (input: string, init: RequestInit) => SELF.fetch(input, init);
@@ -32,7 +32,7 @@ describe("SDK bus.poll(channels, onMessage)", () => {
     const ids = [
       await publish(db, "orders.b", { type: "m" }),
       await publish(db, "orders.a", { type: "m" }),
-      await publish(db, "user:u1", { type: "m" }),
+      await publishReserved(db, "user:u1", { type: "m" }),
       await publish(db, "orders.c", { type: "not listened" }),
     ];
     await vi.waitFor(() => expect(got).toHaveLength(3), { timeout: 5000 });
@@ -80,8 +80,8 @@ describe("SDK bus.poll(channels, onMessage)", () => {
       backoffBaseMs: 20,
       onError: (e) => errors.push(e),
     });
-    const first = await publish(db, "user:u1", { type: "a" });
-    const second = await publish(db, "user:u1", { type: "b" });
+    const first = await publishReserved(db, "user:u1", { type: "a" });
+    const second = await publishReserved(db, "user:u1", { type: "b" });
     const { got, handler } = collector();
     const sub = bus.poll([], handler, { lastMessage: first });
     await vi.waitFor(() => expect(got).toHaveLength(1), { timeout: 5000 });
@@ -111,8 +111,8 @@ describe("SDK bus.poll(channels, onMessage)", () => {
       backoffBaseMs: 20,
       onError: (e) => errors.push(e),
     });
-    const first = await publish(db, "user:u1", { type: "a" });
-    const second = await publish(db, "user:u1", { type: "b" });
+    const first = await publishReserved(db, "user:u1", { type: "a" });
+    const second = await publishReserved(db, "user:u1", { type: "b" });
     const { got, handler } = collector();
     const sub = bus.poll([], handler, { lastMessage: first });
     await vi.waitFor(() => expect(got).toHaveLength(1), { timeout: 5000 });
@@ -134,7 +134,7 @@ describe("SDK bus.poll(channels, onMessage)", () => {
   it("passes gap: true when its last_message is unknown", async () => {
     const db = newDb();
     const token = await tokenFor("u1");
-    const id = await publish(db, "user:u1", { type: "a" });
+    const id = await publishReserved(db, "user:u1", { type: "a" });
     const bus = new BusClient({
       baseUrl: BASE,
       db,

@@ -1,5 +1,6 @@
-import { SELF } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { parseMessageId } from "../src/bus/message-id";
+import { busStub } from "../src/rooms/bus-channel";
 import { ADMIN, BASE, call } from "./helpers/http";
 
 /** A fresh namespace per test (storage is per file). */
@@ -28,6 +29,22 @@ export async function publish(
   if (res.status !== 201)
     throw new Error(`publish failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.message_id;
+}
+
+/**
+ * Writes a message on a `user:` or `client:` channel straight into the namespace's object, as
+ * notify does (the publish route refuses those channels), with any payload a test needs.
+ */
+export async function publishReserved(
+  db: string,
+  channel: string,
+  message: Record<string, unknown> = { type: "test" },
+): Promise<string> {
+  const { message_id } = await busStub(env, db).publishMessage(db, channel, {
+    type: "test",
+    ...message,
+  });
+  return message_id;
 }
 
 export const seqOf = (id: string): number => {

@@ -1,7 +1,7 @@
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { busStub } from "../src/rooms/bus-channel";
-import { newDb, poll, publish, sleep } from "./bus-helpers";
+import { newDb, poll, publish, publishReserved, sleep } from "./bus-helpers";
 import { ADMIN, BASE, call, expectErrorShape, tokenFor } from "./helpers/http";
 
 const NOTHING = { channel: null, message: null };
@@ -94,9 +94,9 @@ describe("bus long polling: Tryton semantics (trytond test_bus.py)", () => {
   it("drops the client's user:* channels and always adds its own", async () => {
     const db = newDb();
     const token = await tokenFor("u1");
-    const first = await publish(db, "user:u1", { type: "mine" });
-    await publish(db, "user:u2", { type: "theirs" });
-    const own = await publish(db, "user:u1", { type: "mine again" });
+    const first = await publishReserved(db, "user:u1", { type: "mine" });
+    await publishReserved(db, "user:u2", { type: "theirs" });
+    const own = await publishReserved(db, "user:u1", { type: "mine again" });
     const res = await poll(db, token, { last_message: first, channels: ["user:u2", "user:*"] });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({

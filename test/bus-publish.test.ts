@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import { parseMessageId } from "../src/bus/message-id";
 import { publishToBus } from "../src/bus/publish";
 import { busStub } from "../src/rooms/bus-channel";
+import { poll } from "./bus-helpers";
+import { ADMIN, call, expectErrorShape, tokenFor } from "./helpers/http";
 
 const db = () => `db-${crypto.randomUUID()}`;
 
@@ -44,5 +46,35 @@ describe("publishToBus", () => {
     await expect(publishToBus(env, "bad db!", "c", { type: "t" })).rejects.toThrow();
     await expect(publishToBus(env, db(), "a,b", { type: "t" })).rejects.toThrow();
     await expect(publishToBus(env, db(), "c", { type: "" })).rejects.toThrow();
+  });
+});
+
+describe("POST /api/bus/:db/publish: user: and client: channels are notify's alone", () => {
+  it("answers 403 for them, to the admin and to bus.publish alike, and stores nothing", async () => {
+    const ns = db();
+    const publisher = await tokenFor("pub-1", ["bus.publish"]);
+    for (const token of [ADMIN, publisher]) {
+      for (const channel of ["user:u1", "client:c-1"]) {
+        const res = await call("POST", `/api/bus/${ns}/publish`, {
+          token,
+          body: { channel, message: { type: "notification", title: "fake" } },
+        });
+        expect(res.status, `${channel} as ${token === ADMIN ? "admin" : "client"}`).toBe(403);
+        expectErrorShape(res.body);
+        expect(res.body.error.details).toEqual({ channel: [channel] });
+      }
+    }
+    const kept = await poll(ns, ADMIN, { last_message: "x", channels: ["user:u1", "client:c-1"] });
+    expect(kept.body).toEqual({ channel: null, message: null });
+    const notified = await call("POST", `/api/bus/${ns}/notify`, {
+      token: ADMIN,
+      body: { title: "real", user: "u1" },
+    });
+    expect(notified.status).toBe(201);
+    const other = await call("POST", `/api/bus/${ns}/publish`, {
+      token: publisher,
+      body: { channel: "users:u1", message: { type: "t" } },
+    });
+    expect(other.status).toBe(201);
   });
 });

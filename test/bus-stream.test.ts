@@ -2,7 +2,7 @@ import { abortAllDurableObjects, env } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { endWhenSilent } from "../src/bus/watchdog";
 import { busStub } from "../src/rooms/bus-channel";
-import { newDb, openSse, publish, SseReader } from "./bus-helpers";
+import { newDb, openSse, publish, publishReserved, SseReader } from "./bus-helpers";
 import { tokenFor } from "./helpers/http";
 import { connect, tryConnect } from "./helpers/ws";
 
@@ -45,10 +45,10 @@ describe("bus WebSocket /ws/bus/:db", () => {
       wsPath(db, ["orders.eu", "user:u2"]),
       await tokenFor("u1", ["bus.listen:orders.*"]),
     );
-    await publish(db, "user:u2", { type: "not mine" });
+    await publishReserved(db, "user:u2", { type: "not mine" });
     await publish(db, "orders.us", { type: "not listened" });
     const id = await publish(db, "orders.eu", { type: "shipped", order: 7 });
-    const own = await publish(db, "user:u1", { type: "mine" });
+    const own = await publishReserved(db, "user:u1", { type: "mine" });
     expect(await ws.event("message")).toEqual({
       event: "message",
       data: { channel: "orders.eu", message: { message_id: id, type: "shipped", order: 7 } },
@@ -113,7 +113,7 @@ describe("bus WebSocket /ws/bus/:db", () => {
     const ws = await connect(wsPath(db, []), await tokenFor("u1"));
     const reply = await ws.request("publish", { channel: "x" });
     expect(reply.status).toBe(400);
-    const id = await publish(db, "user:u1", { type: "still open" });
+    const id = await publishReserved(db, "user:u1", { type: "still open" });
     expect((await ws.event("message")).data.message.message_id).toBe(id);
     ws.close();
   });
@@ -134,8 +134,8 @@ describe("bus SSE /:db/bus/stream", () => {
     const db = newDb();
     const stream = (await openSse(db, await tokenFor("u1"), ["client:c1"])) as SseReader;
     expect(stream.response.headers.get("Content-Type")).toBe("text/event-stream");
-    await publish(db, "client:other", { type: "no" });
-    const id = await publish(db, "client:c1", { type: "yes" });
+    await publishReserved(db, "client:other", { type: "no" });
+    const id = await publishReserved(db, "client:c1", { type: "yes" });
     const event = await stream.next();
     expect(event).toEqual({
       id,
@@ -147,8 +147,8 @@ describe("bus SSE /:db/bus/stream", () => {
   it("resumes after Last-Event-ID (or ?last_message=) and flags an unknown one as a gap", async () => {
     const db = newDb();
     const token = await tokenFor("u1");
-    const a = await publish(db, "user:u1", { type: "a" });
-    const b = await publish(db, "user:u1", { type: "b" });
+    const a = await publishReserved(db, "user:u1", { type: "a" });
+    const b = await publishReserved(db, "user:u1", { type: "b" });
     const resumed = (await openSse(db, token, [], a)) as SseReader;
     expect((await resumed.next()).id).toBe(b);
     await resumed.close();
@@ -174,7 +174,7 @@ describe("bus SSE /:db/bus/stream", () => {
     const stream = (await openSse(db, token, [])) as SseReader;
     await vi.waitFor(async () => expect((await stub.listeners()).streams).toBe(1));
     await stream.close();
-    await publish(db, "user:u1", { type: "after close" });
+    await publishReserved(db, "user:u1", { type: "after close" });
     await vi.waitFor(async () => expect((await stub.listeners()).streams).toBe(0));
   });
 
@@ -197,9 +197,9 @@ describe("bus SSE /:db/bus/stream", () => {
   it("after an eviction, a client reconnecting with Last-Event-ID misses nothing", async () => {
     const db = newDb();
     const token = await tokenFor("u1");
-    const first = await publish(db, "user:u1", { type: "before" });
+    const first = await publishReserved(db, "user:u1", { type: "before" });
     await abortAllDurableObjects();
-    const after = await publish(db, "user:u1", { type: "after" });
+    const after = await publishReserved(db, "user:u1", { type: "after" });
     const stream = (await openSse(db, token, [], first)) as SseReader;
     expect((await stream.next()).id).toBe(after);
     await stream.close();

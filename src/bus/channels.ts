@@ -7,7 +7,11 @@ export const DbName = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 characters of A-Z a-z 0-9 _ -");
 
-/** A channel name: no whitespace and no comma (WebSocket and SSE take comma-separated lists). */
+/**
+ * A channel name: no whitespace and no comma, because clients send lists of them comma-separated
+ * in WebSocket and SSE query strings. Between the Worker and the namespace's object lists travel
+ * as arrays, never as joined text.
+ */
 export const ChannelName = z
   .string()
   .min(1)
@@ -20,6 +24,13 @@ export const MAX_CHANNELS = 100;
 export const ChannelList = z.array(ChannelName).max(MAX_CHANNELS);
 
 const LISTEN_PREFIX = "bus.listen:";
+
+/** Channels written only by `notify` (admin): a publish cannot fake a notification. */
+const RESERVED_PREFIXES = ["user:", "client:"];
+
+export function isReservedChannel(channel: string): boolean {
+  return RESERVED_PREFIXES.some((prefix) => channel.startsWith(prefix));
+}
 
 /** `*` matches any run of characters; everything else is literal. */
 export function globMatches(glob: string, channel: string): boolean {
@@ -51,11 +62,24 @@ export function listenChannels(caller: Caller, requested: string[]): string[] {
     return channels;
   }
   const own = `user:${caller.user.id}`;
-  const channels = [own, ...new Set(requested.filter((c) => !c.startsWith("user:")))];
+  const channels = acceptable([own, ...new Set(requested.filter((c) => !c.startsWith("user:")))]);
   const refused = channels.filter((c) => c !== own && !mayListen(caller.permissions, c));
   if (refused.length) {
     throw forbidden("You may not listen to these channels", { channels: refused });
   }
+  return channels;
+}
+
+/**
+ * The list as the namespace's object checks it (`ChannelName`), so a channel it would refuse is
+ * a 400 here, before anything waits: e.g. `user:<id>` of an id that cannot name a channel.
+ */
+function acceptable(channels: string[]): string[] {
+  const refused = channels.flatMap((channel) => {
+    const parsed = ChannelName.safeParse(channel);
+    return parsed.success ? [] : [`${channel}: ${parsed.error.issues[0]?.message}`];
+  });
+  if (refused.length) throw badRequest("Invalid channels", { channels: refused });
   return channels;
 }
 

@@ -4,23 +4,26 @@ import { SseStreams } from "../bus/sse";
 import { BusStore, KEEP_MS, type NewMessage } from "../bus/store";
 import { Waiters } from "../bus/waiters";
 import { answerOf, type Delivery, type MessageInput, type PollAnswer } from "../bus/wire";
-import { badRequest, notFound } from "../errors";
+import { badRequest, notFound, validationError } from "../errors";
 import { BaseRoom } from "./base-room";
 import type { CommandTable } from "./commands";
-import { callerFromHeaders } from "./forward";
+import { admissionFromHeaders } from "./forward";
 import { GroupCommit } from "./group-commit";
 import type { Member } from "./member";
 import type { RoomKind } from "./room-kind";
 import { succeeded } from "./room-queue";
 
-/** Internal path the Worker uses to reach a BusChannel's SSE (it is not reachable otherwise). */
+/** Internal URL the Worker POSTs a StreamRequest to for an SSE stream (not reachable otherwise). */
 export const BUS_STREAM_URL = "https://bus.internal/stream";
 
 /** Re-check retention at most this often while messages are kept. */
 const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 
-/** Hibernation tags per socket (the runtime's limit); a socket with more channels gets MANY. */
-const MAX_TAGS = 10;
+/**
+ * Channel tags per socket: the runtime allows 10 tags, and the base room uses one for the user
+ * (the socket cap). A socket with more channels gets MANY.
+ */
+const MAX_TAGS = 9;
 /** The tag of sockets listening to more than MAX_TAGS channels: filtered by attachment. */
 const MANY = "*many";
 const channelTag = (channel: string) => `c:${channel}`;
@@ -31,6 +34,16 @@ export const PollRequest = z.object({
   timeout_ms: z.number().int().min(0).max(60_000),
 });
 export type PollRequest = z.infer<typeof PollRequest>;
+
+/** An SSE stream: the channels the Worker authorised, and where to resume. */
+export const StreamRequest = z.object({
+  channels: z.array(ChannelName).min(1),
+  last_message: z.string().max(200).nullable(),
+});
+export type StreamRequest = z.infer<typeof StreamRequest>;
+
+/** What `busKind.admit` decided for a socket: exactly the channels it may listen to. */
+const BusAdmission = z.object({ channels: z.array(ChannelName).min(1) });
 
 /** A bus socket: its authorised channels, its resume point, and whether catch-up is done. */
 interface BusSocketState extends Record<string, unknown> {
@@ -120,18 +133,19 @@ export class BusChannel extends BaseRoom<BusSocketState> {
 
   protected override async onRequest(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    if (request.method === "GET" && `${url.origin}${url.pathname}` === BUS_STREAM_URL) {
-      return this.openStream(url);
+    if (request.method === "POST" && `${url.origin}${url.pathname}` === BUS_STREAM_URL) {
+      const stream = StreamRequest.safeParse(await request.json());
+      if (!stream.success) throw validationError(stream.error, "Invalid stream request");
+      return this.openStream(stream.data);
     }
     throw notFound("Bus endpoint");
   }
 
   protected override initialState(request: Request): BusSocketState {
-    const params = new URL(request.url).searchParams;
-    const caller = callerFromHeaders(request.headers);
+    const { channels } = BusAdmission.parse(admissionFromHeaders(request.headers));
     return {
-      channels: listenChannels(caller, parseChannelQuery(params.get("channels"))),
-      lastMessage: params.get("last_message"),
+      channels,
+      lastMessage: new URL(request.url).searchParams.get("last_message"),
       live: false,
     };
   }
@@ -150,6 +164,20 @@ export class BusChannel extends BaseRoom<BusSocketState> {
       this.send(ws, { event: "message", data: answerOf(delivery, cursor.gap && i === 0) });
     });
     this.saveMember(ws, { ...member, state: { ...member.state, live: true } });
+  }
+
+  /** A refreshed token must still allow every channel of the socket, else access is removed. */
+  protected override async onCredentialRefreshed(
+    ws: WebSocket,
+    member: Member<BusSocketState>,
+  ): Promise<void> {
+    const { userId, name, permissions, state } = member;
+    if (userId === null) return;
+    try {
+      listenChannels({ kind: "user", user: { id: userId, name }, permissions }, state.channels);
+    } catch {
+      await this.closeSocket(ws, "accessRemoved", "a channel is no longer allowed");
+    }
   }
 
   protected override onAlarm(): void {
@@ -177,10 +205,8 @@ export class BusChannel extends BaseRoom<BusSocketState> {
     return this.waiters.wait(poll.channels, cursor, poll.timeout_ms, signal);
   }
 
-  private openStream(url: URL): Response {
-    const channels = parseChannelQuery(url.searchParams.get("channels"));
-    if (!channels.length) throw badRequest("Name at least one channel");
-    const cursor = this.store.cursor(url.searchParams.get("last_message"), channels);
+  private openStream({ channels, last_message }: StreamRequest): Response {
+    const cursor = this.store.cursor(last_message, channels);
     const body = this.streams.start(channels, this.store.after(cursor.after, channels), cursor.gap);
     return new Response(body, {
       headers: {
@@ -217,16 +243,20 @@ export function busStub(env: Env, db: string): DurableObjectStub<BusChannel> {
   return env.BUS_CHANNEL.get(env.BUS_CHANNEL.idFromName(db));
 }
 
-/** `/ws/bus/:db?channels=a,b&last_message=<id>`: channels are authorised before the upgrade. */
+/**
+ * `/ws/bus/:db?channels=a,b&last_message=<id>`: channels are authorised before the upgrade, and
+ * the socket listens to exactly that list.
+ */
 export const busKind: RoomKind = {
   stub: busStub,
-  admit: async (_env, db, caller, request) => {
+  admit: async (_env, db, caller, request): Promise<z.infer<typeof BusAdmission>> => {
     const name = DbName.safeParse(db);
     if (!name.success)
       throw badRequest("Invalid namespace", { db: [name.error.issues[0]?.message] });
     const params = new URL(request.url).searchParams;
-    listenChannels(caller, parseChannelQuery(params.get("channels")));
+    const channels = listenChannels(caller, parseChannelQuery(params.get("channels")));
     const last = params.get("last_message");
     if (last !== null && last.length > 200) throw badRequest("Invalid last_message");
+    return { channels };
   },
 };

@@ -7,8 +7,10 @@ export interface RoomKind {
   /**
    * Checks made before the upgrade, so a refused client never reaches the room:
    * throw 404 when the room does not exist, 403 when the caller may not enter, 410 when it ended.
+   * What it returns (e.g. the bus's authorised channels) reaches the room as JSON with the
+   * request: the room uses the Worker's decision instead of deriving it again.
    */
-  admit(env: Env, id: string, caller: Caller, request: Request): Promise<void>;
+  admit(env: Env, id: string, caller: Caller, request: Request): Promise<unknown>;
 }
 
 export type RoomKinds = Record<string, RoomKind>;

@@ -1,17 +1,19 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireAdmin, requireCaller, requirePermission } from "../auth/middleware";
 import { PERMISSIONS } from "../auth/permissions";
+import { UserId } from "../auth/user-id";
 import {
   ChannelList,
   ChannelName,
   DbName,
+  isReservedChannel,
   listenChannels,
   parseChannelQuery,
 } from "../bus/channels";
 import { pollBus, streamBus } from "../bus/poll";
 import { publishToBus } from "../bus/publish";
 import { MessageInput, PollAnswer } from "../bus/wire";
-import { ApiError } from "../errors";
+import { ApiError, forbidden } from "../errors";
 import { MAX_FRAME_BYTES } from "../rooms/protocol";
 import { emit } from "../webhooks/emit";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonResponse } from "./router";
@@ -32,8 +34,8 @@ const PublishBody = z
   .object({ channel: ChannelName.openapi({ example: "orders.eu" }), message: MessageInput })
   .openapi("BusPublish");
 
-/** A user or client id: it becomes part of a channel name. */
-const Recipient = z
+/** A client id: it becomes part of a channel name. */
+const ClientId = z
   .string()
   .min(1)
   .max(190)
@@ -48,8 +50,8 @@ const NotifyBody = z
       .regex(/^[^\r\n]*$/, "must be one line"),
     body: z.string().max(10_000).default(""),
     priority: z.number().int().min(0).max(3).default(1),
-    user: Recipient.optional(),
-    client: Recipient.optional(),
+    user: UserId.optional(),
+    client: ClientId.optional(),
   })
   .refine((n) => n.user !== undefined || n.client !== undefined, {
     message: "user or client is required",
@@ -111,6 +113,8 @@ const publish = createRoute({
   path: "/api/bus/{db}/publish",
   tags: ["bus"],
   summary: "Publish a message on a channel (admin or bus.publish)",
+  description:
+    "`user:` and `client:` channels are written only by `notify`: publishing to them is a 403, for the admin too.",
   security: bearerSecurity,
   middleware: [requirePermission(PERMISSIONS.busPublish)] as const,
   request: { params: DbParam, body: jsonBody(PublishBody) },
@@ -140,6 +144,11 @@ export const busRoutes = createRouter()
   .openapi(publish, async (c) => {
     const { db } = c.req.valid("param");
     const { channel, message } = c.req.valid("json");
+    if (isReservedChannel(channel)) {
+      throw forbidden("user: and client: channels are written only by notify", {
+        channel: [channel],
+      });
+    }
     if (new TextEncoder().encode(JSON.stringify(message)).byteLength > MAX_FRAME_BYTES) {
       throw new ApiError("payload_too_large", "A bus message may not exceed 64 KiB");
     }
@@ -162,8 +171,8 @@ export const busRoutes = createRouter()
     const { db } = c.req.valid("param");
     const query = c.req.valid("query");
     const channels = listenChannels(c.var.caller, parseChannelQuery(query.channels));
-    const last = c.req.valid("header")["last-event-id"] ?? query.last_message ?? null;
-    return (await streamBus(c.env, db, channels, last)) as never;
+    const last_message = c.req.valid("header")["last-event-id"] ?? query.last_message ?? null;
+    return (await streamBus(c.env, db, { channels, last_message })) as never;
   })
   .openapi(poll, async (c) => {
     const { db } = c.req.valid("param");

@@ -38,8 +38,14 @@ export function wsRoutes(kinds: RoomKinds) {
     }
     const kind = Object.hasOwn(kinds, kindName) ? kinds[kindName] : undefined;
     if (!kind) throw notFound(`Room kind '${kindName}'`);
-    await kind.admit(c.env, id, c.var.caller, c.req.raw);
+    const admission = await kind.admit(c.env, id, c.var.caller, c.req.raw);
     // A room may still refuse (e.g. it ended meanwhile); its answer is already in the error shape.
-    return (await forwardToRoom(kind.stub(c.env, id), c.req.raw, id, c.var.caller)) as never;
+    return (await forwardToRoom(
+      kind.stub(c.env, id),
+      c.req.raw,
+      id,
+      c.var.caller,
+      admission,
+    )) as never;
   });
 }

@@ -238,15 +238,15 @@ describe("across rooms and users", () => {
       body: { last_message: null, channels: [`user:${owner.id}`] },
     });
     await new Promise((r) => setTimeout(r, 300));
-    await api("POST", `/api/bus/${db}/publish`, {
+    await api("POST", `/api/bus/${db}/notify`, {
       token: ADMIN,
-      body: { channel: `user:${owner.id}`, message: { type: "private" } },
+      body: { title: "private", user: owner.id },
     });
     expect((await poll).body).toEqual({ channel: null, message: null });
     const ws: TestSocket = await connect(`/ws/bus/${db}?channels=user:${owner.id}`, noperm.token);
-    await api("POST", `/api/bus/${db}/publish`, {
+    await api("POST", `/api/bus/${db}/notify`, {
       token: ADMIN,
-      body: { channel: `user:${owner.id}`, message: { type: "private" } },
+      body: { title: "private", user: owner.id },
     });
     await ws.nothing((f) => f?.event === "message");
     ws.close();

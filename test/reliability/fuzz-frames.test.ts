@@ -266,13 +266,13 @@ const KINDS: Record<string, () => Promise<Kind>> = {
       specs: [],
       stub: env.BUS_CHANNEL.get(env.BUS_CHANNEL.idFromName(db)),
       stillAnswers: async (a) => {
-        const published = await call("POST", `/api/bus/${db}/publish`, {
+        const published = await call("POST", `/api/bus/${db}/notify`, {
           token: ADMIN,
-          body: { channel: `user:${user}`, message: { type: "after-fuzz" } },
+          body: { title: "after-fuzz", user },
         });
         expect(published.status).toBe(201);
         const got = await a.socket.event("message");
-        expect(got.data.message.type).toBe("after-fuzz");
+        expect(got.data.message.title).toBe("after-fuzz");
       },
     };
   },
