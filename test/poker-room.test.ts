@@ -230,7 +230,7 @@ describe("poker room: next story", () => {
 });
 
 describe("poker room: votes", () => {
-  it("hides votes from voters until every present voter has voted", async () => {
+  it("hides votes from voters and spectators until every present voter has voted", async () => {
     const { stories, open, ids } = await setup();
     const mod = await open("mod");
     const spectator = await open("spectator");
@@ -243,7 +243,7 @@ describe("poker room: votes", () => {
     const [m, s, a, b] = await allEvent([mod, spectator, alice, bob], "story_changed");
     const aliceVoter = { id: ids.alice, name: "Alice" };
     expect(m.data.votes).toEqual({ "3": [aliceVoter] });
-    expect(s.data.votes).toEqual({ "3": [aliceVoter] });
+    expect(s.data.votes).toEqual({});
     expect(a.data.votes).toEqual({ "3": [aliceVoter] });
     expect(b.data.votes).toEqual({});
     for (const f of [m, s, a, b]) {
@@ -260,6 +260,52 @@ describe("poker room: votes", () => {
     }
     expect((await storyRow(stories[0].id))?.revealed).toBe(1);
     for (const ws of [mod, spectator, alice, bob]) ws.close();
+  });
+
+  it("hides votes from a spectator on join, on ?since= replay and on resync until the reveal", async () => {
+    const { open, ids, path, tokens } = await setup();
+    const mod = await open("mod");
+    const alice = await open("alice");
+    const bob = await open("bob");
+    await mod.request("next_story_requested", {});
+    await alice.event("story_changed");
+    await alice.request("vote_submitted", { choice: "3" });
+    const aliceVoter = { id: ids.alice, name: "Alice" };
+    // toMatchObject would take any `votes` for `{}`: hidden views are compared whole.
+    const isHidden = (view: any) =>
+      expect({ votes: view.votes, voted: view.voted, revealed: view.revealed }).toEqual({
+        votes: {},
+        voted: [aliceVoter],
+        revealed: false,
+      });
+
+    const joined = await connect(path, tokens.spectator);
+    isHidden((await joined.event("story_changed")).data);
+    const replayed = await connect(`${path}?since=0`, tokens.spectator);
+    const vote = await replayed.next(
+      (f) => f?.event === "story_changed" && f.seq !== undefined && f.data.voted.length,
+      "the vote replayed",
+    );
+    isHidden(vote.data);
+    const stories = replayed.frames.filter((f) => f?.event === "story_changed");
+    expect(stories.length).toBeGreaterThan(0);
+    for (const f of stories) expect(f.data.votes).toEqual({});
+    const resynced = await connect(`${path}?since=999999`, tokens.spectator);
+    const resync = await resynced.event("resync");
+    isHidden(resync.data.story);
+
+    await mod.request("reveal_requested", {});
+    const revealed = { votes: { "3": [aliceVoter] }, revealed: true };
+    for (const ws of [joined, replayed, resynced]) {
+      expect((await ws.next((f) => f?.data?.revealed, "the reveal")).data).toMatchObject(revealed);
+    }
+    const late = await connect(`${path}?since=0`, tokens.spectator);
+    expect((await late.next((f) => f?.data?.revealed, "the reveal replayed")).data).toMatchObject(
+      revealed,
+    );
+    const lateResync = await connect(`${path}?since=999999`, tokens.spectator);
+    expect((await lateResync.event("resync")).data.story).toMatchObject(revealed);
+    for (const ws of [mod, alice, bob, joined, replayed, resynced, late, lateResync]) ws.close();
   });
 
   it("replaces a second vote, groups by choice ordered by count, refuses choices not in the deck", async () => {

@@ -17,6 +17,7 @@ import {
   everyoneVoted,
   hiddenView,
   type StoryView,
+  seesVotesBeforeReveal,
   storyView,
   stringifyStoryFrame,
   type VoteRecord,
@@ -336,7 +337,9 @@ export class PokerRoom extends BaseRoom {
   }
 
   private votesHiddenFrom(member: Member): boolean {
-    return !member.admin && isHiddenVoter(sessionPermissions(member.permissions, this.roomId));
+    return (
+      !member.admin && !seesVotesBeforeReveal(sessionPermissions(member.permissions, this.roomId))
+    );
   }
 
   /** Invite tokens hold their permissions for one session: `planning_poker.vote:<id>`. */

@@ -1,3 +1,5 @@
+import { PERMISSIONS } from "../../auth/permissions";
+
 export interface Voter {
   id: string;
   name: string;
@@ -43,7 +45,7 @@ export function votesByChoice(votes: VoteRecord[], deck: readonly string[]): [st
     .sort((a, b) => b[1].length - a[1].length || deck.indexOf(a[0]) - deck.indexOf(b[0]));
 }
 
-/** The full view of a story, as moderators and spectators (and everyone once revealed) see it. */
+/** The full view of a story, as moderators (and everyone once revealed) see it. */
 export function storyView(
   story: StoryRecord,
   votes: VoteRecord[],
@@ -60,7 +62,19 @@ export function storyView(
   };
 }
 
-/** A hidden voter's view: only its own vote, while `voted` still shows who has voted. */
+/**
+ * Who sees every vote before the reveal: moderators only. Voters see their own vote and
+ * spectators (no poker permission in the session) none; both see who has voted. `permissions`
+ * are the viewer's permissions in this session; the admin token sees everything.
+ */
+export function seesVotesBeforeReveal(permissions: readonly string[]): boolean {
+  return permissions.includes(PERMISSIONS.pokerModerate);
+}
+
+/**
+ * A view before the reveal: only the viewer's own vote (none for a spectator), while `voted`
+ * still shows who has voted.
+ */
 export function hiddenView(view: StoryView, viewerId: string): StoryView {
   const own = Object.entries(view.votes).filter(([, voters]) =>
     voters.some((v) => v.id === viewerId),
