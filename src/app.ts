@@ -5,6 +5,7 @@ import { resolveCallerMiddleware } from "./auth/middleware";
 import { ApiError, toApiError } from "./errors";
 import type { RoomKinds } from "./rooms/room-kind";
 import { busRoutes } from "./routes/bus";
+import { keyRoutes } from "./routes/keys";
 import { personRoutes } from "./routes/persons";
 import { pokerRoutes } from "./routes/poker";
 import { createRouter } from "./routes/router";
@@ -50,6 +51,7 @@ export function createApp(kinds: RoomKinds) {
   app
     .route("/", systemRoutes)
     .route("/", tokenRoutes)
+    .route("/", keyRoutes)
     .route("/", wsRoutes(kinds))
     .route("/", pokerRoutes)
     .route("/", personRoutes)
@@ -63,7 +65,7 @@ export function createApp(kinds: RoomKinds) {
     type: "http",
     scheme: "bearer",
     description:
-      "The admin token, or a client token from POST /api/tokens (`Token <t>` works too).",
+      "The admin token, a client token from POST /api/tokens, or an API key `sbk_…` from POST /api/keys (`Token <t>` works too).",
   });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",

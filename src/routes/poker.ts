@@ -292,7 +292,7 @@ export const pokerRoutes = createRouter()
   .openapi(join, async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
-    const role = await readInvite(c.env.TOKEN_SECRET, id, body.invite);
+    const role = await readInvite(c.env, id, body.invite);
     if (!role) throw forbidden("The invite is invalid, expired or for another session");
     await openSession(c.env, id);
     const user = { id: `guest-${crypto.randomUUID()}`, name: body.name };

@@ -38,6 +38,15 @@ export const ACCESS: Record<string, AccessRow> = {
     admin: 201,
     body: () => ({ user: { id: "t", name: "T" } }),
   },
+  "POST /api/keys": {
+    noperm: 403,
+    other: 403,
+    admin: 201,
+    body: () => ({ name: "Access", user: { id: "k", name: "K" } }),
+  },
+  "GET /api/keys": { noperm: 403, other: 403, admin: 200 },
+  // The world holds no key: the admin is let through to the lookup (404).
+  "DELETE /api/keys/{id}": { noperm: 403, other: 403, admin: 404 },
   // Without `Upgrade: websocket` (sockets have their own table below).
   "GET /ws/{kind}/{id}": { noperm: 400, other: 400, admin: 400 },
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { PERMISSIONS } from "../../auth/permissions";
-import { signValue, verifyValue } from "../../auth/tokens";
+import { signValue, type TokenSecrets, verifyValue } from "../../auth/tokens";
 
 /** Signed invites are bound to this audience, so a client token is never an invite. */
 export const INVITE_AUDIENCE = "switchboard:poker-invite";
@@ -29,11 +29,11 @@ export async function createInvite(
 
 /** The role an invite grants in `sessionId`, or null when it is forged, expired or for another. */
 export async function readInvite(
-  secret: string,
+  secrets: TokenSecrets,
   sessionId: string,
   invite: string,
 ): Promise<InviteRole | null> {
-  const payload = await verifyValue(secret, INVITE_AUDIENCE, invite);
+  const payload = await verifyValue(secrets, INVITE_AUDIENCE, invite);
   const parsed = claims.safeParse(payload);
   if (!parsed.success || parsed.data.sid !== sessionId) return null;
   return parsed.data.role;
