@@ -3,7 +3,7 @@ import { ADMIN } from "../helpers/http";
 import { type BoundedField, bodyWith, detailKeys, fieldsOf, valueOfLength } from "./openapi-bounds";
 import { type Operation, operationsOf } from "./rest-arbitraries";
 import { api, fetchWorker, snapshotD1 } from "./support";
-import { ALL_PERMISSIONS, buildWorld, realParam, user, type World } from "./world";
+import { ALL_PERMISSIONS, bodyIds, buildWorld, realParam, user, type World } from "./world";
 
 /**
  * Every string and list field of every request body, at its documented maximum and one over,
@@ -30,18 +30,6 @@ describe("documented maxima", () => {
     expect(missing).toEqual([]);
   });
 });
-
-/** Real ids where a body names one, so handlers run past their lookups. */
-function idsOf(world: World): (field: string) => unknown {
-  const ids: Record<string, unknown> = {
-    schema_id: world.schema,
-    schema: world.schema,
-    user_id: world.owner.id,
-    story_id: world.story,
-    event_type: "poker.story_points_submitted",
-  };
-  return (field) => ids[field];
-}
 
 function pathOf(op: Operation, world: World): string {
   const path = op.path.replace(/\{(\w+)\}/g, (_m, param: string) =>
@@ -99,7 +87,7 @@ describe("every bounded field at its maximum and one over", () => {
     const here = /\/(end|publish)$/.test(op.path)
       ? await buildWorld(await user("b", ALL_PERMISSIONS))
       : await worldFor();
-    const ids = idsOf(here);
+    const ids = bodyIds(here);
     const path = pathOf(op, here);
     const max = field.max!;
 

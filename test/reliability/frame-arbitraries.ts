@@ -28,6 +28,57 @@ export interface CommandSpec {
 }
 
 const EVENT_KEYS = ["event", "action", "message"] as const;
+
+/**
+ * Keys named like JavaScript built-ins: a lookup keyed by client input that is not an own-key
+ * check (`obj[key]`, `key in obj`) finds these on every plain object. They are ordinary unknown
+ * keys: 400 or ignored, never 500.
+ */
+export const BUILTIN_KEYS = [
+  "__proto__",
+  "constructor",
+  "prototype",
+  "toString",
+  "valueOf",
+  "hasOwnProperty",
+  "isPrototypeOf",
+  "propertyIsEnumerable",
+  "toLocaleString",
+  "__defineGetter__",
+  "__lookupGetter__",
+  "then",
+  "length",
+] as const;
+
+/** What a built-in-name key carries: values a careless merge or lookup would trip on. */
+export const builtinKeyValue = fc.constantFrom<unknown>(
+  1,
+  "x",
+  null,
+  true,
+  [],
+  {},
+  { polluted: true },
+  [1, 2],
+);
+
+/**
+ * `value` as JSON text with `key: extra` added to the top-level object and, when `nested`, to
+ * every object inside it too. Built as text: `{ [key]: v }` would not keep `__proto__` as an own
+ * key, and JSON.parse on the server does.
+ */
+export function jsonWithKey(value: unknown, key: string, extra: unknown, nested: boolean): string {
+  const add = (v: unknown, depth: number): string => {
+    if (Array.isArray(v)) return `[${v.map((item) => add(item, depth + 1)).join(",")}]`;
+    if (v === null || typeof v !== "object") return JSON.stringify(v) ?? "null";
+    const entries = Object.entries(v).map(
+      ([k, item]) => `${JSON.stringify(k)}:${add(item, depth + 1)}`,
+    );
+    if (depth === 0 || nested) entries.push(`${JSON.stringify(key)}:${JSON.stringify(extra)}`);
+    return `{${entries.join(",")}}`;
+  };
+  return add(value, 0);
+}
 const eventKey = fc.constantFrom(...EVENT_KEYS);
 
 /** Text of every sort: ASCII, graphemes, lone surrogates and other invalid UTF-16. */
@@ -108,11 +159,7 @@ export function genericFamilies(known: string[]): Record<string, fc.Arbitrary<Fu
     .oneof(
       anyText(60),
       fc.constantFrom(
-        "__proto__",
-        "constructor",
-        "toString",
-        "hasOwnProperty",
-        "valueOf",
+        ...BUILTIN_KEYS,
         "ping",
         "pong",
         "error",
@@ -253,7 +300,7 @@ export function commandFamilies(specs: CommandSpec[]): Record<string, fc.Arbitra
           .tuple(
             eventKey,
             fc
-              .oneof(anyText(20), fc.constantFrom("__proto__", "constructor", "prototype"))
+              .oneof(anyText(20), fc.constantFrom(...BUILTIN_KEYS))
               .filter((key) => !(key in s.valid) && !Object.keys(s.bad).includes(key)),
             fc.jsonValue({ maxDepth: 2 }),
           )

@@ -7,10 +7,12 @@ import { connect, tryConnect } from "../helpers/ws";
 import { Actor, snapshotRoom } from "./frame-actor";
 import {
   anyText,
+  BUILTIN_KEYS,
   type CommandSpec,
   commandFamilies,
   type FuzzFrame,
   genericFamilies,
+  jsonWithKey,
   nonBoolean,
   nonNumber,
   nonString,
@@ -366,6 +368,45 @@ describe.each(Object.keys(KINDS))("fuzzed frames in a %s room", (name) => {
     for (const [family, , actor] of families) {
       if (actor === kind.main) expect(seen.has(family), `family '${family}' ran`).toBe(true);
     }
+  });
+});
+
+describe.each(Object.keys(KINDS))("keys named like JavaScript built-ins in a %s room", (name) => {
+  it("answers every command's valid data with such a key at its top and in every object, never 5xx", async () => {
+    const kind = await KINDS[name]!();
+    const wrong: string[] = [];
+    let socket = kind.main.socket;
+    let sent = 0;
+    const events = [
+      ...kind.specs.map((s) => ({ event: s.event, data: s.valid })),
+      { event: "no_such_event", data: {} },
+    ];
+    for (const { event, data } of events) {
+      for (const key of BUILTIN_KEYS) {
+        for (const nested of [false, true]) {
+          // A fresh socket before the frame rate limit would answer instead of the room.
+          if (++sent % 50 === 0) {
+            socket.close();
+            socket = await connect(kind.main.path, kind.main.token);
+          }
+          const rid = `builtin-${sent}`;
+          const frame = jsonWithKey({ event, request_id: rid, data }, key, { polluted: 1 }, nested);
+          socket.send(frame);
+          const reply = await socket.reply(rid);
+          framesTried++;
+          if (typeof reply.status !== "number" || reply.status >= 500) {
+            wrong.push(
+              `${event} ${key}${nested ? " (nested)" : ""}: ${JSON.stringify(reply).slice(0, 200)}`,
+            );
+          }
+          expect(socket.closed, `${event} ${key}: the socket closed`).toBeNull();
+        }
+      }
+    }
+    socket.close();
+    kind.main.close();
+    kind.refused?.actor.close();
+    expect(wrong).toEqual([]);
   });
 });
 

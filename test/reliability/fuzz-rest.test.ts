@@ -3,11 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
 import { ROOM_KINDS } from "../../src/rooms/registry";
 import { ADMIN, call } from "../helpers/http";
+import { BUILTIN_KEYS, jsonWithKey } from "./frame-arbitraries";
+import { validValue } from "./openapi-bounds";
 import { type FuzzRequest, type Operation, operationsOf, requests } from "./rest-arbitraries";
 import { FC_REST_RUNS, FC_SEED } from "./runs";
 import { figure } from "./soak";
 import { expectHttpError, expectNoStack, fetchWorker, snapshotD1 } from "./support";
-import { ALL_PERMISSIONS, buildWorld, user, type World } from "./world";
+import { ALL_PERMISSIONS, bodyIds, buildWorld, realParam, user, type World } from "./world";
 
 /**
  * Property: random bodies, path parameters and queries for every operation of the OpenAPI
@@ -65,6 +67,40 @@ it("fuzzes every operation the Worker serves", async () => {
   expect(OPS.filter((o) => o.body).length).toBeGreaterThan(20);
 });
 
+describe("keys named like JavaScript built-ins, at every operation", () => {
+  it.each(OPS.filter((op) => op.body).map((op) => [`${op.method} ${op.path}`, op] as const))(
+    "%s: a valid body with each key at its top and in every object is never a 5xx",
+    async (_name, op) => {
+      const wrong: string[] = [];
+      const path = op.path.replace(/\{(\w+)\}/g, (_m, p: string) =>
+        encodeURIComponent(realParam(world, op.path, p)),
+      );
+      for (const key of BUILTIN_KEYS) {
+        for (const nested of [false, true]) {
+          const body = jsonWithKey(
+            validValue(doc, op.body, bodyIds(world)),
+            key,
+            { polluted: 1 },
+            nested,
+          );
+          const res = await fetchWorker(op.path === "/{db}/bus" ? `${path}?timeout=1` : path, {
+            method: op.method,
+            headers: { Authorization: `Bearer ${ADMIN}`, "Content-Type": "application/json" },
+            body,
+          });
+          const text = await res.text();
+          tried++;
+          if (res.status >= 500)
+            wrong.push(`${key}${nested ? " (nested)" : ""}: ${res.status} ${text.slice(0, 200)}`);
+          else if (res.status >= 400)
+            expectHttpError(res.status, text, `${op.method} ${path} ${key}`);
+        }
+      }
+      expect(wrong).toEqual([]);
+    },
+  );
+});
+
 describe.each(["admin", "client"] as const)("random REST input with the %s token", (tokenName) => {
   it.each(OPS.map((op) => [`${op.method} ${op.path}`, op] as const))(
     "%s: never 5xx, the error shape on 4xx, nothing stored when refused",
@@ -77,6 +113,8 @@ describe.each(["admin", "client"] as const)("random REST input with the %s token
           tried++;
           statuses.set(status, (statuses.get(status) ?? 0) + 1);
           expect(status, `${what}: ${text.slice(0, 300)}`).toBeLessThan(500);
+          if (req.status !== undefined)
+            expect(status, `${what}: ${text.slice(0, 300)}`).toBe(req.status);
           expectNoStack(text);
           const after = await snapshotD1();
           if (status >= 400) {

@@ -1,6 +1,10 @@
 import fc from "fast-check";
-import { anyText, deepJson } from "./frame-arbitraries";
-import { realParam, type World } from "./world";
+import { anyText, BUILTIN_KEYS, builtinKeyValue, deepJson, jsonWithKey } from "./frame-arbitraries";
+import { validValue } from "./openapi-bounds";
+import { bodyIds, realParam, type World } from "./world";
+
+/** The request body limit (1 MiB): a body over it is refused with 413 before it is parsed. */
+export const BODY_LIMIT = 1024 * 1024;
 
 /** One operation of the OpenAPI document. */
 export interface Operation {
@@ -14,7 +18,23 @@ export interface FuzzRequest {
   family: string;
   path: string;
   headers: Record<string, string>;
-  body?: string | Uint8Array;
+  body?: string | Uint8Array | ReadableStream<Uint8Array>;
+  /** The status the answer must have, when the family fixes it. */
+  status?: number;
+}
+
+/** `size` bytes of a JSON body, streamed in 64 KiB chunks without a Content-Length. */
+export function streamedBody(size: number): ReadableStream<Uint8Array> {
+  const chunk = 64 * 1024;
+  let sent = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (sent >= size) return controller.close();
+      const n = Math.min(chunk, size - sent);
+      controller.enqueue(new TextEncoder().encode((sent === 0 ? "[" : "").padEnd(n, " ")));
+      sent += n;
+    },
+  });
 }
 
 /** The operations of `GET /openapi.json`, with `$ref`s of their bodies resolved lazily. */
@@ -148,14 +168,18 @@ function query(op: Operation): fc.Arbitrary<string> {
     });
 }
 
+type Body = {
+  family: string;
+  body?: string | Uint8Array | (() => ReadableStream<Uint8Array>);
+  type?: string;
+  status?: number;
+};
+
 /** Request bodies by family: shaped like the schema, any JSON, not JSON, huge, deep. */
-function bodies(
-  doc: any,
-  op: Operation,
-): fc.Arbitrary<{ family: string; body?: string | Uint8Array; type?: string }> {
+function bodies(doc: any, op: Operation, world: World): fc.Arbitrary<Body> {
   const json = (family: string, arb: fc.Arbitrary<unknown>) =>
     arb.map((v) => ({ family, body: JSON.stringify(v) ?? "null" }));
-  const families = [
+  const families: fc.Arbitrary<Body>[] = [
     json("schema-shaped body", fromSchema(doc, op.body)),
     json("any JSON body", fc.jsonValue({ maxDepth: 4 })),
     anyText(100)
@@ -176,7 +200,30 @@ function bodies(
     })),
     fc.uint8Array({ maxLength: 64 }).map((body) => ({ family: "binary body", body })),
     fc.constant({ family: "no body" }),
+    // A valid body with a key named like a JavaScript built-in at its top and in every object.
+    fc
+      .tuple(fc.constantFrom(...BUILTIN_KEYS), builtinKeyValue, fc.boolean())
+      .map(([key, extra, nested]) => ({
+        family: "built-in-name keys",
+        body: jsonWithKey(validValue(doc, op.body, bodyIds(world)), key, extra, nested),
+      })),
+    // Over the limit: 413 whatever the route, told by Content-Length...
+    fc.integer({ min: BODY_LIMIT + 1, max: BODY_LIMIT + 512 * 1024 }).map((size) => ({
+      family: "body over 1 MiB",
+      body: JSON.stringify({ text: "x".repeat(size - 11) }),
+      status: 413,
+    })),
   ];
+  // ...or while streaming (no Content-Length): only a route that reads its body can tell.
+  if (op.body) {
+    families.push(
+      fc.integer({ min: BODY_LIMIT + 1, max: BODY_LIMIT + 512 * 1024 }).map((size) => ({
+        family: "streamed body over 1 MiB",
+        body: () => streamedBody(size),
+        status: 413,
+      })),
+    );
+  }
   return fc.oneof(...families);
 }
 
@@ -189,7 +236,7 @@ export function requests(
 ): fc.Arbitrary<FuzzRequest> {
   const names = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
   return fc
-    .tuple(fc.tuple(...names.map((n) => param(world, op, n))), query(op), bodies(doc, op))
+    .tuple(fc.tuple(...names.map((n) => param(world, op, n))), query(op), bodies(doc, op, world))
     .map(([values, search, body]) => {
       let path = op.path;
       names.forEach((n, i) => {
@@ -199,7 +246,15 @@ export function requests(
       // GET cannot carry a body; its families then differ only in path and query.
       const sent = op.method === "GET" ? undefined : body.body;
       if (sent !== undefined) headers["Content-Type"] = body.type ?? "application/json";
-      return { family: body.family, path: `${path}${search}`, headers, body: sent };
+      const req: FuzzRequest = {
+        family: body.family,
+        path: `${path}${search}`,
+        headers,
+        body: typeof sent === "function" ? sent() : sent,
+        status: op.method === "GET" ? undefined : body.status,
+      };
+      // A counterexample is printed: a megabyte body is shown by its size and start only.
+      return Object.assign(req, { [fc.toStringMethod]: () => shown(req) });
     });
 }
 
@@ -210,4 +265,16 @@ function isJson(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+function shown(req: FuzzRequest): string {
+  const body =
+    typeof req.body === "string"
+      ? `${req.body.length} chars: ${req.body.slice(0, 200)}`
+      : req.body instanceof Uint8Array
+        ? `${req.body.byteLength} bytes`
+        : req.body
+          ? "a stream"
+          : "none";
+  return `${req.family} ${req.path} body ${body}`;
 }

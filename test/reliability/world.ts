@@ -148,3 +148,15 @@ export function realParam(world: World, path: string, name: string): string {
   ];
   return byPrefix.find(([prefix]) => path.startsWith(prefix))?.[1] ?? "x";
 }
+
+/** The world's real id for a body field that names one (undefined for other fields). */
+export function bodyIds(world: World): (field: string) => unknown {
+  const ids: Record<string, unknown> = {
+    schema_id: world.schema,
+    schema: world.schema,
+    user_id: world.owner.id,
+    story_id: world.story,
+    event_type: world.eventType,
+  };
+  return (field) => (Object.hasOwn(ids, field) ? ids[field] : undefined);
+}
