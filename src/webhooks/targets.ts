@@ -1,6 +1,9 @@
+import ipaddr from "ipaddr.js";
+
 /**
  * SSRF guard: targets that are (or resolve to) private, loopback, link-local or otherwise
- * non-public addresses are refused unless `WEBHOOK_ALLOW_PRIVATE_TARGETS=true`.
+ * non-public addresses are refused unless `WEBHOOK_ALLOW_PRIVATE_TARGETS=true`. The ranges are
+ * ipaddr.js's (a maintained copy of the IANA special-purpose registries), not a table of ours.
  */
 
 export type TargetVerdict =
@@ -17,102 +20,53 @@ export function privateTargetsAllowed(env: Env): boolean {
   return env.WEBHOOK_ALLOW_PRIVATE_TARGETS === "true";
 }
 
-const V4_BLOCKS: [number, number][] = [
-  [0x00000000, 8], // "this" network
-  [0x0a000000, 8], // private
-  [0x64400000, 10], // carrier-grade NAT
-  [0x7f000000, 8], // loopback
-  [0xa9fe0000, 16], // link-local (cloud metadata lives here)
-  [0xac100000, 12], // private
-  [0xc0000000, 24], // IETF protocol assignments
-  [0xc0000200, 24], // documentation
-  [0xc0a80000, 16], // private
-  [0xc6120000, 15], // benchmarking
-  [0xc6336400, 24], // documentation
-  [0xcb007100, 24], // documentation
-  [0xe0000000, 4], // multicast
-  [0xf0000000, 4], // reserved and broadcast
-];
+/**
+ * Outside 2000::/3 no IPv6 address is global unicast (IANA IPv6 Address Space registry); ipaddr.js
+ * still calls such an address `unicast` when it is in none of its named ranges, e.g. the
+ * deprecated IPv4-compatible ::/96 or the dummy prefix 100:0:0:1::/64 (RFC 9780, newer than the
+ * library's table). Every other range of the IANA special-purpose registries for IPv4 and IPv6 is
+ * in ipaddr.js 2.5's `range()` table.
+ */
+const V6_GLOBAL_UNICAST = ipaddr.IPv6.parseCIDR("2000::/3");
+/** NAT64's well-known prefix (RFC 6052): the IPv4 address it reaches is its last 32 bits. */
+const NAT64_WELL_KNOWN = ipaddr.IPv6.parseCIDR("64:ff9b::/96");
 
-function parseV4(text: string): number | null {
-  const parts = text.split(".");
-  if (parts.length !== 4) return null;
-  let value = 0;
-  for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part) || Number(part) > 255) return null;
-    value = value * 256 + Number(part);
-  }
-  return value;
+/** The IPv4 address a 6to4 (2002:AABB:CCDD::/48) or well-known NAT64 address reaches. */
+function embeddedV4(high: number, low: number): ipaddr.IPv4 {
+  return new ipaddr.IPv4([high >> 8, high & 0xff, low >> 8, low & 0xff]);
 }
 
-function v4IsPrivate(value: number): boolean {
-  return V4_BLOCKS.some(([base, bits]) => {
-    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-    return (value & mask) >>> 0 === base;
-  });
+/**
+ * Only `unicast` (public) ranges are deliverable. IPv6 forms that reach an IPv4 address without
+ * a tunnel we cannot see into (IPv4-mapped, 6to4, well-known NAT64) are judged by that address;
+ * every other named range (IPv4-translated, local-use NAT64 64:ff9b:1::/48, Teredo, ...) is
+ * refused whatever it embeds.
+ */
+function isPublic(address: ipaddr.IPv4 | ipaddr.IPv6): boolean {
+  if (address instanceof ipaddr.IPv4) return address.range() === "unicast";
+  if (address.isIPv4MappedAddress()) return isPublic(address.toIPv4Address());
+  const range: string = address.range();
+  const [, b = 0, c = 0, , , , g = 0, h = 0] = address.parts;
+  if (range === "6to4") return isPublic(embeddedV4(b, c));
+  if (address.match(NAT64_WELL_KNOWN)) return isPublic(embeddedV4(g, h));
+  return range === "unicast" && address.match(V6_GLOBAL_UNICAST);
 }
 
-/** The eight 16-bit groups of an IPv6 address (with `::` and a trailing dotted quad), or null. */
-function parseV6(text: string): number[] | null {
-  let head = text;
-  const tail: number[] = [];
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(head);
-  if (dotted?.[1]) {
-    const v4 = parseV4(dotted[1]);
-    if (v4 === null) return null;
-    tail.push(v4 >>> 16, v4 & 0xffff);
-    head = head.slice(0, -dotted[1].length);
-    if (head.endsWith(":") && !head.endsWith("::")) head = head.slice(0, -1);
-  }
-  const halves = head.split("::");
-  if (halves.length > 2) return null;
-  const groups = (part: string | undefined) =>
-    part
-      ? part
-          .split(":")
-          .map((g) => (/^[0-9a-f]{1,4}$/i.test(g) ? Number.parseInt(g, 16) : Number.NaN))
-      : [];
-  const left = groups(halves[0]);
-  const right = [...groups(halves[1]), ...tail];
-  if (halves.length === 1) {
-    const all = [...left, ...tail];
-    return all.length === 8 && !all.some(Number.isNaN) ? all : null;
-  }
-  const fill = 8 - left.length - right.length;
-  if (fill < 1) return null;
-  const all = [...left, ...new Array<number>(fill).fill(0), ...right];
-  return all.some(Number.isNaN) ? null : all;
+/** An IP literal (v4 in any form ipaddr.js reads, v6 with or without brackets or zone), or null. */
+function parseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
+  const bare = text.replace(/^\[(.*)\]$/, "$1");
+  return ipaddr.isValid(bare) ? ipaddr.parse(bare) : null;
 }
 
-function v6IsPrivate(g: number[]): boolean {
-  const [a = 0, b = 0, c = 0, d = 0, e = 0, f = 0, h = 0, i = 0] = g;
-  const embeddedV4 = (h * 0x10000 + i) >>> 0;
-  const zeroPrefix = a === 0 && b === 0 && c === 0 && d === 0 && e === 0;
-  if (zeroPrefix && f === 0) return true; // ::, ::1 and the deprecated IPv4-compatible ::a.b.c.d
-  if (zeroPrefix && f === 0xffff) return v4IsPrivate(embeddedV4); // IPv4-mapped
-  if (a === 0x64 && b === 0xff9b && c === 0 && d === 0 && e === 0 && f === 0) {
-    return v4IsPrivate(embeddedV4); // NAT64
-  }
-  if (a === 0x2002) return v4IsPrivate((b * 0x10000 + c) >>> 0); // 6to4 embeds its IPv4 next
-  if (a === 0x2001 && b === 0) return true; // Teredo: a tunnel to an obfuscated IPv4 address
-  if ((a & 0xfe00) === 0xfc00) return true; // unique local
-  if ((a & 0xffc0) === 0xfe80) return true; // link-local
-  if ((a & 0xffc0) === 0xfec0) return true; // site-local (deprecated)
-  if ((a & 0xff00) === 0xff00) return true; // multicast
-  return a === 0x2001 && b === 0x0db8; // documentation
-}
-
-/** True for an IP literal (v4, or v6 with or without brackets) that is not a public address. */
+/** True unless `address` is an IP address in a public unicast range (so a name is not public). */
 export function isPrivateAddress(address: string): boolean {
-  const bare = address.replace(/^\[|\]$/g, "").replace(/%.*$/, "");
-  const v4 = parseV4(bare);
-  if (v4 !== null) return v4IsPrivate(v4);
-  const v6 = parseV6(bare);
-  return v6 !== null && v6IsPrivate(v6);
+  const parsed = parseAddress(address);
+  return parsed === null || !isPublic(parsed);
 }
 
+/** The URL parser has already normalised IPv4 hosts to four decimal parts. */
 function isIpLiteral(hostname: string): boolean {
-  return parseV4(hostname) !== null || hostname.startsWith("[");
+  return ipaddr.IPv4.isValidFourPartDecimal(hostname) || hostname.startsWith("[");
 }
 
 function isLocalName(hostname: string): boolean {
