@@ -1,7 +1,7 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { afterEach, beforeEach, vi } from "vitest";
 import { deliverWebhookBatch } from "../src/webhooks/deliver";
-import { ADMIN, call } from "./helpers/http";
+import { ADMIN, call, tokenFor } from "./helpers/http";
 
 /** A Queue that records what is sent, so a test drives the consumer itself. */
 export function recordingQueue() {
@@ -89,6 +89,11 @@ export async function freshEventType(): Promise<string> {
   });
   if (res.status !== 201) throw new Error(`registering ${name}: ${JSON.stringify(res.body)}`);
   return name;
+}
+
+/** A client token of a fresh user that may subscribe to every app event type (not built-ins). */
+export function subscriberToken(prefix = "u"): Promise<string> {
+  return tokenFor(`${prefix}-${uid()}`, ["webhooks.subscribe:*"]);
 }
 
 /** Subscribes with the admin token (or `token`) and returns the create answer. */

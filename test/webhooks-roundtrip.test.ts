@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ADMIN, call, tokenFor } from "./helpers/http";
+import { ADMIN, call } from "./helpers/http";
 import { captureFetch, deliveryLog, freshEventType, subscribe, uid } from "./webhooks-helpers";
 
 /** Polls until `check` passes (the real Queue delivers within about a second here). */
@@ -111,26 +111,5 @@ describe("retries and redelivery through the real Queue", () => {
       { token: ADMIN },
     );
     expect(foreign.status).toBe(404);
-  });
-
-  it("delivers a past event to a hook created after it, on request, and only its owner may", async () => {
-    const { calls } = captureFetch();
-    const type = await freshEventType();
-    const emitted = await call("POST", "/api/webhook-events", {
-      token: ADMIN,
-      body: { event_type: type, data: { early: true } },
-    });
-    const ada = await tokenFor(`ada-${uid()}`);
-    const bob = await tokenFor(`bob-${uid()}`);
-    const target = `https://example.com/${uid()}`;
-    const hook = await subscribe({ event_type: type, target_url: target }, ada);
-    const path = `/api/webhooks/${hook.id}/deliveries/${emitted.body.event_uuid}/redeliver`;
-    expect((await call("POST", path, { token: bob })).status).toBe(404);
-    expect((await call("POST", path, { token: ada })).status).toBe(202);
-    await eventually("the late delivery", async () => {
-      const log = await deliveryLog(hook.id, ada);
-      expect(log.map((r) => [r.attempt, r.status])).toEqual([[1, "succeeded"]]);
-    });
-    expect(calls.filter((c) => c.url === target)).toHaveLength(1);
   });
 });

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { webhookRoutes } from "../src/routes/webhooks";
 import { registerCountdown } from "../src/webhooks/countdown";
 import { ADMIN, call, expectErrorShape, tokenFor } from "./helpers/http";
-import { freshEventType, subscribe, uid } from "./webhooks-helpers";
+import { freshEventType, subscribe, subscriberToken, uid } from "./webhooks-helpers";
 
 const url = () => `https://example.com/${uid()}`;
 
@@ -84,7 +84,7 @@ describe("webhook event types", () => {
 describe("webhook subscriptions", () => {
   it("creates a hook with a generated secret shown only in the create answer", async () => {
     const type = await freshEventType();
-    const token = await tokenFor(`u-${uid()}`);
+    const token = await subscriberToken();
     const target = url();
     const res = await call("POST", "/api/webhooks", {
       token,
@@ -203,8 +203,8 @@ describe("webhook subscriptions", () => {
   it("answers 409 for the same user, event type and URL twice; other users may", async () => {
     const type = await freshEventType();
     const target = url();
-    const ada = await tokenFor(`ada-${uid()}`);
-    const bob = await tokenFor(`bob-${uid()}`);
+    const ada = await subscriberToken("ada");
+    const bob = await subscriberToken("bob");
     await subscribe({ event_type: type, target_url: target }, ada);
     const again = await call("POST", "/api/webhooks", {
       token: ada,
@@ -216,7 +216,7 @@ describe("webhook subscriptions", () => {
   });
 
   it("keeps owners apart: others can neither see, change nor delete a hook", async () => {
-    const ada = await tokenFor(`ada-${uid()}`);
+    const ada = await subscriberToken("ada");
     const bob = await tokenFor(`bob-${uid()}`);
     const hook = await subscribe({ event_type: await freshEventType(), target_url: url() }, ada);
     expect((await call("GET", "/api/webhooks", { token: bob })).body.results).toEqual([]);
@@ -243,7 +243,7 @@ describe("webhook subscriptions", () => {
   });
 
   it("patches a hook and deletes it", async () => {
-    const token = await tokenFor(`u-${uid()}`);
+    const token = await subscriberToken();
     const type = await freshEventType();
     const hook = await subscribe({ event_type: type, target_url: url() }, token);
     const target = url();
@@ -279,7 +279,7 @@ describe("webhook subscriptions", () => {
   });
 
   it("answers on the dj-whisperer paths too", async () => {
-    const token = await tokenFor(`u-${uid()}`);
+    const token = await subscriberToken();
     const created = await call("POST", "/whisperer/hooks/", {
       token,
       body: { event_type: await freshEventType(), target_url: url(), secret_key: "k" },
@@ -297,7 +297,7 @@ describe("webhook subscriptions", () => {
   });
 
   it("paginates hooks", async () => {
-    const token = await tokenFor(`u-${uid()}`);
+    const token = await subscriberToken();
     const type = await freshEventType();
     for (let i = 0; i < 3; i++) await subscribe({ event_type: type, target_url: url() }, token);
     const first = await call("GET", "/api/webhooks?limit=2", { token });

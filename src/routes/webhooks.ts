@@ -3,14 +3,14 @@ import { requireAdmin, requireCaller } from "../auth/middleware";
 import { getDb } from "../db/client";
 import {
   deleteWebhook,
-  findDelivery,
-  findEvent,
+  findHookDelivery,
   findWebhook,
   listAttempts,
   listWebhooks,
   reopenDelivery,
 } from "../db/queries/webhooks";
 import { conflict, notFound } from "../errors";
+import { refusalToCarry } from "../webhooks/access";
 import {
   Attempt,
   CreatedHook,
@@ -88,11 +88,14 @@ const collectionRoutes = (path: string) => ({
     method: "post",
     path,
     summary: "Subscribe a target URL to an event type",
-    description: "Without `secret_key` one is generated; it is shown in this answer only.",
+    description:
+      "Needs the admin token, or a `webhooks.subscribe:<glob>` permission whose glob matches " +
+      "`event_type` (`*` matches any run of characters). Built-in event types: admin only. " +
+      "Without `secret_key` one is generated; it is shown in this answer only.",
     request: { body: jsonBody(CreateHookBody) },
     responses: {
       201: jsonResponse(CreatedHook, "The hook, with its secret this once"),
-      ...errorResponses(400, 401, 409),
+      ...errorResponses(400, 401, 403, 409),
     },
   }),
   list: createRoute({
@@ -120,7 +123,10 @@ const itemRoutes = (path: string) => ({
     path,
     summary: "Change one of your hooks; `is_active: true` re-enables a disabled one",
     request: { params: IdParams, body: jsonBody(PatchHookBody) },
-    responses: { 200: jsonResponse(Hook, "The hook"), ...errorResponses(400, 401, 404, 409) },
+    responses: {
+      200: jsonResponse(Hook, "The hook"),
+      ...errorResponses(400, 401, 403, 404, 409),
+    },
   }),
   remove: createRoute({
     ...client,
@@ -149,6 +155,8 @@ const redeliver = createRoute({
   method: "post",
   path: "/api/webhooks/{id}/deliveries/{event_uuid}/redeliver",
   summary: "Deliver an event to this hook again, with a fresh retry budget",
+  description:
+    "Only an event that was delivered (or attempted) to this hook; any other `event_uuid` is a 404.",
   request: { params: RedeliverParams },
   responses: {
     202: jsonResponse(z.object({ event_uuid: z.string() }), "Queued"),
@@ -186,15 +194,11 @@ const router = createRouter()
     const db = getDb(c.env.DB);
     const hook = await findWebhook(db, scopeOf(c.var.caller), id);
     if (!hook) throw notFound("Webhook");
-    const event = await findEvent(db, event_uuid);
-    if (!event || event.eventType !== hook.eventType) throw notFound("Event");
+    // Only what this hook got (or was attempted) may go to it again: event uuids can be computed.
+    const found = await findHookDelivery(db, id, event_uuid);
+    if (!found || refusalToCarry(hook, found.event.eventType)) throw notFound("Delivery");
     if (!hook.isActive) throw conflict("The webhook is disabled; re-enable it with PATCH first");
-    const deliveryId = await reopenDelivery(
-      db,
-      hook,
-      event,
-      await findDelivery(db, id, event_uuid),
-    );
+    const deliveryId = await reopenDelivery(db, id, found.event, found.delivery);
     if (deliveryId === null) throw conflict("This event is already being delivered to this hook");
     await enqueueDeliveries(c.env, [deliveryId]);
     return c.json({ event_uuid }, 202);

@@ -12,6 +12,7 @@ import {
   loadDeliveries,
   type WebhookRow,
 } from "../db/queries/webhooks";
+import { refusalToCarry } from "./access";
 import { type DeliveryPayload, runCallback } from "./callbacks";
 import { basicAuthOf, parseStoredConfig } from "./config";
 import { countdownDelay, MAX_DELAY_SECONDS } from "./countdown";
@@ -96,6 +97,11 @@ async function triage(
   if (delivery.status === "succeeded" || delivery.status === "failed") return { kind: "done" };
   if (!hook?.isActive || !event) {
     await abandonDelivery(db, delivery, hook ? "The webhook is disabled" : "The webhook is gone");
+    return { kind: "done" };
+  }
+  const refusal = refusalToCarry(hook, event.eventType);
+  if (refusal) {
+    await abandonDelivery(db, delivery, refusal);
     return { kind: "done" };
   }
   if (delivery.nextAttemptAt > now + DUE_SLACK_MS) {

@@ -1,4 +1,5 @@
 import { badRequest, fieldErrors } from "../errors";
+import { ADMIN_OWNER } from "./access";
 import { recordAndEnqueue, type WaitUntil } from "./event-writer";
 import { findEventType } from "./registry";
 
@@ -8,10 +9,11 @@ export function newEventUuid(): string {
 }
 
 /**
- * Records a domain event and enqueues one delivery per active hook of its type. Call it after
- * your own D1 write. Idempotent on `eventUuid`: the same uuid is recorded and delivered once.
- * Returns the event's uuid. Unknown types and data that does not match the type's schema are a
- * 400 (`ApiError`), and nothing is recorded.
+ * Records a domain event and enqueues one delivery per active hook of its type (for a built-in
+ * type, per active hook of the admin's). Call it after your own D1 write. Idempotent on
+ * `eventUuid`: the same uuid is recorded and delivered once. Returns the event's uuid. Unknown
+ * types and data that does not match the type's schema are a 400 (`ApiError`), and nothing is
+ * recorded.
  *
  * The event and its deliveries are in D1 before anything is enqueued; if enqueueing fails the
  * cron scan sends them later, so a delivery is never lost. Concurrent emits share one D1
@@ -44,7 +46,13 @@ export async function emit(
   const payloadData = type.serialize ? type.serialize(parsed.data) : parsed.data;
   await recordAndEnqueue(
     env,
-    { uuid: eventUuid, eventType, data: JSON.stringify(payloadData) },
+    {
+      uuid: eventUuid,
+      eventType,
+      data: JSON.stringify(payloadData),
+      // Built-in types carry many users' data: only the admin's hooks get them.
+      onlyOwner: type.builtin ? ADMIN_OWNER : undefined,
+    },
     ctx,
   );
   return eventUuid;

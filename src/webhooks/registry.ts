@@ -81,6 +81,11 @@ const BUILTIN: EventTypeDefinition[] = [
 
 const codeTypes = new Map<string, EventTypeDefinition>(BUILTIN.map((t) => [t.name, t]));
 
+/** Whether the system emits `name` itself (built in or registered in code): admin-only data. */
+export function isBuiltinEventType(name: string): boolean {
+  return codeTypes.has(name);
+}
+
 /** Registers an event type in code (at module load), with the zod schema of its data. */
 export function registerEventType(definition: Omit<EventTypeDefinition, "builtin">): void {
   if (codeTypes.has(definition.name)) {

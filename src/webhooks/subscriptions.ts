@@ -2,12 +2,14 @@ import type { z } from "@hono/zod-openapi";
 import type { Caller } from "../auth/caller";
 import { getDb } from "../db/client";
 import {
+  findWebhook,
   insertWebhook,
   type OwnerScope,
   updateWebhook,
   type WebhookRow,
 } from "../db/queries/webhooks";
-import { badRequest, conflict, notFound, unauthorized } from "../errors";
+import { badRequest, conflict, forbidden, notFound, unauthorized } from "../errors";
+import { ADMIN_OWNER, maySubscribe } from "./access";
 import type { CreateHookBody, PatchHookBody } from "./api";
 import { isRegisteredCallback } from "./callbacks";
 import {
@@ -16,14 +18,14 @@ import {
   defaultMaxRetries,
   normalizeCountdown,
 } from "./countdown";
-import { findEventType } from "./registry";
+import { findEventType, isBuiltinEventType } from "./registry";
 import { generateSecret, isUsableSecret } from "./sign";
 import { privateTargetsAllowed, targetUrlProblem } from "./targets";
 
 /** Subscription rules: who owns a hook, what a hook may point at, and create/patch. */
 
 export function ownerOf(caller: Caller): string {
-  if (caller.kind === "admin") return "admin";
+  if (caller.kind === "admin") return ADMIN_OWNER;
   if (caller.kind === "user") return `user:${caller.user.id}`;
   throw unauthorized();
 }
@@ -61,12 +63,23 @@ async function checkFields(
   if (Object.keys(problems).length > 0) throw badRequest("Invalid webhook", problems);
 }
 
+/** 403 unless `caller` may subscribe to `eventType` (checked after the type is known to exist). */
+function checkMaySubscribe(caller: Caller, eventType: string): void {
+  if (maySubscribe(caller, eventType)) return;
+  throw forbidden(
+    isBuiltinEventType(eventType)
+      ? `Only the admin may subscribe to the built-in event type '${eventType}'`
+      : `Subscribing to '${eventType}' needs a webhooks.subscribe:<glob> permission that matches it`,
+  );
+}
+
 export async function createHook(
   env: Env,
   caller: Caller,
   body: z.infer<typeof CreateHookBody>,
 ): Promise<{ hook: WebhookRow; secret: string }> {
   await checkFields(env, body);
+  checkMaySubscribe(caller, body.event_type);
   const countdown = normalizeCountdown(body.retry_countdown_config ?? DEFAULT_COUNTDOWN);
   const secret = body.secret_key ?? generateSecret();
   const hook = await insertWebhook(getDb(env.DB), {
@@ -87,7 +100,9 @@ export async function createHook(
 
 /**
  * Changes a hook. A new countdown without `max_retries` takes that countdown's default.
- * `is_active: true` re-enables an auto-disabled hook and clears its failure count.
+ * `is_active: true` re-enables an auto-disabled hook and clears its failure count. A new
+ * `event_type` needs the same right as subscribing to it; a built-in one, moreover, goes only
+ * to the admin's own hooks (the admin cannot hand it to a user's hook either).
  */
 export async function patchHook(
   env: Env,
@@ -96,6 +111,16 @@ export async function patchHook(
   body: z.infer<typeof PatchHookBody>,
 ): Promise<WebhookRow> {
   await checkFields(env, body);
+  if (body.event_type !== undefined) {
+    checkMaySubscribe(caller, body.event_type);
+    if (isBuiltinEventType(body.event_type)) {
+      const hook = await findWebhook(getDb(env.DB), scopeOf(caller), id);
+      if (!hook) throw notFound("Webhook");
+      if (hook.owner !== ADMIN_OWNER) {
+        throw forbidden("Built-in event types go only to the admin's own hooks");
+      }
+    }
+  }
   let countdown: CountdownConfig | undefined;
   if (body.retry_countdown_config) countdown = normalizeCountdown(body.retry_countdown_config);
   const maxRetries = body.max_retries ?? (countdown ? defaultMaxRetries(countdown) : undefined);

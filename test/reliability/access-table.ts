@@ -9,6 +9,13 @@ import type { World } from "./world";
  * - `other`: a valid client token with EVERY permission that still owns nothing here: what it
  *   may do comes from its permissions, never from someone else's resources.
  * - `admin`: the admin token.
+ * - `invite`: the token a guest gets by joining the world's poker session with a moderator
+ *   invite (`planning_poker.moderate:<session>`): moderating that one session, nothing else.
+ *   Unless a row says otherwise it gets what `noperm` gets.
+ * - `key`: an API key (`sbk_…`) holding every permission, owning nothing: unless a row says
+ *   otherwise it gets what `other` gets (a key is used like a token).
+ * - `revoked`: a revoked API key, and `revokedToken` a client token minted from it: 401 on
+ *   every route, like an expired token.
  *
  * Bodies are valid, so a refusal is about access, not input. All rows share one world; `fresh`
  * routes end or delete what they address, so each caller they let through gets its own world.
@@ -19,6 +26,8 @@ export interface AccessRow {
   noperm: number;
   other: number;
   admin: number;
+  invite?: number;
+  key?: number;
   body?: (w: World) => unknown;
   fresh?: true;
 }
@@ -124,9 +133,10 @@ export const ACCESS: Record<string, AccessRow> = {
     other: 404,
     admin: 404,
   },
-  "POST /api/webhooks": { noperm: 201, other: 201, admin: 201, body: hook },
+  // A built-in type: only the admin subscribes, whatever `webhooks.subscribe:<glob>` one holds.
+  "POST /api/webhooks": { noperm: 403, other: 403, admin: 201, body: hook },
   "GET /api/webhooks": { noperm: 200, other: 200, admin: 200 },
-  "POST /whisperer/hooks/": { noperm: 201, other: 201, admin: 201, body: hook },
+  "POST /whisperer/hooks/": { noperm: 403, other: 403, admin: 201, body: hook },
   "GET /whisperer/hooks/": { noperm: 200, other: 200, admin: 200 },
   "GET /api/webhooks/{id}": { noperm: 404, other: 404, admin: 200 },
   "PATCH /api/webhooks/{id}": {

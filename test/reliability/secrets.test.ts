@@ -58,7 +58,7 @@ afterAll(() => {
 
 describe("webhook secrets and passwords", () => {
   it("show the secret once at creation, then never: lists, reads, changes, errors, delivery logs", async () => {
-    const owner = await user("secret-owner");
+    const owner = await user("secret-owner", ["webhooks.subscribe:*"]);
     secrets.add(owner.token);
     const key = secret("whsec");
     const password = secret("pw");

@@ -12,7 +12,6 @@ export type WebhookRow = typeof webhooks.$inferSelect;
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
 export type EventRow = typeof webhookEvents.$inferSelect;
 export type AttemptRow = typeof webhookAttempts.$inferSelect;
-export type AttemptStatus = AttemptRow["status"];
 
 /** Which hooks a caller may touch: one owner's, or every hook (admin). */
 export type OwnerScope = { owner: string } | "all";
@@ -137,14 +136,17 @@ export interface NewEvent {
   uuid: string;
   eventType: string;
   data: string;
+  /** When set, only this owner's hooks get the event (built-in types go to the admin's only). */
+  onlyOwner?: string;
 }
 
 /**
- * An event and one pending delivery (with its first log row) per active hook of its type, all
- * three conditioned on the uuid being new; the first statement returns the new deliveries' ids.
- * The event row comes last, so a later event of the same uuid in the same batch records nothing.
+ * An event and one pending delivery (with its first log row) per active hook of exactly its
+ * type (and owner, if `onlyOwner`), all three conditioned on the uuid being new; the first
+ * statement returns the new deliveries' ids. The event row comes last, so a later event of the
+ * same uuid in the same batch records nothing.
  */
-function eventStatements(db: Db, event: NewEvent, at: number) {
+function eventStatements(db: Db, { onlyOwner, ...event }: NewEvent, at: number) {
   const isNew = sql`NOT EXISTS (SELECT 1 FROM ${webhookEvents} WHERE ${webhookEvents.uuid} = ${event.uuid})`;
   return [
     db
@@ -163,7 +165,14 @@ function eventStatements(db: Db, event: NewEvent, at: number) {
             updatedAt: sql`${at}`.as("updated_at"),
           })
           .from(webhooks)
-          .where(and(eq(webhooks.eventType, event.eventType), eq(webhooks.isActive, true), isNew)),
+          .where(
+            and(
+              eq(webhooks.eventType, event.eventType),
+              onlyOwner === undefined ? undefined : eq(webhooks.owner, onlyOwner),
+              eq(webhooks.isActive, true),
+              isNew,
+            ),
+          ),
       )
       .returning({ id: webhookDeliveries.id }),
     db.insert(webhookAttempts).select(
@@ -418,50 +427,37 @@ export async function abandonDelivery(
   ]);
 }
 
-export async function findDelivery(db: Db, webhookId: string, eventUuid: string) {
-  return (
-    (await db
-      .select()
-      .from(webhookDeliveries)
-      .where(
-        and(eq(webhookDeliveries.webhookId, webhookId), eq(webhookDeliveries.eventUuid, eventUuid)),
-      )
-      .get()) ?? null
-  );
-}
-
-export async function findEvent(db: Db, uuid: string) {
-  return (await db.select().from(webhookEvents).where(eq(webhookEvents.uuid, uuid)).get()) ?? null;
+/**
+ * The delivery of an event to a hook, with the event: null when the event never went (nor was
+ * attempted) to that hook, which is all a redelivery may send it.
+ */
+export async function findHookDelivery(
+  db: Db,
+  webhookId: string,
+  eventUuid: string,
+): Promise<{ delivery: DeliveryRow; event: EventRow } | null> {
+  const row = await db
+    .select({ delivery: webhookDeliveries, event: webhookEvents })
+    .from(webhookDeliveries)
+    .innerJoin(webhookEvents, eq(webhookEvents.uuid, webhookDeliveries.eventUuid))
+    .where(
+      and(eq(webhookDeliveries.webhookId, webhookId), eq(webhookDeliveries.eventUuid, eventUuid)),
+    )
+    .get();
+  return row ?? null;
 }
 
 /**
- * Opens a new round for a finished delivery (or a first one for a past event of the hook's
- * type): due now, with a fresh retry budget. Returns the delivery id, or null if it is open.
+ * Opens a new round for a finished delivery: due now, with a fresh retry budget. Returns the
+ * delivery id, or null if it is open.
  */
 export async function reopenDelivery(
   db: Db,
-  hook: WebhookRow,
+  hookId: string,
   event: EventRow,
-  existing: DeliveryRow | null,
+  existing: DeliveryRow,
 ): Promise<number | null> {
   const at = Date.now();
-  if (!existing) {
-    const [created] = await db
-      .insert(webhookDeliveries)
-      .values({
-        eventUuid: event.uuid,
-        webhookId: hook.id,
-        status: "pending",
-        nextAttemptAt: at,
-        createdAt: at,
-        updatedAt: at,
-      })
-      .onConflictDoNothing()
-      .returning({ id: webhookDeliveries.id });
-    if (!created) return null;
-    await logScheduled(db, created.id, hook.id, event, 1, "pending");
-    return created.id;
-  }
   const [reopened] = await db
     .update(webhookDeliveries)
     .set({ status: "pending", roundStart: existing.attempts, nextAttemptAt: at, updatedAt: at })
@@ -474,7 +470,7 @@ export async function reopenDelivery(
     )
     .returning({ id: webhookDeliveries.id });
   if (!reopened) return null;
-  await logScheduled(db, existing.id, hook.id, event, existing.attempts + 1, "pending");
+  await logScheduled(db, existing.id, hookId, event, existing.attempts + 1);
   return existing.id;
 }
 
@@ -484,7 +480,6 @@ async function logScheduled(
   webhookId: string,
   event: EventRow,
   attempt: number,
-  status: AttemptStatus,
 ) {
   await db
     .insert(webhookAttempts)
@@ -494,7 +489,7 @@ async function logScheduled(
       eventUuid: event.uuid,
       eventType: event.eventType,
       attempt,
-      status,
+      status: "pending",
       createdAt: Date.now(),
     })
     .onConflictDoNothing();
