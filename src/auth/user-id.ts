@@ -8,6 +8,9 @@ export const USER_ID_PATTERN = /^[A-Za-z0-9._@+-]{1,128}$/;
 
 export const UserId = z
   .string()
+  // The pattern bounds the length too; min/max also put it in the OpenAPI document.
+  .min(1)
+  .max(128)
   .regex(USER_ID_PATTERN, "must be 1–128 characters of A-Z a-z 0-9 . _ @ + -")
   .openapi({ example: "u1", description: "1–128 characters of `A-Z a-z 0-9 . _ @ + -`" });
 
