@@ -66,13 +66,21 @@ export const ACCESS: Record<string, AccessRow> = {
     noperm: 403,
     other: 201,
     admin: 201,
+    invite: 201,
     body: () => story,
   },
-  "POST /api/poker/sessions/{id}/end": { noperm: 403, other: 200, admin: 200, fresh: true },
+  "POST /api/poker/sessions/{id}/end": {
+    noperm: 403,
+    other: 200,
+    admin: 200,
+    invite: 200,
+    fresh: true,
+  },
   "POST /api/poker/sessions/{id}/invites": {
     noperm: 403,
     other: 201,
     admin: 201,
+    invite: 201,
     body: () => ({}),
   },
   // Public: the invite is the credential (a forged one is refused for everyone).

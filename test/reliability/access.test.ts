@@ -14,8 +14,21 @@ import { ALL_PERMISSIONS, buildWorld, realParam, type User, user, type World } f
  */
 
 const ROUTES = createApp(ROOM_KINDS).routes.filter((r) => r.method !== "ALL");
-const CALLERS = ["none", "expired", "tampered", "noperm", "other", "admin"] as const;
+const CALLERS = [
+  "none",
+  "expired",
+  "tampered",
+  "revoked",
+  "revokedToken",
+  "noperm",
+  "other",
+  "invite",
+  "key",
+  "admin",
+] as const;
 type CallerName = (typeof CALLERS)[number];
+/** Credentials that are present but no longer (or never) valid: 401 wherever one is read. */
+const DEAD: readonly CallerName[] = ["expired", "tampered", "revoked", "revokedToken"];
 
 let owner: User;
 let noperm: User;
@@ -23,7 +36,45 @@ let other: User;
 /** The HTTP table's world (its rows change it), and an untouched one for the other tests. */
 let shared: World;
 let quiet: World;
-let tokens: Record<CallerName, string | undefined>;
+let tokens: Record<Exclude<CallerName, "invite">, string | undefined>;
+/** Invite tokens are bound to a world's poker session: one per world, minted on first use. */
+const invites = new Map<World, Promise<string>>();
+
+/** An API key of a new user holding `permissions`, through the admin's `POST /api/keys`. */
+async function apiKey(permissions: string[]): Promise<{ id: string; key: string; user: string }> {
+  const userId = `key-${crypto.randomUUID().slice(0, 8)}`;
+  const res = await api("POST", "/api/keys", {
+    token: ADMIN,
+    body: { name: "Access table", user: { id: userId, name: "Key" }, permissions },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return { id: res.body.id, key: res.body.key, user: userId };
+}
+
+/** A guest's token from joining `world`'s session with a moderator invite. */
+function inviteToken(world: World): Promise<string> {
+  let token = invites.get(world);
+  if (!token) {
+    token = (async () => {
+      const invite = await api("POST", `/api/poker/sessions/${world.session}/invites`, {
+        token: ADMIN,
+        body: { role: "moderator" },
+      });
+      expect(invite.status, JSON.stringify(invite.body)).toBe(201);
+      const joined = await api("POST", `/api/poker/sessions/${world.session}/join`, {
+        body: { invite: invite.body.invite, name: "Guest" },
+      });
+      expect(joined.status, JSON.stringify(joined.body)).toBe(201);
+      return joined.body.token as string;
+    })();
+    invites.set(world, token);
+  }
+  return token;
+}
+
+function credentialOf(caller: CallerName, world: World): Promise<string | undefined> {
+  return caller === "invite" ? inviteToken(world) : Promise.resolve(tokens[caller]);
+}
 
 beforeAll(async () => {
   owner = await user("owner", ALL_PERMISSIONS);
@@ -31,20 +82,30 @@ beforeAll(async () => {
   other = await user("other", ALL_PERMISSIONS);
   shared = await buildWorld(owner);
   quiet = await buildWorld(owner);
+  const key = await apiKey(ALL_PERMISSIONS);
+  const revoked = await apiKey(ALL_PERMISSIONS);
+  const minted = await api("POST", "/api/tokens", { token: revoked.key, body: {} });
+  expect(minted.status, JSON.stringify(minted.body)).toBe(201);
+  expect((await api("DELETE", `/api/keys/${revoked.id}`, { token: ADMIN })).status).toBe(204);
   tokens = {
     none: undefined,
     expired: await expiredToken(other.id, ALL_PERMISSIONS),
     tampered: tamperedToken(noperm.token, ALL_PERMISSIONS),
+    revoked: revoked.key,
+    revokedToken: minted.body.token,
     noperm: noperm.token,
     other: other.token,
+    key: key.key,
     admin: ADMIN,
   };
 });
 
 function expected(row: AccessRow, caller: CallerName): number {
   if (caller === "none") return row.none ?? 401;
-  if (caller === "expired" || caller === "tampered") return 401;
-  return row[caller];
+  if (DEAD.includes(caller)) return 401;
+  if (caller === "invite") return row.invite ?? row.noperm;
+  if (caller === "key") return row.key ?? row.other;
+  return row[caller as "noperm" | "other" | "admin"];
 }
 
 function pathIn(world: World, template: string): string {
@@ -58,7 +119,7 @@ function pathIn(world: World, template: string): string {
 async function request(route: string, row: AccessRow, world: World, caller: CallerName) {
   const [method, template] = route.split(" ") as [string, string];
   const headers: Record<string, string> = {};
-  const token = tokens[caller];
+  const token = await credentialOf(caller, world);
   if (token) headers.Authorization = `Bearer ${token}`;
   const body = row.body?.(world);
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -113,10 +174,9 @@ describe("HTTP access table", () => {
 });
 
 describe("socket access table", () => {
-  const SOCKETS: Record<
-    string,
-    { path: (w: World) => string } & Record<"noperm" | "other" | "admin", number>
-  > = {
+  // The same defaults as the HTTP table: an invite's guest is `noperm` beyond its session, a
+  // key is `other`, dead credentials are 401 before the upgrade.
+  const SOCKETS: Record<string, { path: (w: World) => string } & AccessRow> = {
     // Any valid token may watch a poker session (as a spectator without poker permissions).
     poker: { path: (w) => `/ws/poker/${w.session}`, noperm: 101, other: 101, admin: 101 },
     // Members only; threads.observe alone is not enough without observing this thread.
@@ -141,9 +201,8 @@ describe("socket access table", () => {
   it.each(Object.entries(SOCKETS))("/ws/%s", async (_kind, row) => {
     const wrong: string[] = [];
     for (const caller of CALLERS) {
-      const want =
-        caller === "none" || caller === "expired" || caller === "tampered" ? 401 : row[caller];
-      const res = await tryConnect(row.path(quiet), tokens[caller]);
+      const want = expected(row, caller);
+      const res = await tryConnect(row.path(quiet), await credentialOf(caller, quiet));
       const status = res instanceof Response ? res.status : 101;
       if (res instanceof Response) expectHttpError(res.status, await res.text(), `${caller}`);
       else res.close();
