@@ -2,6 +2,7 @@ import { cors } from "hono/cors";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { resolveCallerMiddleware } from "./auth/middleware";
+import { limitBody, securityHeaders } from "./edge-middleware";
 import { ApiError, toApiError } from "./errors";
 import type { RoomKinds } from "./rooms/room-kind";
 import { busRoutes } from "./routes/bus";
@@ -22,6 +23,7 @@ export function createApp(kinds: RoomKinds) {
   const app = createRouter();
 
   app.use("*", requestId());
+  app.use("*", securityHeaders);
   // Token auth (no cookies), so any origin may call; browsers' Tryton-style bus clients included.
   app.use(
     "*",
@@ -31,6 +33,8 @@ export function createApp(kinds: RoomKinds) {
       maxAge: 600,
     }),
   );
+  // Before the caller is resolved: an oversized body is refused before anything else is done.
+  app.use("*", limitBody);
   app.use("*", resolveCallerMiddleware);
   // A known path with another method is a 405; it reads `app.routes` lazily, so it sees every mount.
   app.use(
@@ -73,7 +77,7 @@ export function createApp(kinds: RoomKinds) {
       title: "Switchboard",
       version: "0.1.0",
       description:
-        "Realtime rooms at the edge: poker, threads, bus, state subscriptions, webhooks.",
+        "Realtime rooms at the edge: poker, threads, bus, state subscriptions, webhooks. Request bodies over 1 MiB are refused with 413 `payload_too_large` before they are parsed.",
     },
   });
 
