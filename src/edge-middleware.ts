@@ -2,7 +2,7 @@ import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
 import { ApiError } from "./errors";
 
-/** Request bodies over this are refused before anything reads them (contract: 1 MiB). */
+/** Request bodies over 1 MiB are refused before anything reads them. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 /**

@@ -4,7 +4,7 @@ import { MAX_BODY_BYTES } from "../src/edge-middleware";
 import { newDb, poll } from "./bus-helpers";
 import { ADMIN, BASE, call, expectErrorShape, tokenFor } from "./helpers/http";
 
-/** What every page and answer of the Worker carries (the contract's HTML page headers). */
+/** What every page and answer of the Worker carries: the HTML pages' security headers. */
 function expectSecurityHeaders(headers: Headers): void {
   const csp = headers.get("Content-Security-Policy") ?? "";
   expect(csp).toContain("script-src 'self'");
