@@ -16,6 +16,7 @@ declare namespace Cloudflare {
 		ADMIN_TOKEN: string;
 		TOKEN_SECRET: string;
 		WEBHOOK_ALLOW_PRIVATE_TARGETS: string;
+		MAX_SOCKETS_PER_USER: string;
 		POKER_ROOM: DurableObjectNamespace<import("./src/index").PokerRoom>;
 		THREAD_ROOM: DurableObjectNamespace<import("./src/index").ThreadRoom>;
 		BUS_CHANNEL: DurableObjectNamespace<import("./src/index").BusChannel>;
@@ -27,7 +28,7 @@ type StringifyValues<EnvType extends Record<string, unknown>> = {
 	[Binding in keyof EnvType]: EnvType[Binding] extends string ? EnvType[Binding] : string;
 };
 declare namespace NodeJS {
-	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "WEBHOOK_TIMEOUT_SECONDS" | "ADMIN_TOKEN" | "TOKEN_SECRET" | "WEBHOOK_ALLOW_PRIVATE_TARGETS">> {}
+	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "WEBHOOK_TIMEOUT_SECONDS" | "ADMIN_TOKEN" | "TOKEN_SECRET" | "WEBHOOK_ALLOW_PRIVATE_TARGETS" | "MAX_SOCKETS_PER_USER">> {}
 }
 
 // Begin runtime types

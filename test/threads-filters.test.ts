@@ -135,7 +135,7 @@ describe("observers", () => {
     expect(
       (await call("POST", `/api/threads/${second}/ws-subscribe`, { token: obs.token })).status,
     ).toBe(204);
-    expect((await wo.waitClosed()).code).toBe(4003);
+    expect((await wo.waitClosed()).code).toBe(4403);
     expect(((await tryConnect(`/ws/threads/${first}`, obs.token)) as Response).status).toBe(403);
     const wo2 = await threadSocket(second, obs.token);
     wo2.close();

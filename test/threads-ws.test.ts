@@ -135,7 +135,7 @@ describe("thread room: live messages", () => {
     const wb = await threadSocket(id, bob.token);
     const res = await call("DELETE", `/api/threads/${id}/users/${bob.id}`, { token: ada.token });
     expect(res.status).toBe(204);
-    expect((await wb.waitClosed()).code).toBe(4003);
+    expect((await wb.waitClosed()).code).toBe(4403);
   });
 
   it("rebuilds from storage after eviction: counts, views and the stream go on", async () => {

@@ -5,7 +5,22 @@
  * connection alive with `ping`, reconnects with full-jitter exponential backoff and resumes with
  * `?since=<last seq>`, dropping events it has already seen. Cloudflare closes every WebSocket on
  * each deploy, so this resume is the normal path, not an edge case.
+ *
+ * A socket lives only as long as its token: on `token_expiring` the client asks `token()` again
+ * and sends it in band (`auth`); if that fails the server closes with 4401 at expiry and the
+ * client reconnects with another `token()`. It never reconnects after the final close codes
+ * (access removed, room deleted, room ended, too many sockets: `FINAL_CLOSE_CODES`).
  */
+
+import { AUTH_EVENT, FINAL_CLOSE_CODES, TOKEN_EXPIRING_EVENT } from "../rooms/socket-lifecycle";
+
+export {
+  AUTH_EVENT,
+  CLOSE_CODES,
+  type CloseReason,
+  FINAL_CLOSE_CODES,
+  TOKEN_EXPIRING_EVENT,
+} from "../rooms/socket-lifecycle";
 
 export type RequestId = string | number;
 
@@ -39,7 +54,7 @@ export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
 export interface RoomClientOptions {
   /** `https://host/ws/poker/<id>` (or `wss://…`); query parameters are kept. */
   url: string;
-  /** Called before every attempt, so an expired token can be replaced. */
+  /** Called before every attempt and when the server warns that the token expires soon. */
   token: () => string | Promise<string>;
   /** A WebSocket constructor; defaults to the global one (pass `ws` on Node 20). */
   WebSocket?: new (
@@ -55,7 +70,10 @@ export interface RoomClientOptions {
   requestTimeoutMs?: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
-  /** Close codes after which reconnecting is pointless (the room ended, access was refused). */
+  /**
+   * Close codes after which reconnecting is pointless (the room ended, access was removed, too
+   * many sockets); defaults to the protocol's `FINAL_CLOSE_CODES`.
+   */
   terminalCloseCodes?: number[];
   random?: () => number;
 }
@@ -108,7 +126,7 @@ export class RoomClient {
       requestTimeoutMs: 10_000,
       backoffBaseMs: 500,
       backoffMaxMs: 30_000,
-      terminalCloseCodes: [4401, 4403, 4404, 4410],
+      terminalCloseCodes: [...FINAL_CLOSE_CODES],
       random: Math.random,
       ...options,
     };
@@ -243,7 +261,32 @@ export class RoomClient {
       if (frame.event !== "resync" && this.lastSeq !== null && frame.seq <= this.lastSeq) return;
       this.lastSeq = frame.seq;
     }
+    if (frame.event === TOKEN_EXPIRING_EVENT) void this.refreshToken(socket);
     this.emit(frame.event, frame.data, frame);
+  }
+
+  /**
+   * Replaces the socket's credential in band. Any failure is left alone: the server closes the
+   * socket with 4401 at expiry, and the reconnect asks `token()` again.
+   */
+  private async refreshToken(socket: WebSocketLike): Promise<void> {
+    try {
+      const token = await this.options.token();
+      // Not queued for a later socket: a new connection carries its own fresh token.
+      if (socket !== this.socket || socket.readyState !== OPEN) return;
+      const reply = await this.request(AUTH_EVENT, { token });
+      if (reply.status !== 200) throw new Error(reply.errors.join("; "));
+      this.emit("token_refreshed", reply.data, { event: "token_refreshed", data: reply.data });
+    } catch (err) {
+      this.emit(
+        "token_refresh_failed",
+        { error: String(err) },
+        {
+          event: "token_refresh_failed",
+          data: { error: String(err) },
+        },
+      );
+    }
   }
 
   private lost(socket: WebSocketLike, code: number): void {

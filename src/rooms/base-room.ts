@@ -13,6 +13,9 @@ import { EventStream } from "./event-stream";
 import { callerFromHeaders, ROOM_ID_HEADER } from "./forward";
 import { type Member, memberCan, memberFromCaller } from "./member";
 import {
+  AUTH_EVENT,
+  CLOSE_CODES,
+  type CloseReason,
   exceedsFrameLimit,
   issuesToErrors,
   MAX_FRAME_BYTES,
@@ -23,14 +26,13 @@ import {
 } from "./protocol";
 import { FrameRateLimiter } from "./rate-limit";
 import { type Outcome, RoomQueue } from "./room-queue";
+import { SocketLifetime } from "./socket-lifetime";
 
 /**
  * A socket silent this long (no frame, no auto-answered `ping`) is dropped by the sweep, in rooms
  * with presence (`dropsSilentSockets`).
  */
 export const IDLE_TIMEOUT_MS = 60_000;
-/** Close code for sockets dropped by the idle sweep (4000–4999 are for applications). */
-export const CLOSE_IDLE = 4000;
 /** Writing the attachment on every frame is wasteful; `lastSeen` only needs this precision. */
 const LAST_SEEN_RESOLUTION_MS = 5_000;
 
@@ -39,8 +41,10 @@ const LAST_SEEN_RESOLUTION_MS = 5_000;
  *
  * It implements the runtime entry points once: WebSocket upgrade with hibernation, the frame
  * envelope, command dispatch with per-event permissions, replies, limits, the ordered event
- * stream with `?since=` resume, the idle sweep alarm. A room kind declares its `commands` and
- * overrides the hooks it needs (`onJoin`, `onLeave`, `snapshot`, `renderFor`, `onRequest`, ...).
+ * stream with `?since=` resume, the idle sweep alarm, and the socket's credential lifetime
+ * (`token_expiring`, the in-band `auth` refresh, close 4401 at expiry or key revocation, the
+ * per-user socket cap). A room kind declares its `commands` and overrides the hooks it needs
+ * (`onJoin`, `onLeave`, `snapshot`, `renderFor`, `onRequest`, ...).
  */
 export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObject<Env> {
   protected readonly sql: SqlStorage;
@@ -54,6 +58,27 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   private readonly members = new WeakMap<WebSocket, Member<S>>();
   private readonly departed = new WeakSet<WebSocket>();
   private readonly queue = new RoomQueue();
+  private readonly lifetime = new SocketLifetime<S>({
+    env: () => this.env,
+    sockets: () => this.sockets(),
+    socketsTagged: (tag) => this.socketsTagged(tag),
+    memberOf: (ws) => this.memberOf(ws),
+    saveMember: (ws, member) => this.saveMember(ws, member),
+    send: (ws, frame) => this.send(ws, frame),
+    sendError: (ws, status, errors, requestId) => this.sendError(ws, status, errors, requestId),
+    closeSocket: (ws, reason, text) => this.closeSocket(ws, reason, text),
+    meta: (key) => this.meta(key),
+    setMeta: (key, value) => this.setMeta(key, value),
+    ensureAlarmBy: (due) => this.ensureAlarmBy(due),
+    reportError: (err, where) => this.reportError(err, where),
+    credentialRefreshed: async (ws, member, previous) => {
+      try {
+        await this.onCredentialRefreshed(ws, member, previous);
+      } catch (err) {
+        this.reportError(err, "onCredentialRefreshed");
+      }
+    },
+  });
 
   /** The client events of this room kind. */
   protected abstract readonly commands: CommandTable<S>;
@@ -92,6 +117,17 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
 
   /** Runs once when a socket leaves: closed, errored, or dropped by the idle sweep. */
   protected onLeave(_ws: WebSocket, _member: Member<S>): void | Promise<void> {}
+
+  /**
+   * Runs after an `auth` frame replaced the socket's credential (saved and answered), for rooms
+   * that show or derive something from a socket's permissions: e.g. close the socket with
+   * `accessRemoved` when the new permissions no longer admit it.
+   */
+  protected onCredentialRefreshed(
+    _ws: WebSocket,
+    _member: Member<S>,
+    _previous: Member<S>,
+  ): void | Promise<void> {}
 
   /** The full current state, sent as `resync` when a resume is older than the stream keeps. */
   protected snapshot(_member: Member<S>): unknown | Promise<unknown> {
@@ -286,6 +322,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   override async alarm(): Promise<void> {
     try {
       await this.sweepIdleSockets();
+      await this.lifetime.enforce();
       this.stream.prune();
       await this.onAlarm();
     } catch (err) {
@@ -300,17 +337,25 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   private async accept(request: Request): Promise<Response> {
     const caller = callerFromHeaders(request.headers);
     const member = memberFromCaller(caller, await this.initialState(request, caller));
+    // After the last await before accepting: sockets accepted meanwhile count, the cap is exact.
+    const refusal = this.lifetime.refusal(member);
+    if (refusal) return Response.json(refusal.toBody(), { status: refusal.status });
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
-    this.ctx.acceptWebSocket(server, this.socketTags(member));
+    this.ctx.acceptWebSocket(server, [...this.lifetime.tagsOf(member), ...this.socketTags(member)]);
     this.saveMember(server, member);
 
     const since = new URL(request.url).searchParams.get("since");
     if (since !== null) await this.resume(server, member, Number(since));
     await this.onJoin(server, member);
-    // A new socket cannot be idle before IDLE_TIMEOUT_MS; the sweep then works out the rest, so
-    // accepting stays O(1) however many sockets the room holds.
-    if (this.dropsSilentSockets) await this.ensureAlarmBy(Date.now() + IDLE_TIMEOUT_MS);
+    // A new socket cannot be idle before IDLE_TIMEOUT_MS, nor need its credential checked
+    // before its own dues; the alarm then works out the rest, so accepting stays O(1) however
+    // many sockets the room holds.
+    const due = [
+      this.dropsSilentSockets ? Date.now() + IDLE_TIMEOUT_MS : null,
+      this.lifetime.dueAt(member),
+    ].filter((at) => at !== null);
+    if (due.length) await this.ensureAlarmBy(Math.min(...due));
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -369,6 +414,17 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     }
     const { frame } = parsed;
     const member = this.touch(ws);
+    if (this.lifetime.expired(member)) {
+      // The alarm closes it at expiry; a frame that comes first is not served either.
+      this.sendError(ws, 401, ["The credential has expired"], frame.requestId);
+      await this.closeSocket(ws, "credentialExpired", "credential expired");
+      return;
+    }
+    // Before the room's own commands, so no room kind can shadow the refresh.
+    if (frame.event === AUTH_EVENT) {
+      await this.lifetime.refresh(ws, frame);
+      return;
+    }
     const command = Object.hasOwn(this.commands, frame.event)
       ? this.commands[frame.event]
       : undefined;
@@ -453,23 +509,34 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     if (!this.dropsSilentSockets) return;
     for (const ws of this.sockets()) {
       if (now - this.lastActivity(ws) < IDLE_TIMEOUT_MS) continue;
-      try {
-        ws.close(CLOSE_IDLE, "idle timeout");
-      } catch {
-        // already closing
-      }
-      await this.leave(ws);
+      await this.closeSocket(ws, "idle", "idle timeout");
     }
   }
 
-  /** One alarm for the idle sweep and the room kind's own timers: whichever is due first. */
+  /** Closes a socket with one of the protocol's codes and runs its leave hook now. */
+  protected async closeSocket(ws: WebSocket, reason: CloseReason, text: string): Promise<void> {
+    try {
+      ws.close(CLOSE_CODES[reason].code, text);
+    } catch {
+      // already closing
+    }
+    await this.leave(ws);
+  }
+
+  /**
+   * One alarm for the idle sweep, the sockets' credentials and the room kind's own timers:
+   * whichever is due first. A room whose sockets neither go idle nor expire sets none for them.
+   */
   private async scheduleAlarm(): Promise<void> {
     const due: number[] = [];
-    const open = this.dropsSilentSockets ? this.sockets() : [];
-    if (open.length) {
+    const soon = Date.now() + 1_000;
+    const open = this.sockets();
+    if (this.dropsSilentSockets && open.length) {
       const oldest = Math.min(...open.map((ws) => this.lastActivity(ws)));
-      due.push(Math.max(oldest + IDLE_TIMEOUT_MS, Date.now() + 1_000));
+      due.push(Math.max(oldest + IDLE_TIMEOUT_MS, soon));
     }
+    const credentials = this.lifetime.nextDueAt(open);
+    if (credentials !== null) due.push(Math.max(credentials, soon));
     const own = this.nextAlarmAt();
     if (own !== null) due.push(own);
     if (!due.length) return;

@@ -1,4 +1,5 @@
 import type { Caller } from "../auth/caller";
+import { credentialFacts } from "./socket-credential";
 
 /**
  * Per-connection facts, kept in the socket attachment so they survive hibernation.
@@ -13,6 +14,12 @@ export interface Member<S = Record<string, unknown>> {
   connectedAt: number;
   /** Last frame received from the client (auto-answered pings are tracked by the runtime). */
   lastSeen: number;
+  /** When the socket's credential ends (epoch ms); the socket is closed 4401 then. */
+  expiresAt?: number;
+  /** The API key behind the credential: the socket closes 4401 when the key is revoked. */
+  keyId?: string;
+  /** When `token_expiring` is due; removed once sent, so each credential is warned once. */
+  warnAt?: number;
   state: S;
 }
 
@@ -24,11 +31,10 @@ export function memberFromCaller<S>(caller: Caller, state: S, now = Date.now()):
     case "user":
       return {
         ...base,
+        ...credentialFacts(caller, now),
         userId: caller.user.id,
         name: caller.user.name,
-        permissions: caller.permissions,
         admin: false,
-        lang: caller.lang,
       };
     case "anonymous":
       return { ...base, userId: null, name: "anonymous", permissions: [], admin: false };

@@ -12,6 +12,7 @@ import {
 import { badRequest, forbidden, notFound } from "../errors";
 import { BaseRoom } from "./base-room";
 import type { CommandContext } from "./commands";
+import type { Member } from "./member";
 import type { RoomKind } from "./room-kind";
 
 interface PersonSocketState extends Record<string, unknown> {
@@ -67,6 +68,15 @@ export class PersonRoom extends BaseRoom<PersonSocketState> {
       },
     }),
   };
+
+  /** The person themself stays; an observer whose refreshed token lost `state.observe` goes. */
+  protected override async onCredentialRefreshed(
+    ws: WebSocket,
+    member: Member<PersonSocketState>,
+  ): Promise<void> {
+    if (member.userId === this.roomId || this.can(member, PERMISSIONS.stateObserve)) return;
+    await this.closeSocket(ws, "accessRemoved", "'state.observe' is no longer granted");
+  }
 
   protected override initialState(): PersonSocketState {
     return { subscriptions: {} };

@@ -26,12 +26,9 @@ import { ApiError, badRequest, conflict, notFound } from "../errors";
 import { emit } from "../webhooks/emit";
 import { BaseRoom } from "./base-room";
 import type { Member } from "./member";
-import type { Reply, ServerEvent } from "./protocol";
+import { CLOSE_CODES, type Reply, type ServerEvent } from "./protocol";
 import type { RoomKind } from "./room-kind";
 import { failed, succeeded } from "./room-queue";
-
-/** Close code for sockets of a session that ended; the client SDK does not reconnect on it. */
-export const CLOSE_SESSION_ENDED = 4410;
 
 const storyIdSchema = z.union([z.string().min(1).max(100), z.number().int()]).transform(String);
 const noData = z.object({}).strict();
@@ -225,6 +222,11 @@ export class PokerRoom extends BaseRoom {
     });
   }
 
+  /** The participant list shows permissions: a refreshed token may carry other ones. */
+  protected override async onCredentialRefreshed(): Promise<void> {
+    await this.exclusive(() => this.updateParticipants());
+  }
+
   protected override async snapshot(member: Member) {
     const round = await this.current();
     const view = round ? viewOf(round) : null;
@@ -328,7 +330,7 @@ export class PokerRoom extends BaseRoom {
     setTimeout(() => {
       for (const ws of this.sockets()) {
         try {
-          ws.close(CLOSE_SESSION_ENDED, "poker session ended");
+          ws.close(CLOSE_CODES.roomEnded.code, "poker session ended");
         } catch {
           // already closing
         }

@@ -1,5 +1,13 @@
 import { z } from "zod";
 
+export {
+  AUTH_EVENT,
+  CLOSE_CODES,
+  type CloseReason,
+  FINAL_CLOSE_CODES,
+  TOKEN_EXPIRING_EVENT,
+} from "./socket-lifecycle";
+
 /**
  * The one WebSocket envelope of CONTRACT.md §2, for every room kind.
  * Client frames name their event as `event`, or `action` / `message` (the original clients).

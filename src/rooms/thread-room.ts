@@ -44,13 +44,13 @@ import { createThread, deleteThread, editThread } from "../domain/threads/thread
 import { forbidden, notFound } from "../errors";
 import { BaseRoom } from "./base-room";
 import type { Member } from "./member";
-import type { ServerEvent } from "./protocol";
+import { CLOSE_CODES, type ServerEvent } from "./protocol";
 import type { RoomKind } from "./room-kind";
 
 export const TYPING_EVENT = "thread_someone_is_writing";
 /** Close codes: the member was removed / stopped observing; the thread was deleted. */
-export const CLOSE_REMOVED = 4003;
-export const CLOSE_DELETED = 4004;
+const CLOSE_REMOVED = CLOSE_CODES.accessRemoved.code;
+const CLOSE_DELETED = CLOSE_CODES.roomDeleted.code;
 /** Room meta: the D1 id of the last new message published to the stream. */
 const PUBLISHED_MESSAGE = "published_message_id";
 /** Room meta: the id of the last edit or delete (`thread_message_changes`) published. */

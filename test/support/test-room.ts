@@ -61,6 +61,8 @@ export class TestRoom extends BaseRoom {
         return outcomes.map((o) => (o.ok ? succeeded({ count }) : o));
       },
     }),
+    // Never runs: the base room answers `auth` (the token refresh) before any room's commands.
+    auth: this.command({ schema: z.unknown(), handle: () => ({ shadowed: true }) }),
     conflict: this.command({
       schema: z.object({}).strict(),
       handle: () => {
