@@ -135,7 +135,10 @@ export class RoomClient {
     void this.open();
   }
 
-  /** Subscribes to a server event (or to `open` / `close` / `state` of the connection). */
+  /**
+   * Subscribes to a server event, or to one of the client's own: `open`, `close` (`{code}`),
+   * `state`, `token_refreshed` (`{expires_at}`) and `token_refresh_failed` (`{error}`).
+   */
   // biome-ignore lint/suspicious/noExplicitAny: the default lets untyped callers read fields.
   on<D = any>(event: string, handler: (data: D, frame: ServerFrame<D>) => void): () => void {
     const set = this.handlers.get(event) ?? new Set();
