@@ -48,9 +48,10 @@ export async function mintToken(ours, user, permissions) {
 
 /**
  * Client tokens for `count` subscribers, one user per `perUser` of them: a socket upgrade or a
- * poll is an HTTP call, and a client token's user may make 600 per 10 s (wrangler.toml).
+ * poll is an HTTP call, and a client token's user may make 600 per 10 s (wrangler.toml); and one
+ * user may hold at most MAX_SOCKETS_PER_USER (100) sockets in one room.
  */
-export function subscriberTokens(ours, permissions, perUser = 400) {
+export function subscriberTokens(ours, permissions, perUser = 100) {
   const minted = [];
   return async (count) => {
     while (minted.length * perUser < count) {
