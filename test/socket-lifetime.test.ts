@@ -112,6 +112,12 @@ describe("a socket lives only as long as its credential", () => {
     const ws = await connect(`/ws/bus/${db}?channels=orders`, ADMIN);
     await expectOpen(ws);
     expect(await alarmOf(untyped(busStub(env, db)))).toBeNull();
+    // Only the admin token refreshes an admin socket, and there is no expiry to report.
+    const refreshed = await ws.request("auth", { token: ADMIN });
+    expect(refreshed).toMatchObject({ status: 200, data: { expires_at: null } });
+    const user = await mint(`not-admin-${crypto.randomUUID().slice(0, 8)}`);
+    expect((await ws.request("auth", { token: user.token })).status).toBe(401);
+    expect(await alarmOf(untyped(busStub(env, db)))).toBeNull();
     ws.close();
   });
 
