@@ -1,8 +1,8 @@
 // `npm run soak`: the reliability suites with their long variants (not part of `npm test`).
-// Runs test/reliability in the Workers runtime (faults first, then part A's bad-input suites),
-// then the load test against `wrangler dev`; collects the `[soak] <name>: <value> <unit>` lines
-// the tests print, prints a summary and writes docs/soak-results.json (the figures
-// docs/RELIABILITY.md quotes).
+// Runs test/reliability in the Workers runtime (faults first, then the REST fuzzer, then the
+// other bad-input, access and data-path suites), then the load test against `wrangler dev`;
+// collects the `[soak] <name>: <value> <unit>` lines the tests print, prints a summary and
+// writes docs/soak-results.json (the figures docs/RELIABILITY.md quotes).
 import { spawn, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,9 +10,11 @@ import { ROOT } from "./local.mjs";
 
 const RELIABILITY = ["vitest", "run", "--config", "vitest.soak.config.ts"];
 const FAULTS = ["faults-", "retention"].map((f) => `test/reliability/${f}`);
+// At least 10,000 requests, each checked against a dump of every D1 table: a phase of its own.
+const REST_FUZZ = "test/reliability/fuzz-rest";
 
-// Budgets keep the whole soak under 10 minutes on the 2-core machines; a phase over its budget
-// is stopped and reported as failed with the figures it printed so far.
+// The whole soak takes about 8 minutes on the 2-core machines; a phase over its budget is
+// stopped and reported as failed with the figures it printed so far.
 const PHASES = [
   {
     name: "faults and retention (Workers runtime)",
@@ -20,8 +22,17 @@ const PHASES = [
     budgetMs: 2 * 60_000,
   },
   {
-    name: "bad input, access, security (Workers runtime)",
-    args: [...RELIABILITY, "test/reliability", ...FAULTS.flatMap((f) => ["--exclude", `${f}*`])],
+    name: "random REST input, 10,000 requests (Workers runtime)",
+    args: [...RELIABILITY, REST_FUZZ],
+    budgetMs: 3 * 60_000,
+  },
+  {
+    name: "bad frames, bounds, access, data paths, security (Workers runtime)",
+    args: [
+      ...RELIABILITY,
+      "test/reliability",
+      ...[...FAULTS, REST_FUZZ].flatMap((f) => ["--exclude", `${f}*`]),
+    ],
     budgetMs: 4 * 60_000,
   },
   {

@@ -9,6 +9,17 @@ const FRAMES_PER_SOCKET = 60;
 
 let counter = 0;
 
+/** What every actor of a file sent and saw, for the soak's figures and its floor. */
+export const frameStats = { sent: 0, serverErrors: 0, socketsClosed: 0 };
+
+/** Counts one answered frame: its status, and whether the socket it went on is still open. */
+export function countFrame(answer: any, socket: TestSocket): void {
+  frameStats.sent++;
+  const status = answer?.event === "error" ? answer.data?.status : answer?.status;
+  if (typeof status !== "number" || status >= 500) frameStats.serverErrors++;
+  if (socket.closed) frameStats.socketsClosed++;
+}
+
 /**
  * One user fuzzing a room. An anchor socket of the same user stays open the whole time, so
  * rotating the fuzzing socket (to stay under the frame rate limit) never changes who is present.
@@ -43,6 +54,7 @@ export class Actor {
       (f) => (f?.request_id === rid && "status" in f) || f?.event === "error",
       `the answer to a '${frame.family}' frame`,
     );
+    countFrame(answer, this.socket);
     const error = expectFrameError(answer, frame.family);
     if (frame.status !== undefined) expect(error.status, frame.family).toBe(frame.status);
     if (frame.unknownEvent !== undefined) {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { DEFAULT_CHOICES, storyPointsFor } from "../../src/domain/poker/deck";
 import { ADMIN, call, tokenFor } from "../helpers/http";
 import { connect, tryConnect } from "../helpers/ws";
-import { Actor, snapshotRoom } from "./frame-actor";
+import { Actor, countFrame, frameStats, snapshotRoom } from "./frame-actor";
 import {
   anyText,
   BUILTIN_KEYS,
@@ -19,7 +19,7 @@ import {
   refusedFamily,
   tooLong,
 } from "./frame-arbitraries";
-import { FC_FRAME_RUNS, FC_SEED } from "./runs";
+import { FC_FRAME_RUNS, FC_SEED, FRAMES_AT_LEAST } from "./runs";
 import { figure } from "./soak";
 import { expectHttpError, snapshotD1 } from "./support";
 
@@ -319,8 +319,6 @@ const KINDS: Record<string, () => Promise<Kind>> = {
   },
 };
 
-let framesTried = 0;
-
 // Refused permissions are logged as warnings by design; keep the output readable.
 beforeAll(() => {
   vi.spyOn(console, "warn").mockImplementation(() => undefined);
@@ -362,8 +360,6 @@ describe.each(Object.keys(KINDS))("fuzzed frames in a %s room", (name) => {
     expect(await snapshotD1()).toEqual(d1Before);
     expect(await snapshotRoom(kind.stub)).toEqual(roomBefore);
     await kind.stillAnswers(kind.main);
-    const tried = kind.main.frames.length + (kind.refused?.actor.frames.length ?? 0);
-    framesTried += kind.refused?.actor === kind.main ? kind.main.frames.length : tried;
     const seen = new Set(kind.main.frames.map((f) => f.family));
     for (const [family, , actor] of families) {
       if (actor === kind.main) expect(seen.has(family), `family '${family}' ran`).toBe(true);
@@ -393,7 +389,7 @@ describe.each(Object.keys(KINDS))("keys named like JavaScript built-ins in a %s 
           const frame = jsonWithKey({ event, request_id: rid, data }, key, { polluted: 1 }, nested);
           socket.send(frame);
           const reply = await socket.reply(rid);
-          framesTried++;
+          countFrame(reply, socket);
           if (typeof reply.status !== "number" || reply.status >= 500) {
             wrong.push(
               `${event} ${key}${nested ? " (nested)" : ""}: ${JSON.stringify(reply).slice(0, 200)}`,
@@ -410,7 +406,11 @@ describe.each(Object.keys(KINDS))("keys named like JavaScript built-ins in a %s 
   });
 });
 
-afterAll(() => figure("bad frames tried", framesTried, "frames"));
+afterAll(() => {
+  figure("frames sent", frameStats.sent, "frames");
+  figure("frame 5xx answers", frameStats.serverErrors, "answers");
+  figure("sockets closed while fuzzing", frameStats.socketsClosed, "sockets");
+});
 
 it("answers random connect queries (since, channels, last_message) with 101 or a 4xx, never a 5xx", async () => {
   const session = await call("POST", "/api/poker/sessions", { token: ADMIN, body: { name: "Q" } });
@@ -449,4 +449,11 @@ it("answers a ping with pong after bad input", async () => {
   ws.send("ping");
   await ws.next((f) => f === "pong", "pong");
   ws.close();
+});
+
+// Declared last, so it runs after every frame above (tests of a file run in order).
+it(`sent at least ${FRAMES_AT_LEAST} frames, none answered 5xx, no socket closed`, () => {
+  expect(frameStats.sent).toBeGreaterThanOrEqual(FRAMES_AT_LEAST);
+  expect(frameStats.serverErrors).toBe(0);
+  expect(frameStats.socketsClosed).toBe(0);
 });
