@@ -62,14 +62,15 @@ export const conflict = (message: string, details?: unknown) =>
 
 /** Zod issues as `{ "a.b": ["message"] }`; the root is named `body`. */
 export function fieldErrors(error: ZodError): FieldErrors {
-  const out: FieldErrors = {};
+  // Paths can be a client's keys (`constructor`, `__proto__`): a Map, then its entries.
+  const out = new Map<string, string[]>();
   for (const issue of error.issues) {
     const key = issue.path.length ? issue.path.join(".") : "body";
-    const list = out[key] ?? [];
+    const list = out.get(key) ?? [];
     list.push(issue.message);
-    out[key] = list;
+    out.set(key, list);
   }
-  return out;
+  return Object.fromEntries(out);
 }
 
 export function validationError(error: ZodError, message = "Validation failed"): ApiError {

@@ -257,6 +257,32 @@ describe("base room: ordered stream and resume", () => {
   });
 });
 
+describe("base room: an event the stream cannot take", () => {
+  it("is refused with 413 before anything is written, and the stream goes on", async () => {
+    const id = room();
+    const token = await tokenFor("u1");
+    const ws = await connect(id, token);
+    await ws.request("increment", { by: 1 });
+    expect((await ws.event("counted")).seq).toBe(1);
+    const refusal = await runInDurableObject(stubOf(id), (instance: unknown, state) => {
+      const room = instance as { publish(event: string, data: unknown): unknown };
+      try {
+        room.publish("counted", { blob: "x".repeat(600_000) });
+        return null;
+      } catch (err) {
+        const { status, code } = err as { status: number; code: string };
+        const rows = state.storage.sql.exec("SELECT COUNT(*) AS n FROM room_events").one().n;
+        return { status, code, rows };
+      }
+    });
+    expect(refusal).toEqual({ status: 413, code: "payload_too_large", rows: 1 });
+    await ws.nothing((f) => f?.event === "counted");
+    await ws.request("increment", { by: 1 });
+    expect((await ws.event("counted")).seq).toBe(2);
+    ws.close();
+  });
+});
+
 describe("base room: liveness", () => {
   it("drops sockets silent for 60 s in the alarm sweep", async () => {
     const id = room();

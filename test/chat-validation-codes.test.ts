@@ -244,3 +244,34 @@ describe("answer and question ids: an integer or its decimal string", () => {
     expect(JSON.stringify(input.question)).toContain('"integer"');
   });
 });
+
+describe("user ids in chat bodies follow the user id charset", () => {
+  const BAD_IDS = ["x,user:victim", "with space", "a".repeat(129), "tab\there", "émile", ""];
+
+  it("threads, members, break_state and surveys: 400 naming the field, nothing stored", async () => {
+    const ada = await party("ada");
+    const id = await createThread("admin", [{ user_id: ada.id }]);
+    const members = (await call("GET", `/api/threads/${id}/users`, { token: ADMIN })).body;
+    const surveys = (await call("GET", "/api/surveys?limit=200", { token: ADMIN })).body;
+    for (const bad of BAD_IDS) {
+      expect(await refusal("POST", "/api/threads", { members: [{ user_id: bad }] })).toEqual({
+        "members.0.user_id": ["WRONG_VALUE"],
+      });
+      expect(await refusal("POST", `/api/threads/${id}/users`, { user_id: bad })).toEqual({
+        user_id: ["WRONG_VALUE"],
+      });
+      expect(await refusal("POST", `/api/threads/${id}/messages`, { break_state: bad })).toEqual({
+        break_state: ["WRONG_VALUE"],
+      });
+      expect(
+        await refusal("POST", "/api/surveys", { schema_id: "none", user_id: bad }),
+      ).toMatchObject({ user_id: ["WRONG_VALUE"] });
+      expect(
+        await refusal("GET", `/api/surveys?user_id=${encodeURIComponent(bad)}`, undefined),
+      ).toEqual({ user_id: ["WRONG_VALUE"] });
+    }
+    expect((await call("GET", `/api/threads/${id}/users`, { token: ADMIN })).body).toEqual(members);
+    expect((await call("GET", "/api/surveys?limit=200", { token: ADMIN })).body).toEqual(surveys);
+    expect(await transcript(id)).toEqual([]);
+  });
+});

@@ -131,12 +131,13 @@ const toInstance = ({ id, identifier, state }: Instance): Instance => ({ id, ide
 
 /** Field → problems, keyed by the names inside `data` (the contract names `entity` itself). */
 function fieldErrors(error: z.ZodError): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
+  // A path can be a client's key (`constructor`): a Map, then its entries.
+  const out = new Map<string, string[]>();
   for (const issue of error.issues) {
     const key = issue.path.length ? issue.path.join(".") : "data";
-    out[key] = [...(out[key] ?? []), issue.message];
+    out.set(key, [...(out.get(key) ?? []), issue.message]);
   }
-  return out;
+  return Object.fromEntries(out);
 }
 
 /** The typed stub of a person's room, for RPC. */

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Caller } from "../auth/caller";
 import { requireCaller } from "../auth/middleware";
+import { UserId } from "../auth/user-id";
 import { type Db, getDb } from "../db/client";
 import { isConstraintViolation, loadSchema } from "../db/queries/chat-schemas";
 import {
@@ -39,7 +40,7 @@ const ItemParam = SurveyParam.extend({ pk: z.string().min(1).max(100) });
 const SurveyCreate = z
   .object({
     schema_id: z.string().min(1).max(100),
-    user_id: z.string().min(1).max(200).optional().openapi({
+    user_id: UserId.max(128).optional().openapi({
       description: "Required for admin; a client may only name itself (the default)",
     }),
   })
@@ -182,7 +183,7 @@ const list = createRoute({
   summary: "The caller's own surveys, newest first (admin: everyone's, or `?user_id=`)",
   security: bearerSecurity,
   middleware: [requireCaller] as const,
-  request: { query: PaginationQuery.extend({ user_id: z.string().max(200).optional() }) },
+  request: { query: PaginationQuery.extend({ user_id: UserId.max(128).optional() }) },
   responses: { 200: jsonResponse(listOf(SurveyOut), "One page"), ...errorResponses(400, 401) },
 });
 

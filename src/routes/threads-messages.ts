@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { requireCaller } from "../auth/middleware";
 import { getDb } from "../db/client";
 import { authorize } from "../domain/threads/access";
+import { checkMessageSize } from "../domain/threads/bounds";
 import { chatFieldErrors } from "../domain/threads/chat-field-errors";
 import { EditMessageInput, PostMessageInput } from "../domain/threads/inputs";
 import { listMessagesFor } from "../domain/threads/lists";
@@ -53,7 +54,7 @@ const post = createRoute({
   tags,
   summary: "Post a message (`messages_create`)",
   description:
-    "The text is stored HTML-escaped. A `closed` member gets 403 `THREAD_IS_CLOSED` unless it holds `reopen`, which reopens the thread. Errors name fields with the chat API's codes. Answers 204 when an automated-conversation hook stores nothing (a `control` question).\n\n" +
+    "Bounds: `text` at most 16 KiB, `meta` at most 8 KiB as JSON, at most 10 attachments of at most 8 KiB as JSON each (400 naming the field); the whole message at most 64 KiB as JSON, and its event within what the thread's stream takes (413). The text is stored HTML-escaped. A `closed` member gets 403 `THREAD_IS_CLOSED` unless it holds `reopen`, which reopens the thread. Errors name fields with the chat API's codes. Answers 204 when an automated-conversation hook stores nothing (a `control` question).\n\n" +
     "`Idempotency-Key` (IETF draft `draft-ietf-httpapi-idempotency-key-header`, as Stripe and Svix use it): a retry with the same key from the same caller on the same thread stores nothing new and answers 201 with the message stored the first time (404 if it was deleted since); the same key with a different body answers 422 `unprocessable`. Keys are kept at least 24 h, then pruned: a post with a pruned key stores a new message. A post that stored nothing (204) keeps no key.",
   security: bearerSecurity,
   middleware: [requireCaller] as const,
@@ -65,7 +66,7 @@ const post = createRoute({
   responses: {
     201: jsonResponse(MessageWithThread, "The message with my own view of the thread"),
     204: { description: "Accepted; nothing stored" },
-    ...errorResponses(400, 401, 403, 404, 422),
+    ...errorResponses(400, 401, 403, 404, 413, 422),
   },
 });
 
@@ -79,7 +80,7 @@ const edit = createRoute({
   request: { params: MessageParams, body: jsonBody(EditMessageInput) },
   responses: {
     200: jsonResponse(MessageWithThread, "The edited message"),
-    ...errorResponses(400, 401, 403, 404),
+    ...errorResponses(400, 401, 403, 404, 413),
   },
 });
 
@@ -107,15 +108,19 @@ export const threadMessageRoutes = createRouter({ fieldErrors: chatFieldErrors }
   .openapi(post, async (c) => {
     const { id } = c.req.valid("param");
     const key = c.req.valid("header")[IDEMPOTENCY_HEADER] ?? null;
+    const input = c.req.valid("json");
+    checkMessageSize(input);
     const room = threadRoom(c.env, id);
-    const message = unwrap(await room.postMessage(id, c.var.caller, c.req.valid("json"), key));
+    const message = unwrap(await room.postMessage(id, c.var.caller, input, key));
     if (!message) return c.body(null, 204);
     return c.json(message as WithThread, 201);
   })
   .openapi(edit, async (c) => {
     const { id, mid } = c.req.valid("param");
+    const input = c.req.valid("json");
+    checkMessageSize(input);
     const room = threadRoom(c.env, id);
-    const message = unwrap(await room.editMessage(id, c.var.caller, mid, c.req.valid("json")));
+    const message = unwrap(await room.editMessage(id, c.var.caller, mid, input));
     return c.json(message as WithThread, 200);
   })
   .openapi(remove, async (c) => {

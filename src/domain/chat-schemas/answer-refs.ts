@@ -6,7 +6,13 @@ import { z } from "@hono/zod-openapi";
  * are accepted here and read as the number.
  */
 const NumericId = z
-  .union([z.number().int().min(0), z.string().regex(/^\d{1,10}$/)])
+  .union([
+    z.number().int().min(0),
+    z
+      .string()
+      .max(10)
+      .regex(/^\d{1,10}$/),
+  ])
   .transform(Number);
 
 /** An answer's `id`, e.g. `11` or `"11"`. */
@@ -16,7 +22,7 @@ export const AnswerRef = NumericId.openapi({
 });
 
 /** A question's `qid` (an integer or its decimal string, read as the number) or its `id`. */
-export const QuestionRef = z.union([NumericId, z.uuid()]).openapi({
+export const QuestionRef = z.union([NumericId, z.uuid().max(36)]).openapi({
   description: "The question's qid (an integer or its decimal string) or its id",
   example: 1,
 });

@@ -10,6 +10,7 @@ export type Variables = Record<string, VarValue>;
 
 const VarName = z
   .string()
+  .max(64)
   .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, "a variable name: letters, digits, _ (max 64)");
 const Scalar = z.union([z.number().finite(), z.string().max(1000), z.boolean(), z.null()]);
 
@@ -78,26 +79,27 @@ export function applyModifications(
   mods: readonly Modification[],
   answerText: string,
 ): Variables {
-  const out: Variables = { ...pool };
+  // A Map, then entries: `__proto__` is a valid variable name and must stay an ordinary key.
+  const out = new Map(Object.entries(pool));
   for (const m of mods) {
     switch (m.op) {
       case "set":
-        out[m.var] = m.value;
+        out.set(m.var, m.value);
         break;
       case "add":
       case "subtract": {
-        const current = Object.hasOwn(out, m.var) ? out[m.var] : 0;
+        const current = out.get(m.var) ?? 0;
         const base = typeof current === "number" ? current : Number(current);
         const start = Number.isFinite(base) ? base : 0;
-        out[m.var] = m.op === "add" ? start + m.value : start - m.value;
+        out.set(m.var, m.op === "add" ? start + m.value : start - m.value);
         break;
       }
       case "copy_answer":
-        out[m.var] = answerText;
+        out.set(m.var, answerText);
         break;
     }
   }
-  return out;
+  return Object.fromEntries(out);
 }
 
 function lookup(pool: Variables, name: string): VarValue | undefined {

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { FreeObject, jsonBytes, MAX_META_BYTES } from "../threads/bounds";
 import type { Answer, Group, LocalizedText, Question } from "./model";
 import { QUESTION_TYPES } from "./model";
 import { ForkRule, Modification } from "./rules";
@@ -7,13 +8,17 @@ import { ForkRule, Modification } from "./rules";
 
 export const LangTag = z
   .string()
+  .max(35)
   .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, "a language tag such as en or pt-BR");
 
 const Localized = z
   .union([z.string().min(1).max(10_000), z.record(LangTag, z.string().min(1).max(10_000))])
   .openapi({ description: 'A text, or texts per language: `{"en": "...", "de": "..."}`' });
 
-const Meta = z.record(z.string(), z.unknown());
+/** A question's or answer's `meta`: copied into every question message, so bounded like one. */
+const Meta = FreeObject.refine((meta) => jsonBytes(meta) <= MAX_META_BYTES, {
+  message: "meta is over 8 KiB",
+}).openapi({ description: "Any JSON object of at most 8 KiB (8,192 bytes) as JSON" });
 const Qid = z.number().int().min(0).max(1_000_000);
 const NextQid = z.number().int().min(-1).max(1_000_000);
 

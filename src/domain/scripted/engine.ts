@@ -62,12 +62,13 @@ export async function schemaFor(ops: ThreadOps, id: string): Promise<Schema | nu
 }
 
 export function poolOf(member: MemberRow): Variables {
-  const out: Variables = {};
-  for (const [k, v] of Object.entries(member.variables ?? {})) {
-    if (v === null || ["string", "number", "boolean"].includes(typeof v))
-      out[k] = v as Variables[string];
-  }
-  return out;
+  // From entries: a variable named `__proto__` stays an ordinary key.
+  return Object.fromEntries(
+    Object.entries(member.variables ?? {}).filter(
+      (entry): entry is [string, Variables[string]] =>
+        entry[1] === null || ["string", "number", "boolean"].includes(typeof entry[1]),
+    ),
+  );
 }
 
 /** The member's language: its own setting, else the token's when it is the one acting. */

@@ -122,7 +122,7 @@ export function prepareAttachment(
   types: Record<string, AttachmentType>,
   input: AttachmentInput,
 ): StoredAttachment {
-  const kind = types[input.type];
+  const kind = Object.hasOwn(types, input.type) ? types[input.type] : undefined;
   let stored: StoredAttachment = {
     type: input.type,
     title: escapeHtml(input.title ?? ""),

@@ -43,7 +43,8 @@ function fieldName(path: PathKey[]): string {
 function valueAt(input: unknown, path: PathKey[]): unknown {
   let value = input;
   for (const key of path) {
-    if (value === null || typeof value !== "object") return undefined;
+    // Own keys only: `toString` or `constructor` missing from the input is missing.
+    if (value === null || typeof value !== "object" || !Object.hasOwn(value, key)) return undefined;
     value = (value as Record<PropertyKey, unknown>)[key];
   }
   return value;

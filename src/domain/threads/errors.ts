@@ -23,22 +23,30 @@ export function chatForbidden(field: string, code: ChatCode, message: string): A
   return new ApiError("forbidden", message, { [field]: [code] });
 }
 
-/** Collects field codes; `throwIfAny` raises them all at once as a 400. */
+/**
+ * Collects field codes; `throwIfAny` raises them all at once as a 400. Field names can be a
+ * client's keys (`constructor`, `__proto__`): they are kept in a Map, and `errors` is built from
+ * its entries, so no name finds or replaces anything of Object.prototype.
+ */
 export class FieldCodes {
-  readonly errors: FieldErrors = {};
+  private readonly byField = new Map<string, string[]>();
 
   add(field: string, code: string): void {
-    const list = this.errors[field] ?? [];
+    const list = this.byField.get(field) ?? [];
     if (!list.includes(code)) list.push(code);
-    this.errors[field] = list;
+    this.byField.set(field, list);
   }
 
   merge(other: FieldErrors): void {
     for (const [field, codes] of Object.entries(other)) for (const c of codes) this.add(field, c);
   }
 
+  get errors(): FieldErrors {
+    return Object.fromEntries(this.byField);
+  }
+
   get empty(): boolean {
-    return Object.keys(this.errors).length === 0;
+    return this.byField.size === 0;
   }
 
   throwIfAny(): void {

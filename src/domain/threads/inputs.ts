@@ -1,5 +1,14 @@
 import { z } from "@hono/zod-openapi";
+import { UserId, UserName } from "../../auth/user-id";
 import { AnswerRef, QuestionRef } from "../chat-schemas/answer-refs";
+import {
+  FreeObject,
+  jsonBytes,
+  MAX_ATTACHMENT_BYTES,
+  MAX_ATTACHMENTS,
+  MessageMeta,
+  MessageText,
+} from "./bounds";
 import { FREQUENCY_UNITS, MEMBER_STATES, ON_FINISH } from "./member-state";
 import { NOTIFICATION_NAMES } from "./notifications";
 import { PERMISSION_NAMES } from "./permissions";
@@ -7,12 +16,14 @@ import { PERMISSION_NAMES } from "./permissions";
 /** Request bodies of the threads area (validated at the edge, used by the room's operations). */
 
 const Id = z.string().min(1).max(200);
+/** A member's user id: the charset of every user id, at most 128 characters. */
+const MemberUserId = UserId.max(128);
 const Permissions = z.array(z.enum(PERMISSION_NAMES)).max(PERMISSION_NAMES.length);
 const Notifications = z.array(z.enum(NOTIFICATION_NAMES)).max(NOTIFICATION_NAMES.length);
 
 /** The member fields a client may set (adding) or change; the schema ones need `control_others`. */
 const memberFields = {
-  name: z.string().min(1).max(200),
+  name: UserName,
   permissions: Permissions,
   notifications: Notifications,
   state: z.enum(MEMBER_STATES),
@@ -24,7 +35,7 @@ const memberFields = {
   on_finish: z.enum(ON_FINISH),
   frequency_unit: z.enum(FREQUENCY_UNITS).nullable(),
   frequency_value: z.number().int().min(1).max(10_000).nullable(),
-  repeat_until: z.iso.datetime({ offset: true }).nullable(),
+  repeat_until: z.iso.datetime({ offset: true }).max(64).nullable(),
 };
 
 export const MemberChangeInput = z
@@ -35,7 +46,7 @@ export const MemberChangeInput = z
 export type MemberChangeInput = z.infer<typeof MemberChangeInput>;
 
 export const MemberInput = z
-  .object({ user_id: Id, ...memberFields })
+  .object({ user_id: MemberUserId, ...memberFields })
   .partial()
   .required({ user_id: true })
   .strict()
@@ -71,33 +82,34 @@ export const AttachmentInputSchema = z
     title: z.string().max(255).optional(),
     description: z.string().max(5000).optional(),
     url: z.string().max(2000).optional(),
-    options: z.record(z.string(), z.unknown()).optional(),
+    options: FreeObject.optional(),
     object_type: z.string().max(100).optional(),
     object_id: z.string().max(200).optional(),
   })
   .strict()
-  .openapi("ThreadAttachmentInput");
-
-const Meta = z.record(z.string(), z.unknown());
+  .refine((a) => jsonBytes(a) <= MAX_ATTACHMENT_BYTES, { message: "attachment is over 8 KiB" })
+  .openapi("ThreadAttachmentInput", {
+    description: "At most 8 KiB (8,192 bytes) as JSON, `options` included",
+  });
 
 export const PostMessageInput = z
   .object({
-    text: z.string().max(20_000).default(""),
+    text: MessageText.default(""),
     type: z.string().min(1).max(50).default("message"),
-    meta: Meta.nullable().optional(),
-    attachments: z.array(AttachmentInputSchema).max(20).default([]),
+    meta: MessageMeta.nullable().optional(),
+    attachments: z.array(AttachmentInputSchema).max(MAX_ATTACHMENTS).default([]),
     /** Answer ids as the domain keeps them: decimal strings (`11` and `"11"` are the same). */
     answers: z.array(AnswerRef.transform(String)).max(100).optional(),
     question: QuestionRef.transform(String).optional(),
     /** With `break_state`: a member's user id, or `true` for every scripted member. */
-    break_state: z.union([z.boolean(), Id]).optional(),
+    break_state: z.union([z.boolean(), MemberUserId]).optional(),
   })
   .strict()
   .openapi("ThreadMessageCreate");
 export type PostMessageInput = z.infer<typeof PostMessageInput>;
 
 export const EditMessageInput = z
-  .object({ text: z.string().max(20_000), meta: Meta.nullable() })
+  .object({ text: MessageText, meta: MessageMeta.nullable() })
   .partial()
   .strict()
   .openapi("ThreadMessageEdit");

@@ -56,9 +56,14 @@ export function renderMessageEvent(
 ): { message: unknown; user_thread: MemberView } | null {
   const { userId, state } = socket;
   if (state.role === "member") {
-    const part = userId ? data.recipients[userId] : undefined;
+    // Own keys only: a user id such as `constructor` must not find Object.prototype's.
+    const part = userId && Object.hasOwn(data.recipients, userId) ? data.recipients[userId] : null;
     if (!part) return null;
-    const last = part.last_message_id ? data.last_messages[part.last_message_id] : undefined;
+    const lastKey = String(part.last_message_id);
+    const last =
+      part.last_message_id && Object.hasOwn(data.last_messages, lastKey)
+        ? data.last_messages[lastKey]
+        : undefined;
     return {
       message: isDeleted(data.message)
         ? data.message

@@ -1,4 +1,5 @@
 import {
+  attachmentsOf,
   findMessage,
   type LastMessageMove,
   type MemberRow,
@@ -165,10 +166,12 @@ async function ownMessage(svc: ThreadService, access: ThreadAccess, id: number) 
 /** `PATCH /api/threads/:id/messages/:mid`: the sender with `messages_edit`. */
 export async function editMessage(svc: ThreadService, id: number, input: EditMessageInput) {
   const access = await svc.authorize("editMessage");
-  await ownMessage(svc, access, id);
+  const current = await ownMessage(svc, access, id);
   const change: { text?: string; meta?: Record<string, unknown> | null } = {};
   if (input.text !== undefined) change.text = escapeHtml(input.text);
   if (input.meta !== undefined) change.meta = input.meta;
+  const [attachments, members] = await Promise.all([attachmentsOf(svc.db, [id]), svc.members()]);
+  await svc.checkPublishable({ ...current, ...change }, attachments, members);
   const { message, unpublished } = await updateMessage(
     svc.db,
     svc.threadId,

@@ -1,6 +1,7 @@
 import type { Caller } from "../../auth/caller";
 import { type Db, getDb } from "../../db/client";
 import {
+  type AttachmentRow,
   attachmentsOf,
   findThread,
   insertMessage,
@@ -31,7 +32,7 @@ import { nudgeUnread } from "./nudge";
 import { loadBases } from "./read";
 import { type ChatSettings, chatSettings, type ThreadRoute } from "./settings";
 import type { FilterableMessage } from "./viewer";
-import { deletedMessage, memberView, messageBase, threadHead } from "./views";
+import { deletedMessage, type MessageBase, memberView, messageBase, threadHead } from "./views";
 
 /**
  * What a message event announces, by its place in D1's commit order: a new message (its id) or
@@ -44,9 +45,12 @@ export interface ThreadFanOut {
   /**
    * Stores the event in the room's ordered stream and sends each socket its own rendering. The
    * room records what it announces as published with the event, and ignores a new message or a
-   * change it has already published.
+   * change it has already published. A stored record whose event the stream refuses (over its
+   * size limit) is recorded as skipped, so it never holds up what comes after it.
    */
   publishMessageEvent(data: MessageEventData, announced: Announced): void;
+  /** Throws 413 when the stream would refuse this event: called before the write it announces. */
+  checkMessageEvent(data: MessageEventData): void;
   /** The last new message the room has published (messages are published in stored order). */
   publishedMessageId(): number;
   /** The last edit or delete the room has published (changes are published in stored order). */
@@ -159,6 +163,7 @@ export class ThreadService implements ThreadOps {
     const unreadFor = seeing
       .filter((m) => hasFlag(m.notifications, "unread") && m.userId !== draft.sender?.id)
       .map((m) => m.userId);
+    await this.checkPublishable(provisionalRow(this.threadId, draft), draft.attachments, members);
     const { message, unpublished } = await insertMessage(this.db, {
       threadId: this.threadId,
       senderId: draft.sender?.id ?? null,
@@ -192,6 +197,31 @@ export class ThreadService implements ThreadOps {
     });
     for (const row of messages) await this.announceCreated(row);
     await this.announceChanges(changes);
+  }
+
+  /**
+   * Refuses (413) a new or edited message whose event the room's stream would not take, before
+   * it is stored. The event is built as `announce` builds it, with stand-ins at least as long as
+   * what is not known yet (ids, unread counts, read flags), so a message that passes here fits
+   * when it is published. (`last_messages` is taken to hold only this message: another member's
+   * last message, a separate and bounded message, is rarely in an edit's event; a record that
+   * still does not fit is skipped by the room, never retried.)
+   */
+  async checkPublishable(
+    row: MessageRow,
+    attachments: readonly Omit<AttachmentRow, "id" | "messageId">[],
+    members: readonly MemberRow[],
+  ): Promise<void> {
+    const thread = await this.thread();
+    const stored = attachments.map((a) => ({ ...a, id: STAND_IN_ID, messageId: row.id }));
+    const base = messageBase(row, stored, this.settings.attachmentTypes);
+    const data = this.eventData(thread, members, row, base, {
+      unreadCount: () => STAND_IN_ID,
+      lastMessages: new Map([[row.id, base]]),
+      isUnread: () => true,
+      lastId: () => row.id,
+    });
+    this.fanout.checkMessageEvent(data);
   }
 
   /** The last edit or delete the room published: a change's batch reads the ones after it. */
@@ -238,45 +268,24 @@ export class ThreadService implements ThreadOps {
     const base = row.deleted
       ? deletedMessage(row)
       : messageBase(row, attachments, this.settings.attachmentTypes);
-    const filterable = { type: row.type, senderId: row.senderId, meta: row.meta ?? null };
-    const receiving = members.filter(
-      (m) =>
-        hasFlag(m.notifications, "ws") && this.settings.messageFilter(filterable, memberViewer(m)),
-    );
     const lastIds = [
-      ...new Set(receiving.map((m) => m.lastMessageId).filter((id): id is number => id !== null)),
+      ...new Set(
+        this.receiving(members, row)
+          .map((m) => m.lastMessageId)
+          .filter((id): id is number => id !== null),
+      ),
     ];
     const [bases, unread] = await Promise.all([
       loadBases(this.db, this.settings, lastIds),
       unreadKeys(this.db, this.threadId, [row.id, ...lastIds]),
     ]);
-    const recipients: Record<string, RecipientView> = {};
-    for (const m of receiving) {
-      const { last_message_data: _, ...view } = memberView(
-        thread,
-        m,
-        counts.get(m.userId) ?? 0,
-        null,
-      );
-      const lastId =
-        m.lastMessageId !== null && bases.has(m.lastMessageId) ? m.lastMessageId : null;
-      recipients[m.userId] = {
-        view,
-        is_read: !unread.has(`${m.userId}:${row.id}`),
-        last_message_id: lastId,
-        last_is_read: lastId === null || !unread.has(`${m.userId}:${lastId}`),
-      };
-    }
-    this.fanout.publishMessageEvent(
-      {
-        thread: threadHead(thread),
-        message: base,
-        filterable,
-        recipients,
-        last_messages: Object.fromEntries(bases),
-      },
-      announced,
-    );
+    const data = this.eventData(thread, members, row, base, {
+      unreadCount: (userId) => counts.get(userId) ?? 0,
+      lastMessages: bases,
+      isUnread: (userId, messageId) => unread.has(`${userId}:${messageId}`),
+      lastId: (m) => m.lastMessageId,
+    });
+    this.fanout.publishMessageEvent(data, announced);
     const nudged =
       unreadChanged ??
       members.filter((m) => unread.has(`${m.userId}:${row.id}`)).map((m) => m.userId);
@@ -287,4 +296,78 @@ export class ThreadService implements ThreadOps {
       nudged.map((u) => [u, counts.get(u) ?? 0]),
     );
   }
+
+  /** The members a message event goes to: those with `ws` whom the filter lets see it. */
+  private receiving(members: readonly MemberRow[], row: MessageRow): MemberRow[] {
+    const filterable = { type: row.type, senderId: row.senderId, meta: row.meta ?? null };
+    return members.filter(
+      (m) =>
+        hasFlag(m.notifications, "ws") && this.settings.messageFilter(filterable, memberViewer(m)),
+    );
+  }
+
+  /** The message once, with each receiving member's own part (see `MessageEventData`). */
+  private eventData(
+    thread: ThreadRow,
+    members: readonly MemberRow[],
+    row: MessageRow,
+    message: MessageEventData["message"],
+    facts: EventFacts,
+  ): MessageEventData {
+    const recipients = new Map<string, RecipientView>();
+    for (const m of this.receiving(members, row)) {
+      const { last_message_data: _, ...view } = memberView(
+        thread,
+        m,
+        facts.unreadCount(m.userId),
+        null,
+      );
+      const wanted = facts.lastId(m);
+      const lastId = wanted !== null && facts.lastMessages.has(wanted) ? wanted : null;
+      recipients.set(m.userId, {
+        view,
+        is_read: !facts.isUnread(m.userId, row.id),
+        last_message_id: lastId,
+        last_is_read: lastId === null || !facts.isUnread(m.userId, lastId),
+      });
+    }
+    return {
+      thread: threadHead(thread),
+      message,
+      filterable: { type: row.type, senderId: row.senderId, meta: row.meta ?? null },
+      // Built from entries: a member id such as `__proto__` stays an ordinary key.
+      recipients: Object.fromEntries(recipients),
+      last_messages: Object.fromEntries(facts.lastMessages),
+    };
+  }
+}
+
+/** What a message event says beyond the message: read from D1, or stand-ins before a write. */
+interface EventFacts {
+  unreadCount(userId: string): number;
+  lastMessages: ReadonlyMap<number, MessageBase>;
+  isUnread(userId: string, messageId: number): boolean;
+  lastId(member: MemberRow): number | null;
+}
+
+/** Stand-in for ids and counts not known before a write: none is longer. */
+const STAND_IN_ID = Number.MAX_SAFE_INTEGER;
+
+/** A message as it will be stored, with stand-ins for what D1 assigns (id, timestamps). */
+function provisionalRow(threadId: string, draft: MessageDraft): MessageRow {
+  const at = new Date().toISOString();
+  return {
+    id: STAND_IN_ID,
+    threadId,
+    senderId: draft.sender?.id ?? null,
+    senderName: draft.sender?.name ?? null,
+    type: draft.type,
+    text: draft.text,
+    meta: draft.meta,
+    relatedQuestionId: draft.relatedQuestionId,
+    answers: draft.answers,
+    deleted: false,
+    createdAt: at,
+    updatedAt: at,
+  };
 }
