@@ -91,33 +91,31 @@ describe("every bounded field at its maximum and one over", () => {
     const path = pathOf(op, here);
     const max = field.max!;
 
-    const maxValue = valueOfLength(doc, field, max, ids);
-    const atMax = await send(op, path, bodyWith(doc, op.body, field.path, maxValue, ids));
+    const atMax = await send(
+      op,
+      path,
+      bodyWith(doc, op.body, field.path, valueOfLength(doc, field, max, ids), ids),
+    );
     const shown = `${op.method} ${path} ${name(field)}=${max}: ${atMax.text.slice(0, 300)}`;
     expect(atMax.status, shown).toBeLessThan(500);
     expect(atMax.status, shown).not.toBe(413);
     const atMaxProblems = problemsAt(atMax.body?.error?.details, field);
     if (atMaxProblems) {
-      // Named at the maximum: only for what it says, not its size. The chat routes' code is
-      // WRONG_VALUE either way, so the same field at its shortest must be refused the same way.
+      // Named at the maximum: only for what it says, never for its size. The chat routes' code
+      // WRONG_VALUE says either, so then the field at its shortest must get it too.
       expect(
         atMaxProblems.filter((p) => SIZE.test(p)),
         shown,
       ).toEqual([]);
-      const short = Math.max(field.schema.minLength ?? field.schema.minItems ?? 1, 1);
-      const shortValue = valueOfLength(doc, field, short, ids);
-      const atShort = await send(op, path, bodyWith(doc, op.body, field.path, shortValue, ids));
-      // Messages may quote the value: compare them with the value taken out.
-      const unquote = (problems: string[] | undefined, value: unknown) =>
-        problems?.map((p) =>
-          typeof value === "string"
-            ? p.replaceAll(`'${value}'`, "'…'").replaceAll(`"${value}"`, '"…"')
-            : p,
-        );
-      expect(
-        unquote(problemsAt(atShort.body?.error?.details, field), shortValue),
-        `${shown} (not at ${short})`,
-      ).toEqual(unquote(atMaxProblems, maxValue));
+      if (atMaxProblems.includes("WRONG_VALUE")) {
+        const short = Math.max(field.schema.minLength ?? field.schema.minItems ?? 1, 1);
+        const shortValue = valueOfLength(doc, field, short, ids);
+        const atShort = await send(op, path, bodyWith(doc, op.body, field.path, shortValue, ids));
+        expect(
+          problemsAt(atShort.body?.error?.details, field),
+          `${shown} (but not at ${short})`,
+        ).toContain("WRONG_VALUE");
+      }
     }
 
     const before = await snapshotD1();
