@@ -135,14 +135,12 @@ describe("message bounds: refused before anything is stored, the thread unaffect
 });
 
 describe("the thread's event stream: what it cannot take is never stored, and never blocks it", () => {
-  it("a message whose event would be over the stream's limit is 413 before it is stored", async () => {
-    const ada = await party("ada");
-    const bob = await party("bob");
-    const others = Array.from({ length: 30 }, (_v, i) => ({ user_id: `${bob.id}-${i}` }));
-    const id = await createThread(ada, [{ user_id: bob.id }, ...others]);
-    // Within every field bound and under 64 KiB as sent, but stored HTML-escaped (`<` is
-    // `&lt;`), once as the message and once as each member's last message, with 32 members'
-    // own parts: well over what one stream event may be.
+  /**
+   * Within every field bound and under 64 KiB as sent, but stored HTML-escaped (`<` is `&lt;`),
+   * once as the message and once as the members' last message, with 32 members' own parts: well
+   * over what one stream event may be.
+   */
+  function oversizedEvent() {
     const attachment = {
       type: "image",
       url: "https://example.com/a.png",
@@ -151,11 +149,38 @@ describe("the thread's event stream: what it cannot take is never stored, and ne
     };
     const body = { text: "<".repeat(16_384), attachments: Array(9).fill(attachment) };
     expect(JSON.stringify(body).length).toBeLessThan(64 * 1024);
-    const res = await post(ada.token, id, body);
+    return body;
+  }
+
+  const crowd = (prefix: string) =>
+    Array.from({ length: 30 }, (_v, i) => ({ user_id: `${prefix}-${i}` }));
+
+  it("a message whose event would be over the stream's limit is 413 before it is stored", async () => {
+    const ada = await party("ada");
+    const bob = await party("bob");
+    const id = await createThread(ada, [{ user_id: bob.id }, ...crowd(bob.id)]);
+    const res = await post(ada.token, id, oversizedEvent());
     expect(res.status, JSON.stringify(res.body).slice(0, 300)).toBe(413);
     expect(res.body.error.code).toBe("payload_too_large");
     expect(await storedMessages(id)).toEqual([]);
     await expectThreadWorks(id, ada, bob);
+  });
+
+  it("so refused, a reopening post reopens nobody", async () => {
+    const ada = await party("ada");
+    const bob = await party("bob");
+    const reopen = ["messages_read", "messages_create", "thread_read", "reopen"];
+    const id = await createThread("admin", [
+      { user_id: ada.id, state: "closed", permissions: reopen },
+      { user_id: bob.id, state: "closed" },
+      ...crowd(bob.id),
+    ]);
+    const res = await post(ada.token, id, oversizedEvent());
+    expect(res.status, JSON.stringify(res.body).slice(0, 300)).toBe(413);
+    const { body } = await call("GET", `/api/threads/${id}/users?limit=200`, { token: ADMIN });
+    const states = body.results.filter((m: any) => m.user_id === ada.id || m.user_id === bob.id);
+    expect(states.map((m: any) => m.state)).toEqual(["closed", "closed"]);
+    expect(await storedMessages(id)).toEqual([]);
   });
 
   /** A message row too large for the stream, stored straight into D1 as an older version could. */

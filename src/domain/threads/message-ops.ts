@@ -23,7 +23,7 @@ import {
 import { emitMessageCreated } from "./message-created";
 import { keyReused, postKeyOf } from "./post-key";
 import { callerThreadView, loadBases } from "./read";
-import type { ThreadService } from "./service";
+import type { MessageDraft, ThreadService } from "./service";
 import { escapeHtml } from "./text";
 import { messageFor } from "./views";
 
@@ -78,8 +78,23 @@ export async function postMessage(
   await runMemberStateHook("beforePost", { ops: svc, actor: caller, member, draft });
 
   const members = await svc.members();
-  if (input.break_state !== undefined && input.break_state !== false) {
-    for (const target of breakStateTargets(members, input.break_state)) {
+  const stored: MessageDraft = {
+    sender: senderOf(access),
+    type: draft.type,
+    text: draft.text,
+    meta: draft.meta,
+    relatedQuestionId: draft.relatedQuestionId,
+    answers: draft.answers,
+    attachments: draft.attachments,
+  };
+  const breaking = input.break_state === false ? undefined : input.break_state;
+  // The member changes below are stored before the message: what the stream would refuse is
+  // refused before them too (storeMessage checks again against the members after them).
+  if (draft.store && (breaking !== undefined || gate === "reopen")) {
+    await svc.checkDraftPublishable(stored, members);
+  }
+  if (breaking !== undefined) {
+    for (const target of breakStateTargets(members, breaking)) {
       await svc.applyMemberChange(target, { state: "open" }, members);
     }
   }
@@ -89,20 +104,7 @@ export async function postMessage(
     }
   }
 
-  const message = draft.store
-    ? await svc.storeMessage(
-        {
-          sender: senderOf(access),
-          type: draft.type,
-          text: draft.text,
-          meta: draft.meta,
-          relatedQuestionId: draft.relatedQuestionId,
-          answers: draft.answers,
-          attachments: draft.attachments,
-        },
-        key,
-      )
-    : null;
+  const message = draft.store ? await svc.storeMessage(stored, key) : null;
   const fresh = member ? (await svc.members()).find((m) => m.userId === member.userId) : null;
   await runMemberStateHook("afterPost", {
     ops: svc,

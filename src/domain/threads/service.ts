@@ -163,7 +163,7 @@ export class ThreadService implements ThreadOps {
     const unreadFor = seeing
       .filter((m) => hasFlag(m.notifications, "unread") && m.userId !== draft.sender?.id)
       .map((m) => m.userId);
-    await this.checkPublishable(provisionalRow(this.threadId, draft), draft.attachments, members);
+    await this.checkDraftPublishable(draft, members);
     const { message, unpublished } = await insertMessage(this.db, {
       threadId: this.threadId,
       senderId: draft.sender?.id ?? null,
@@ -222,6 +222,11 @@ export class ThreadService implements ThreadOps {
       lastId: () => row.id,
     });
     this.fanout.checkMessageEvent(data);
+  }
+
+  /** `checkPublishable` for a new message, from its draft. */
+  checkDraftPublishable(draft: MessageDraft, members: readonly MemberRow[]): Promise<void> {
+    return this.checkPublishable(provisionalRow(this.threadId, draft), draft.attachments, members);
   }
 
   /** The last edit or delete the room published: a change's batch reads the ones after it. */
