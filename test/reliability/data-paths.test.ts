@@ -58,6 +58,12 @@ describe("thread sockets", () => {
       "observer of thread U": await connect(`/ws/threads/${u}`, observerU!.token),
     };
     const writer = await connect(`/ws/threads/${t}`, a!.token);
+    // A member removed before the message: its open socket is closed, nothing more reaches it.
+    const removed = await user("t-removed");
+    await ok("POST", `/api/threads/${t}/users`, ADMIN, { user_id: removed.id, name: "Removed" });
+    const removedSocket = await connect(`/ws/threads/${t}`, removed.token);
+    await ok("DELETE", `/api/threads/${t}/users/${removed.id}`, ADMIN, undefined, 204);
+    expect((await removedSocket.waitClosed()).code).toBe(4403);
 
     const message = uid("message");
     const secret = uid("secret");
@@ -85,6 +91,8 @@ describe("thread sockets", () => {
       ws.close();
     }
     writer.close();
+    got["message in thread T"]!["member removed from T (socket closed 4403)"] =
+      removedSocket.frames.some(hasText(message));
     expect(observed("thread socket", got)).toEqual(rowsOf("thread socket"));
 
     // A member resuming from 0 gets its own view of the stored stream: the secret stays out.
@@ -117,11 +125,19 @@ describe("poker sockets", () => {
       user("voter-c", ["planning_poker.vote"]),
       user("spectator"),
     ]);
+    const invite = await ok("POST", `/api/poker/sessions/${session}/invites`, ADMIN, {
+      role: "voter",
+    });
+    const guest = await ok("POST", `/api/poker/sessions/${session}/join`, "", {
+      invite: invite.invite,
+      name: "Guest",
+    });
     const sockets = {
       moderator: await connect(path, mod!.token),
       "voter A": await connect(path, voterA!.token),
       "voter B": await connect(path, voterB!.token),
       spectator: await connect(path, spectator!.token),
+      "guest with a voter invite": await connect(path, guest.token),
     };
     // A third voter keeps the story open after B's vote (the marker): not everyone has voted.
     const third = await connect(path, voterC!.token);
@@ -234,8 +250,16 @@ describe("bus: WebSocket, SSE and long poll", () => {
     async (path) => {
       const db = uid("paths");
       const victim = await user("v");
+      const key = await ok("POST", "/api/keys", ADMIN, {
+        name: "V's server",
+        user: { id: victim.id, name: "V" },
+      });
       const receivers: Record<string, { who: User; channels: string[] }> = {
         "V (own user channel)": { who: victim, channels: [`user:${victim.id}`] },
+        "V's API key (own user channel)": {
+          who: { id: victim.id, token: key.key },
+          channels: [`user:${victim.id}`],
+        },
         "W naming user:V": { who: await user("w"), channels: [`user:${victim.id}`] },
         "W with bus.listen:* naming user:V": {
           who: await user("w-all", ["bus.listen:*"]),

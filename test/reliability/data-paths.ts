@@ -27,6 +27,7 @@ export const DATA_PATHS: DataPathRow[] = [
     "admin on T": true,
     "member of thread U": false,
     "observer of thread U": false,
+    "member removed from T (socket closed 4403)": false,
   }),
   ...rows("thread socket", "secret message in thread T", {
     "admin on T": true,
@@ -46,6 +47,7 @@ export const DATA_PATHS: DataPathRow[] = [
     "voter A": true,
     "voter B": false,
     spectator: false,
+    "guest with a voter invite": false,
   }),
   ...rows("poker ?since=0 replay", "vote of voter A, before the reveal", { spectator: false }),
   ...rows("poker socket", "vote of voter A, after the reveal", {
@@ -58,6 +60,7 @@ export const DATA_PATHS: DataPathRow[] = [
   ...BUS_PATHS.flatMap((path) => [
     ...rows(path, "notify user:V", {
       "V (own user channel)": true,
+      "V's API key (own user channel)": true,
       "W naming user:V": false,
       "W with bus.listen:* naming user:V": false,
     }),
