@@ -260,6 +260,26 @@ describe("the in-band auth refresh", () => {
   });
 });
 
+describe("a thread observer's refresh", () => {
+  it("keeps the observer while 'threads.observe' is granted and closes it 4403 once it is not", async () => {
+    const ada = await party("ada");
+    const thread = await createThread(ada);
+    const user = `watcher-${crypto.randomUUID().slice(0, 8)}`;
+    const first = await mint(user, ["threads.observe"]);
+    const subscribed = await call("POST", `/api/threads/${thread}/ws-subscribe`, {
+      token: first.token,
+    });
+    expect(subscribed.status).toBe(204);
+    const ws = await connect(`/ws/threads/${thread}`, first.token);
+    const still = await mint(user, ["threads.observe"], 7200);
+    expect((await ws.request("auth", { token: still.token })).status).toBe(200);
+    await expectOpen(ws);
+    const without = await mint(user, [], 7200);
+    expect((await ws.request("auth", { token: without.token })).status).toBe(200);
+    expect((await ws.waitClosed()).code).toBe(4403);
+  });
+});
+
 describe("every room kind closes 4401 at expiry through the base room", () => {
   it("bus, poker, threads and persons", async () => {
     const suffix = crypto.randomUUID().slice(0, 8);

@@ -146,6 +146,15 @@ export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFan
     if (member.state.role === "none") ws.close(CLOSE_REMOVED, "not a member of this thread");
   }
 
+  /** Members stay by membership; an observer whose refreshed token lost `threads.observe` goes. */
+  protected override async onCredentialRefreshed(
+    ws: WebSocket,
+    member: Member<ThreadSocketState>,
+  ): Promise<void> {
+    if (member.state.role !== "observer" || this.can(member, PERMISSIONS.threadsObserve)) return;
+    await this.closeSocket(ws, "accessRemoved", "'threads.observe' is no longer granted");
+  }
+
   private async socketState(caller: Caller): Promise<ThreadSocketState | null> {
     if (caller.kind === "admin") return { role: "admin", notifications: 0, roles: [] };
     if (caller.kind !== "user") return null;
