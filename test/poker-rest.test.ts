@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createInvite } from "../src/domain/poker/invites";
+import { pokerRoom } from "../src/rooms/poker-room";
 import { ADMIN, call, expectErrorShape, tokenFor } from "./helpers/http";
 import { connect, tryConnect } from "./helpers/ws";
 
@@ -162,6 +163,78 @@ describe("poker REST: sessions", () => {
     expect(
       (await call("POST", `/api/poker/sessions/${crypto.randomUUID()}/end`, { token: mod })).status,
     ).toBe(404);
+  });
+});
+
+describe("poker REST: the room is the only writer of its session", () => {
+  it("answers its RPC errors as themselves: 404, 409 and 410 in the contract's shape, never 500", async () => {
+    const session = await newSession();
+    const unknown = crypto.randomUUID();
+    const story = { story_label: "S", description: "" };
+    const missing = await call("POST", `/api/poker/sessions/${unknown}/stories`, {
+      token: ADMIN,
+      body: story,
+    });
+    expect(missing.status).toBe(404);
+    expectErrorShape(missing.body);
+    expect(missing.body.error.code).toBe("not_found");
+
+    expect(
+      (await call("POST", `/api/poker/sessions/${session.id}/end`, { token: ADMIN })).status,
+    ).toBe(200);
+    const again = await call("POST", `/api/poker/sessions/${session.id}/end`, { token: ADMIN });
+    expect(again.status).toBe(409);
+    expectErrorShape(again.body);
+    expect(again.body.error.code).toBe("conflict");
+    const late = await call("POST", `/api/poker/sessions/${session.id}/stories`, {
+      token: ADMIN,
+      body: story,
+    });
+    expect(late.status).toBe(410);
+    expectErrorShape(late.body);
+    expect(late.body.error.code).toBe("gone");
+
+    // What crosses the RPC boundary is the result, not a thrown error that loses its class.
+    const room = pokerRoom(env, session.id);
+    const input = { storyLabel: "S", description: "" };
+    expect(await room.addStory(session.id, input)).toMatchObject({
+      ok: false,
+      error: { code: "gone" },
+    });
+    expect(await room.end(session.id)).toMatchObject({ ok: false, error: { code: "conflict" } });
+    expect(await pokerRoom(env, unknown).addStory(unknown, input)).toMatchObject({
+      ok: false,
+      error: { code: "not_found" },
+    });
+    const stored = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM poker_stories WHERE session_id IN (?, ?)",
+    )
+      .bind(session.id, unknown)
+      .first<{ n: number }>();
+    expect(stored?.n).toBe(0);
+  });
+
+  it("adds stories racing the session's end before it (201) or refuses them (410), never after it", async () => {
+    const session = await newSession();
+    const adds = Array.from({ length: 20 }, (_, i) =>
+      call("POST", `/api/poker/sessions/${session.id}/stories`, {
+        token: ADMIN,
+        body: { story_label: `S${i}` },
+      }),
+    );
+    const [ended, ...answers] = await Promise.all([
+      call("POST", `/api/poker/sessions/${session.id}/end`, { token: ADMIN }),
+      ...adds,
+    ]);
+    expect(ended.status).toBe(200);
+    expect(answers.map((a) => a.status).every((s) => s === 201 || s === 410)).toBe(true);
+    const rows = await env.DB.prepare(
+      "SELECT st.created_at AS created, s.ended_at AS ended FROM poker_stories st JOIN poker_sessions s ON s.id = st.session_id WHERE s.id = ?",
+    )
+      .bind(session.id)
+      .all<{ created: string; ended: string }>();
+    expect(rows.results.length).toBe(answers.filter((a) => a.status === 201).length);
+    for (const row of rows.results) expect(row.created <= row.ended).toBe(true);
   });
 });
 

@@ -12,7 +12,12 @@ import {
   participantsOf,
   sessionPermissions,
 } from "../domain/poker/participants";
-import { type StoryJson, sessionJson } from "../domain/poker/session-view";
+import {
+  type SessionJson,
+  type StoryJson,
+  sessionJson,
+  storyJson,
+} from "../domain/poker/session-view";
 import {
   everyoneVoted,
   hiddenView,
@@ -29,6 +34,7 @@ import type { Member } from "./member";
 import { CLOSE_CODES, type Reply, type ServerEvent } from "./protocol";
 import type { RoomKind } from "./room-kind";
 import { failed, succeeded } from "./room-queue";
+import { asResult, type RpcResult } from "./rpc-result";
 
 const storyIdSchema = z.union([z.string().min(1).max(100), z.number().int()]).transform(String);
 const noData = z.object({}).strict();
@@ -145,22 +151,33 @@ export class PokerRoom extends BaseRoom {
 
   // ---- RPC entry points for the REST routes ----------------------------------------------
 
-  /** Ends the session; false when it had already ended. */
-  async end(sessionId: string): Promise<boolean> {
-    this.bind(sessionId);
-    return this.exclusive(async () => {
+  /** Creates the session this room is named after (the Worker picks a fresh id). */
+  async create(sessionId: string, input: q.SessionInput): Promise<RpcResult<SessionJson>> {
+    return this.rpc(sessionId, async () =>
+      sessionJson(await this.write(() => q.createSession(this.db, sessionId, input))),
+    );
+  }
+
+  /** Ends the session: 404 for an unknown one, 409 when it had already ended. */
+  async end(sessionId: string): Promise<RpcResult<SessionJson>> {
+    return this.rpc(sessionId, async () => {
       const round = await this.current();
-      if (!round || round.session.endedAt) return false;
-      await this.endNow(round.session);
-      return true;
+      if (!round) throw notFound("Poker session");
+      if (round.session.endedAt) throw conflict("The session has already ended");
+      return sessionJson(await this.endNow(round.session));
     });
   }
 
-  /** Tells connected clients (moderators' story lists) about a story added over REST. */
-  async storyAdded(sessionId: string, story: StoryJson): Promise<void> {
-    this.bind(sessionId);
-    await this.exclusive(() => {
+  /**
+   * Appends a story (404 for an unknown session, 410 for an ended one) and tells connected
+   * clients (moderators' story lists) with `story_added`.
+   */
+  async addStory(sessionId: string, input: q.StoryInput): Promise<RpcResult<StoryJson>> {
+    return this.rpc(sessionId, async () => {
+      const { session } = await this.openRound();
+      const story = storyJson(await q.addStory(this.db, session.id, input));
       this.publish("story_added", story);
+      return story;
     });
   }
 
@@ -239,6 +256,15 @@ export class PokerRoom extends BaseRoom {
 
   // ---- internals ------------------------------------------------------------------------
 
+  /** An RPC entry point: after earlier work of the room, its errors answered as themselves. */
+  private rpc<T>(sessionId: string, run: () => Promise<T>): Promise<RpcResult<T>> {
+    this.bind(sessionId);
+    return asResult(
+      () => this.exclusive(run),
+      (err) => this.reportError(err, "rpc"),
+    );
+  }
+
   private get db() {
     return getDb(this.env.DB);
   }
@@ -312,7 +338,7 @@ export class PokerRoom extends BaseRoom {
     return everyoneVoted(voters, votes);
   }
 
-  private async endNow(session: q.PokerSessionRow): Promise<void> {
+  private async endNow(session: q.PokerSessionRow): Promise<q.PokerSessionRow> {
     const ended = await this.write(() => q.endSession(this.db, session.id));
     this.round = null;
     if (!ended) throw sessionGone();
@@ -336,6 +362,7 @@ export class PokerRoom extends BaseRoom {
         }
       }
     }, 0);
+    return ended;
   }
 
   private votesHiddenFrom(member: Member): boolean {

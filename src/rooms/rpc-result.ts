@@ -1,9 +1,9 @@
-import { ApiError, type ErrorBody, type ErrorCode, toApiError } from "../../errors";
+import { ApiError, type ErrorBody, type ErrorCode, toApiError } from "../errors";
 
 /**
- * What a thread room's RPC answers. Errors thrown inside a Durable Object reach the Worker
- * without their class or fields, so the room answers the contract's error body instead and the
- * route throws it again. Unexpected errors (storage failed, the object was reset) are rethrown:
+ * What every room RPC method that changes data answers. Errors thrown inside a Durable Object
+ * reach the Worker without their class or fields (a 410 would surface as a 500), so the room
+ * answers the contract's error body instead and the route throws it again with `unwrap`. Unexpected errors (storage failed, the object was reset) are rethrown:
  * the runtime must see the call fail, and swallowing a reset's error left the reset object's
  * call unfinished in the runtime (test/reliability/faults-threads.test.ts).
  */

@@ -37,7 +37,6 @@ import { deleteMessage, editMessage, postMessage } from "../domain/threads/messa
 import { hasFlag } from "../domain/threads/notifications";
 import { nudgeUnread } from "../domain/threads/nudge";
 import { callerThreadView } from "../domain/threads/read";
-import { asResult, type RpcResult } from "../domain/threads/rpc";
 import { type Announced, type ThreadFanOut, ThreadService } from "../domain/threads/service";
 import { chatSettings } from "../domain/threads/settings";
 import { createThread, deleteThread, editThread } from "../domain/threads/thread-ops";
@@ -47,6 +46,7 @@ import { EventTooLarge } from "./event-stream";
 import type { Member } from "./member";
 import { CLOSE_CODES, type ServerEvent } from "./protocol";
 import type { RoomKind } from "./room-kind";
+import { asResult, type RpcResult } from "./rpc-result";
 
 export const TYPING_EVENT = "thread_someone_is_writing";
 /** Close codes: the member was removed / stopped observing; the thread was deleted. */

@@ -8,8 +8,9 @@ import { DEFAULT_CHOICES, DEFAULT_END_REDIRECT_URL } from "../domain/poker/deck"
 import { createInvite, InviteRole, ROLE_PERMISSIONS, readInvite } from "../domain/poker/invites";
 import { sessionJson, storyJson } from "../domain/poker/session-view";
 import { sanitizeHtmlFragment } from "../domain/sanitize";
-import { ApiError, conflict, forbidden, notFound } from "../errors";
+import { ApiError, forbidden, notFound } from "../errors";
 import { pokerRoom } from "../rooms/poker-room";
+import { unwrap } from "../rooms/rpc-result";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonResponse } from "./router";
 
 /** Tokens minted for people who join with an invite live this long (a long workshop day). */
@@ -235,12 +236,13 @@ async function openSession(env: Env, id: string): Promise<q.PokerSessionRow> {
 export const pokerRoutes = createRouter()
   .openapi(createSession, async (c) => {
     const body = c.req.valid("json");
-    const session = await q.createSession(getDb(c.env.DB), {
+    const id = crypto.randomUUID();
+    const session = await pokerRoom(c.env, id).create(id, {
       name: body.name,
       choices: body.choices ?? [...DEFAULT_CHOICES],
       endRedirectUrl: body.end_redirect_url ?? DEFAULT_END_REDIRECT_URL,
     });
-    return c.json(sessionJson(session), 201);
+    return c.json(unwrap(session), 201);
   })
   .openapi(getSession, async (c) => {
     const { id } = c.req.valid("param");
@@ -253,23 +255,17 @@ export const pokerRoutes = createRouter()
   .openapi(addStory, async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
-    await openSession(c.env, id);
-    const row = await q.addStory(getDb(c.env.DB), id, {
-      storyLabel: body.story_label,
-      description: sanitizeHtmlFragment(body.description),
-    });
-    const story = storyJson(row);
-    await pokerRoom(c.env, id).storyAdded(id, story);
+    const story = unwrap(
+      await pokerRoom(c.env, id).addStory(id, {
+        storyLabel: body.story_label,
+        description: sanitizeHtmlFragment(body.description),
+      }),
+    );
     return c.json(story, 201);
   })
   .openapi(endSession, async (c) => {
     const { id } = c.req.valid("param");
-    const db = getDb(c.env.DB);
-    const session = await q.getSession(db, id);
-    if (!session) throw notFound("Poker session");
-    if (!(await pokerRoom(c.env, id).end(id))) throw conflict("The session has already ended");
-    const ended = await q.getSession(db, id);
-    return c.json(sessionJson(ended ?? session), 200);
+    return c.json(unwrap(await pokerRoom(c.env, id).end(id)), 200);
   })
   .openapi(createInviteRoute, async (c) => {
     const { id } = c.req.valid("param");

@@ -7,8 +7,8 @@ import { chatFieldErrors } from "../domain/threads/chat-field-errors";
 import { EditMessageInput, PostMessageInput } from "../domain/threads/inputs";
 import { listMessagesFor } from "../domain/threads/lists";
 import { IDEMPOTENCY_HEADER, IdempotencyKeyHeader } from "../domain/threads/post-key";
-import { unwrap } from "../domain/threads/rpc";
 import { chatSettings } from "../domain/threads/settings";
+import { unwrap } from "../rooms/rpc-result";
 import { threadRoom } from "../rooms/thread-room";
 import {
   bearerSecurity,

@@ -6,10 +6,10 @@ import { authorize, may } from "../domain/threads/access";
 import { chatFieldErrors } from "../domain/threads/chat-field-errors";
 import { MemberChangeInput, MemberInput } from "../domain/threads/inputs";
 import { listUsersFor } from "../domain/threads/lists";
-import { unwrap } from "../domain/threads/rpc";
 import { chatSettings } from "../domain/threads/settings";
 import { userView } from "../domain/threads/views";
 import { notFound } from "../errors";
+import { unwrap } from "../rooms/rpc-result";
 import { threadRoom } from "../rooms/thread-room";
 import {
   bearerSecurity,

@@ -7,9 +7,9 @@ import { chatFieldErrors } from "../domain/threads/chat-field-errors";
 import { CreateThreadInput, EditThreadInput } from "../domain/threads/inputs";
 import { listThreadsFor } from "../domain/threads/lists";
 import { threadDetail } from "../domain/threads/read";
-import { unwrap } from "../domain/threads/rpc";
 import { chatSettings } from "../domain/threads/settings";
 import { badRequest } from "../errors";
+import { unwrap } from "../rooms/rpc-result";
 import { threadRoom } from "../rooms/thread-room";
 import {
   bearerSecurity,

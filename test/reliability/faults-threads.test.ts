@@ -1,7 +1,7 @@
 import { abortAllDurableObjects } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { asResult } from "../../src/domain/threads/rpc";
 import { notFound, toApiError } from "../../src/errors";
+import { asResult } from "../../src/rooms/rpc-result";
 import { call, tokenFor } from "../helpers/http";
 import { ResumingSocket, seqGaps } from "./resuming-socket";
 import { figure, sized } from "./soak";

@@ -9,13 +9,20 @@ export type PokerStoryRow = typeof pokerStories.$inferSelect;
 
 const now = () => new Date().toISOString();
 
+export interface SessionInput {
+  name: string;
+  choices: string[];
+  endRedirectUrl: string;
+}
+
 export async function createSession(
   db: Db,
-  input: { name: string; choices: string[]; endRedirectUrl: string },
+  id: string,
+  input: SessionInput,
 ): Promise<PokerSessionRow> {
   return db
     .insert(pokerSessions)
-    .values({ id: crypto.randomUUID(), ...input, createdAt: now() })
+    .values({ id, ...input, createdAt: now() })
     .returning()
     .get();
 }
@@ -32,11 +39,17 @@ export async function listStories(db: Db, sessionId: string): Promise<PokerStory
     .orderBy(asc(pokerStories.position));
 }
 
+export interface StoryInput {
+  storyLabel: string;
+  /** Already sanitised HTML. */
+  description: string;
+}
+
 /** Appends a story; its position is computed in the same statement, so concurrent adds queue up. */
 export async function addStory(
   db: Db,
   sessionId: string,
-  input: { storyLabel: string; description: string },
+  input: StoryInput,
 ): Promise<PokerStoryRow> {
   return db
     .insert(pokerStories)
