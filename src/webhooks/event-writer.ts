@@ -17,8 +17,9 @@ export interface WaitUntil {
 }
 
 /**
- * Group commit for emits: events that arrive while a write is in flight are recorded together in
- * the next D1 transaction and enqueued with one `sendBatch`. Every D1 call costs a round trip,
+ * Group commit for writes that are nothing but an event (an app's emit): events that arrive while
+ * a write is in flight are recorded together in the next D1 transaction and enqueued with one
+ * `sendBatch`. Every D1 call costs a round trip,
  * so concurrent emits share one instead of queueing for one each. Each caller still resumes
  * only after its event and deliveries are committed. The next group is written by one of its
  * own callers, never by a request that has already answered.
@@ -86,10 +87,10 @@ function settle(group: Entry[], error?: unknown): void {
 const writers = new WeakMap<D1Database, WeakMap<Queue, EventWriter>>();
 
 /**
- * Records an event and its deliveries (grouped with concurrent emits), then enqueues them.
+ * Records an event and its deliveries (grouped with concurrent callers'), then enqueues them.
  * Resolves once they are in D1; if enqueueing fails the cron scan sends them later.
  */
-export function recordAndEnqueue(env: Env, event: NewEvent, ctx?: WaitUntil): Promise<void> {
+export function recordGrouped(env: Env, event: NewEvent, ctx?: WaitUntil): Promise<void> {
   let byQueue = writers.get(env.DB);
   if (!byQueue) {
     byQueue = new WeakMap();

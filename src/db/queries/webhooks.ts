@@ -1,4 +1,5 @@
-import { and, asc, desc, eq, inArray, lt, lte, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, lt, lte, type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../client";
 import {
   webhookAttempts,
@@ -133,9 +134,11 @@ export async function deleteWebhook(db: Db, scope: OwnerScope, id: string): Prom
 // Events and deliveries
 
 export interface NewEvent {
-  uuid: string;
+  /** Hex without dashes; SQL when it is computed in the batch (from a row it inserts). */
+  uuid: string | SQL;
   eventType: string;
-  data: string;
+  /** JSON of `data`; SQL when part of it is computed in the batch. */
+  data: string | SQL;
   /** When set, only this owner's hooks get the event (built-in types go to the admin's only). */
   onlyOwner?: string;
 }
@@ -202,15 +205,39 @@ function eventStatements(db: Db, { onlyOwner, ...event }: NewEvent, at: number) 
 }
 
 /**
+ * The statements recording events with their deliveries, for a batch of the caller's (three per
+ * event, in order). A uuid seen before, or earlier in `events`, records nothing.
+ */
+export function recordEventStatements(db: Db, events: NewEvent[]): BatchItem<"sqlite">[] {
+  const at = Date.now();
+  return events.flatMap((event) => eventStatements(db, event, at));
+}
+
+/**
  * Records events with their deliveries in one transaction (one D1 round trip), in order. A uuid
  * seen before, or earlier in `events`, records nothing. Returns each event's new delivery ids.
  */
 export async function recordEvents(db: Db, events: NewEvent[]): Promise<number[][]> {
-  const at = Date.now();
-  const [first, ...rest] = events.flatMap((event) => eventStatements(db, event, at));
+  const [first, ...rest] = recordEventStatements(db, events);
   if (!first) return [];
   const results = await db.batch([first, ...rest]);
   return events.map((_, i) => (results[i * 3] as { id: number }[]).map((row) => row.id));
+}
+
+/** The deliveries of these events that were never attempted: what a dispatch enqueues. */
+export async function unattemptedDeliveryIds(db: Db, eventUuids: string[]): Promise<number[]> {
+  if (!eventUuids.length) return [];
+  const rows = await db
+    .select({ id: webhookDeliveries.id })
+    .from(webhookDeliveries)
+    .where(
+      and(
+        inArray(webhookDeliveries.eventUuid, eventUuids),
+        eq(webhookDeliveries.status, "pending"),
+        eq(webhookDeliveries.attempts, 0),
+      ),
+    );
+  return rows.map((row) => row.id);
 }
 
 export interface DeliveryContext {
