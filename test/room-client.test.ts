@@ -159,7 +159,7 @@ describe("RoomClient and the socket's credential", () => {
       },
       connect: viaWorker,
     });
-    const refreshed: { expires_at: string }[] = [];
+    const refreshed: { expires_at: string | null }[] = [];
     client.on("token_refreshed", (d) => refreshed.push(d));
     const closes: number[] = [];
     client.on<{ code: number }>("close", (d) => closes.push(d.code));
@@ -171,7 +171,7 @@ describe("RoomClient and the socket's credential", () => {
     expect(await runDurableObjectAlarm(testRoom(room))).toBe(true);
     await waitFor(() => refreshed.length === 1, "the in-band refresh");
     expect(tokens).toHaveLength(2);
-    expect(Date.parse(refreshed[0]!.expires_at)).toBeGreaterThan(first.expiresAt);
+    expect(Date.parse(refreshed[0]?.expires_at ?? "")).toBeGreaterThan(first.expiresAt);
 
     clockAt(first.expiresAt + 1_000);
     expect((await client.request("echo", { text: "b" })).status).toBe(200);

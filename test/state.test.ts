@@ -308,7 +308,13 @@ describe("person room: durability of subscriptions", () => {
     // What wakes after hibernation: a new instance of the class over the same storage and sockets.
     await runInDurableObject(stub, async (_room, state) => {
       const rebuilt = new PersonRoom(state, env);
-      expect(await rebuilt.changeFlowState(key, flow.id, "active")).toMatchObject({ ok: true });
+      await rebuilt.notifyStateChange(key, {
+        entity: "flow",
+        id: flow.id,
+        identifier: "onboarding",
+        state: "active",
+        previous_state: "inactive",
+      });
     });
     expect(await ws.event("state_change")).toMatchObject({ request_id: 42, data: { id: flow.id } });
     ws.close();

@@ -6,12 +6,10 @@
  * channels exactly once and in order, across reconnects and server restarts. Network and
  * server errors back off (full jitter, capped); `stop()` aborts the parked poll at once.
  */
+import type { DeliveredMessage, PollAnswer } from "../protocol/bus";
 
-export interface BusMessage {
-  message_id: string;
-  type: string;
-  [field: string]: unknown;
-}
+/** A delivered message: the publisher's fields plus its `message_id`. */
+export type BusMessage = DeliveredMessage;
 
 export interface BusDelivery {
   channel: string;
@@ -139,11 +137,7 @@ class PollLoop implements BusSubscription {
         signal: this.abort.signal,
       },
     );
-    const body = (await res.json().catch(() => null)) as {
-      channel: string | null;
-      message: BusMessage | null;
-      gap?: boolean;
-    } | null;
+    const body = (await res.json().catch(() => null)) as PollAnswer | null;
     if (!res.ok || body === null) {
       throw new BusError(res.status, body, retryAfterMs(res.headers.get("Retry-After")));
     }

@@ -1,66 +1,37 @@
 /**
- * Planning-poker helpers for browsers and Node on top of `RoomClient` (CONTRACT.md §3):
+ * Planning-poker helpers for browsers and Node on top of `RoomClient`:
  * typed REST calls and the session's socket with typed commands.
  */
-import { RoomClient, type RoomClientOptions } from "./room-client";
+import type { Participant, StoryView, Voter } from "../protocol/poker-events";
+import type {
+  PokerInvite,
+  PokerInviteInput,
+  PokerJoined,
+  PokerJoinInput,
+  PokerSession,
+  PokerSessionInput,
+  PokerSessionWithStories,
+  PokerStory,
+  PokerStoryInput,
+} from "../protocol/poker-rest";
+import { type KindProtocol, RoomClient, type RoomClientOptions } from "./room-client";
 
-export interface PokerStory {
-  id: string;
-  story_label: string;
-  description: string;
-  story_points: number | null;
-  position: number;
-}
-
-export interface PokerSession {
-  id: string;
-  name: string;
-  choices: string[];
-  end_redirect_url: string;
-  active_story_id: string | null;
-  ended: boolean;
-  ended_at: string | null;
-  created_at: string;
-  stories?: PokerStory[];
-}
-
-export interface PokerVoter {
-  id: string;
-  name: string;
-}
-
-/** `story_changed`: `votes` holds only the viewer's own vote while hidden from it. */
-export interface PokerStoryView {
-  id: string;
-  story_label: string;
-  description: string;
-  votes: Record<string, PokerVoter[]>;
-  revealed: boolean;
-  voted: PokerVoter[];
-  story_points: number | null;
-}
-
-export interface PokerParticipant {
-  id: string;
-  name: string;
-  username: string;
-  permissions: string[];
-}
-
-export interface PokerInvite {
-  invite: string;
-  role: "voter" | "moderator";
-  url: string;
-  expires_at: string;
-}
-
-export interface PokerJoined {
-  token: string;
-  expires_at: string;
-  user: { id: string; name: string };
-  permissions: string[];
-  session_id: string;
-}
+export { isPointChoice } from "../protocol/poker-deck";
+/** The REST and event shapes are the protocol module's, inferred from the server's schemas. */
+export type {
+  PokerInvite,
+  PokerInviteInput,
+  PokerJoined,
+  PokerJoinInput,
+  PokerSession,
+  PokerSessionInput,
+  PokerSessionWithStories,
+  PokerStory,
+  PokerStoryInput,
+};
+export type PokerVoter = Voter;
+export type PokerParticipant = Participant;
+export type PokerStoryView = StoryView;
 
 export class PokerApiError extends Error {
   constructor(
@@ -80,22 +51,15 @@ export class PokerApi {
     private readonly fetchFn: typeof fetch = (...args) => fetch(...args),
   ) {}
 
-  createSession(
-    token: string,
-    input: { name: string; choices?: string[]; end_redirect_url?: string },
-  ): Promise<PokerSession> {
+  createSession(token: string, input: PokerSessionInput): Promise<PokerSession> {
     return this.call("POST", "/api/poker/sessions", token, input);
   }
 
-  getSession(token: string, id: string): Promise<PokerSession & { stories: PokerStory[] }> {
+  getSession(token: string, id: string): Promise<PokerSessionWithStories> {
     return this.call("GET", `/api/poker/sessions/${encodeURIComponent(id)}`, token);
   }
 
-  addStory(
-    token: string,
-    id: string,
-    input: { story_label: string; description?: string },
-  ): Promise<PokerStory> {
+  addStory(token: string, id: string, input: PokerStoryInput): Promise<PokerStory> {
     return this.call("POST", `/api/poker/sessions/${encodeURIComponent(id)}/stories`, token, input);
   }
 
@@ -103,15 +67,11 @@ export class PokerApi {
     return this.call("POST", `/api/poker/sessions/${encodeURIComponent(id)}/end`, token);
   }
 
-  createInvite(
-    token: string,
-    id: string,
-    input: { role?: "voter" | "moderator"; ttl_seconds?: number } = {},
-  ): Promise<PokerInvite> {
+  createInvite(token: string, id: string, input: PokerInviteInput = {}): Promise<PokerInvite> {
     return this.call("POST", `/api/poker/sessions/${encodeURIComponent(id)}/invites`, token, input);
   }
 
-  join(id: string, input: { invite: string; name: string }): Promise<PokerJoined> {
+  join(id: string, input: PokerJoinInput): Promise<PokerJoined> {
     return this.call("POST", `/api/poker/sessions/${encodeURIComponent(id)}/join`, null, input);
   }
 
@@ -143,8 +103,8 @@ export class PokerApi {
   }
 }
 
-/** The session's socket: `RoomClient` plus the poker commands by name. */
-export class PokerRoomClient extends RoomClient {
+/** The session's socket: `RoomClient` typed by the poker protocol, plus its commands by name. */
+export class PokerRoomClient extends RoomClient<KindProtocol<"poker">> {
   constructor(baseUrl: string, sessionId: string, options: Omit<RoomClientOptions, "url">) {
     super({
       ...options,
@@ -171,9 +131,4 @@ export class PokerRoomClient extends RoomClient {
   reveal(revealed = true) {
     return this.request("reveal_requested", { revealed });
   }
-}
-
-/** Numeric deck options: the only ones a moderator may submit as story points. */
-export function isPointChoice(choice: string): boolean {
-  return /^\d{1,6}(\.\d{1,3})?$/.test(choice);
 }

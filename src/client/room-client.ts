@@ -9,34 +9,75 @@
  * A socket lives only as long as its token: on `token_expiring` the client asks `token()` again
  * and sends it in band (`auth`); if that fails the server closes with 4401 at expiry and the
  * client reconnects with another `token()`. It never reconnects after the final close codes
- * (access removed, room deleted, room ended, too many sockets: `FINAL_CLOSE_CODES`).
+ * (access removed, room deleted, room ended, too many sockets): it reads them from the protocol
+ * module's one close-code table (`CLOSE_CODES`, `FINAL_CLOSE_CODES`).
  */
 
-import { AUTH_EVENT, FINAL_CLOSE_CODES, TOKEN_EXPIRING_EVENT } from "../rooms/socket-lifecycle";
+import { AUTH_EVENT, type AuthReply, TOKEN_EXPIRING_EVENT } from "../protocol/base-events";
+import { CLOSE_CODES, FINAL_CLOSE_CODES } from "../protocol/close-codes";
+import type { ClientEvents, ClientReplies, RoomKindName, ServerEvents } from "../protocol/events";
+import type { Reply, RequestId, ServerEvent } from "../protocol/frames";
 
+// Values only from the protocol files that import nothing: the SDK and the page bundle no zod.
 export {
   AUTH_EVENT,
-  CLOSE_CODES,
-  type CloseReason,
-  FINAL_CLOSE_CODES,
+  ERROR_EVENT,
+  RESYNC_EVENT,
   TOKEN_EXPIRING_EVENT,
-} from "../rooms/socket-lifecycle";
+} from "../protocol/base-events";
+export { CLOSE_CODES, type CloseReason, FINAL_CLOSE_CODES } from "../protocol/close-codes";
+export type { ClientEvents, ClientReplies, RoomKindName, ServerEvents } from "../protocol/events";
+export type { ErrorFrame, Reply, RequestId } from "../protocol/frames";
 
-export type RequestId = string | number;
+export type ServerFrame<D = unknown> = ServerEvent<D>;
 
-export interface ServerFrame<D = unknown> {
-  event: string;
-  data: D;
-  seq?: number;
-  request_id?: RequestId;
+/** A room's events as a client sees them: server event → data, client event → data, replies. */
+export interface RoomProtocol {
+  server: object;
+  client: object;
+  replies: object;
 }
 
-export interface Reply<D = unknown> {
-  request_id: RequestId;
-  status: number;
-  errors: string[];
-  data?: D;
+/** The protocol of one room kind (`/ws/<kind>/<id>`), from the protocol module's maps. */
+export interface KindProtocol<K extends RoomKindName> {
+  server: ServerEvents[K];
+  client: ClientEvents[K];
+  replies: ClientReplies[K];
 }
+
+/** Any events with any data: a client of a room kind the protocol module does not describe. */
+export interface UntypedProtocol {
+  // biome-ignore lint/suspicious/noExplicitAny: untyped rooms let callers read any field.
+  server: Record<string, any>;
+  // biome-ignore lint/suspicious/noExplicitAny: untyped rooms take any data.
+  client: Record<string, any>;
+  // biome-ignore lint/suspicious/noExplicitAny: untyped rooms answer any data.
+  replies: Record<string, any>;
+}
+
+/** The events the client itself emits, beside the room's. */
+export interface ClientLocalEvents {
+  open: Record<string, never>;
+  close: { code: number };
+  state: { state: ConnectionState };
+  token_refreshed: AuthReply;
+  token_refresh_failed: { error: string };
+}
+
+export type EventName<P extends RoomProtocol> = (keyof ClientLocalEvents | keyof P["server"]) &
+  string;
+export type EventData<P extends RoomProtocol, E> = E extends keyof ClientLocalEvents
+  ? ClientLocalEvents[E]
+  : E extends keyof P["server"]
+    ? P["server"][E]
+    : never;
+export type CommandName<P extends RoomProtocol> = keyof P["client"] & string;
+/** The data argument: optional when the event's data may be empty (`{}`). */
+type DataArg<P extends RoomProtocol, E extends keyof P["client"]> =
+  Record<never, never> extends P["client"][E] ? [data?: P["client"][E]] : [data: P["client"][E]];
+export type ReplyData<P extends RoomProtocol, E> = E extends keyof P["replies"]
+  ? P["replies"][E]
+  : undefined;
 
 /** The subset of the WebSocket API the client needs (browser, `ws`, workerd all have it). */
 export interface WebSocketLike {
@@ -93,7 +134,12 @@ function browserWindow(): OnlineEvents | undefined {
   return (globalThis as { window?: OnlineEvents }).window;
 }
 
-export class RoomClient {
+/**
+ * `RoomClient<KindProtocol<"poker">>` knows the poker room's events: `on("story_changed", d =>
+ * d.votes)` is typed, and so are `request`'s data and reply. Without a type argument any event
+ * and any data are accepted.
+ */
+export class RoomClient<P extends RoomProtocol = UntypedProtocol> {
   state: ConnectionState = "connecting";
   /** The last ordered-stream seq received; resumes start after it. */
   lastSeq: number | null;
@@ -139,30 +185,30 @@ export class RoomClient {
    * Subscribes to a server event, or to one of the client's own: `open`, `close` (`{code}`),
    * `state`, `token_refreshed` (`{expires_at}`) and `token_refresh_failed` (`{error}`).
    */
-  // biome-ignore lint/suspicious/noExplicitAny: the default lets untyped callers read fields.
-  on<D = any>(event: string, handler: (data: D, frame: ServerFrame<D>) => void): () => void {
+  on<E extends EventName<P>>(
+    event: E,
+    handler: (data: EventData<P, E>, frame: ServerFrame<EventData<P, E>>) => void,
+  ): () => void;
+  /** An event the room's protocol does not list, with the data type the caller names. */
+  on<D>(event: string, handler: (data: D, frame: ServerFrame<D>) => void): () => void;
+  on(event: string, handler: Handler): () => void {
     const set = this.handlers.get(event) ?? new Set();
-    set.add(handler as Handler);
+    set.add(handler);
     this.handlers.set(event, set);
-    return () => set.delete(handler as Handler);
+    return () => set.delete(handler);
   }
 
   /** Sends a frame without waiting for a reply; queued while reconnecting. */
-  send(event: string, data: unknown = {}): void {
-    this.transmit(JSON.stringify({ event, data }));
+  send<E extends CommandName<P>>(event: E, ...[data]: DataArg<P, E>): void {
+    this.transmit(JSON.stringify({ event, data: data ?? {} }));
   }
 
   /** Sends a frame with a `request_id` and resolves with its reply (rejects on timeout). */
-  request<D = unknown>(event: string, data: unknown = {}): Promise<Reply<D>> {
-    const requestId = this.nextRequestId++;
-    return new Promise<Reply<D>>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(requestId);
-        reject(new Error(`No reply to '${event}' within ${this.options.requestTimeoutMs} ms`));
-      }, this.options.requestTimeoutMs);
-      this.pending.set(requestId, { resolve: resolve as (r: Reply) => void, reject, timer });
-      this.transmit(JSON.stringify({ event, data, request_id: requestId }));
-    });
+  request<E extends CommandName<P>>(
+    event: E,
+    ...[data]: DataArg<P, E>
+  ): Promise<Reply<ReplyData<P, E>>> {
+    return this.call(event, data ?? {}) as Promise<Reply<ReplyData<P, E>>>;
   }
 
   close(): void {
@@ -176,6 +222,18 @@ export class RoomClient {
     }
     this.pending.clear();
     this.socket?.close(1000, "client closed");
+  }
+
+  private call(event: string, data: unknown): Promise<Reply> {
+    const requestId = this.nextRequestId++;
+    return new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(requestId);
+        reject(new Error(`No reply to '${event}' within ${this.options.requestTimeoutMs} ms`));
+      }, this.options.requestTimeoutMs);
+      this.pending.set(requestId, { resolve, reject, timer });
+      this.transmit(JSON.stringify({ event, data, request_id: requestId }));
+    });
   }
 
   private transmit(text: string): void {
@@ -233,8 +291,8 @@ export class RoomClient {
     if (this.deadTimer) return;
     this.deadTimer = setTimeout(() => {
       // No pong: the path is dead even if the socket looks open (e.g. a sleeping laptop).
-      socket.close(4000, "keepalive timeout");
-      this.lost(socket, 4000);
+      socket.close(CLOSE_CODES.idle.code, "keepalive timeout");
+      this.lost(socket, CLOSE_CODES.idle.code);
     }, this.options.pongTimeoutMs);
   }
 
@@ -277,7 +335,7 @@ export class RoomClient {
       const token = await this.options.token();
       // Not queued for a later socket: a new connection carries its own fresh token.
       if (socket !== this.socket || socket.readyState !== OPEN) return;
-      const reply = await this.request(AUTH_EVENT, { token });
+      const reply = await this.call(AUTH_EVENT, { token });
       if (reply.status !== 200) throw new Error(reply.errors.join("; "));
       this.emit("token_refreshed", reply.data, { event: "token_refreshed", data: reply.data });
     } catch (err) {

@@ -1,30 +1,24 @@
 /**
- * Flow and step state-change subscriptions (CONTRACT.md §5) on top of `RoomClient`.
+ * Flow and step state-change subscriptions on top of `RoomClient`, typed by the person room's
+ * protocol (`/ws/persons/:key`).
  *
  * Subscriptions belong to one socket, and `state_change` events are not part of the room's
  * ordered stream, so a resumed connection replays none of them. The helper therefore subscribes
  * again after every (re)connection and hands the fresh `current` list to `onCurrent`: a client
  * that applies `current` and then each change never misses one, even across reconnects.
  */
-import { type Reply, RoomClient, type RoomClientOptions } from "./room-client";
+import type { Entity, Instance, StateChange } from "../protocol/state";
+import { type KindProtocol, RoomClient, type RoomClientOptions } from "./room-client";
 
-export type StateEntity = "flow" | "step";
-
+export type { StateChange };
+export type StateEntity = Entity;
 /** A flow or step as it is now (`data.current` items). */
-export interface StateInstance {
-  id: string;
-  identifier: string;
-  state: string;
-}
-
-/** The data of a `state_change` event. */
-export interface StateChange extends StateInstance {
-  entity: StateEntity;
-  previous_state: string;
-}
+export type StateInstance = Instance;
+/** A client of a person's room (`/ws/persons/:key`). */
+export type PersonRoomClient = RoomClient<KindProtocol<"persons">>;
 
 export type StateSubscriptionOptions = (
-  | { client: RoomClient }
+  | { client: PersonRoomClient }
   | (Omit<RoomClientOptions, "url"> & { baseUrl: string })
 ) & {
   /** Called with the person's flows or steps after every (re)subscription. */
@@ -35,7 +29,7 @@ export type StateSubscriptionOptions = (
 
 export interface StateSubscription {
   /** The client in use (created here unless one was passed). */
-  readonly client: RoomClient;
+  readonly client: PersonRoomClient;
   /** Resolves with `current` of the first subscription; rejects when it is refused. */
   readonly ready: Promise<StateInstance[]>;
   /** Unsubscribes; closes the client too when it was created here. */
@@ -53,10 +47,10 @@ export function subscribeStateChanges(
   options: StateSubscriptionOptions,
 ): StateSubscription {
   const owned = !("client" in options);
-  const client =
+  const client: PersonRoomClient =
     "client" in options
       ? options.client
-      : new RoomClient({
+      : new RoomClient<KindProtocol<"persons">>({
           ...options,
           url: `${options.baseUrl.replace(/\/$/, "")}/ws/persons/${encodeURIComponent(personKey)}`,
         });
@@ -73,10 +67,7 @@ export function subscribeStateChanges(
     if (closed) return;
     let error: Error;
     try {
-      const reply: Reply<{ current: StateInstance[] }> = await client.request(
-        "subscribe_state_change",
-        data,
-      );
+      const reply = await client.request("subscribe_state_change", data);
       if (reply.status === 200 && reply.data) {
         options.onCurrent?.(reply.data.current);
         first?.resolve(reply.data.current);
@@ -97,7 +88,7 @@ export function subscribeStateChanges(
     }
   };
 
-  const offChange = client.on<StateChange>("state_change", (change) => {
+  const offChange = client.on("state_change", (change) => {
     if (!closed && change.entity === entity) handler(change);
   });
   const offOpen = client.on("open", () => void subscribe());

@@ -2,16 +2,6 @@ import { DurableObject } from "cloudflare:workers";
 import type { z } from "zod";
 import type { Caller } from "../auth/caller";
 import { type ApiError, toApiError } from "../errors";
-import type {
-  BatchCommand,
-  Command,
-  CommandContext,
-  CommandTable,
-  SingleCommand,
-} from "./commands";
-import { EventStream } from "./event-stream";
-import { callerFromHeaders, ROOM_ID_HEADER } from "./forward";
-import { type Member, memberCan, memberFromCaller } from "./member";
 import {
   AUTH_EVENT,
   CLOSE_CODES,
@@ -23,7 +13,17 @@ import {
   type Reply,
   type RequestId,
   type ServerEvent,
-} from "./protocol";
+} from "../protocol";
+import type {
+  BatchCommand,
+  Command,
+  CommandContext,
+  CommandTable,
+  SingleCommand,
+} from "./commands";
+import { EventStream } from "./event-stream";
+import { callerFromHeaders, ROOM_ID_HEADER } from "./forward";
+import { type Member, memberCan, memberFromCaller } from "./member";
 import { FrameRateLimiter } from "./rate-limit";
 import { type Outcome, RoomQueue } from "./room-queue";
 import { SocketLifetime } from "./socket-lifetime";

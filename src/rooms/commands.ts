@@ -1,6 +1,6 @@
 import type { z } from "zod";
+import type { RequestId } from "../protocol";
 import type { Member } from "./member";
-import type { RequestId } from "./protocol";
 import type { Outcome } from "./room-queue";
 
 export interface CommandContext<D, S> {

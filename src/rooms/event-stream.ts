@@ -1,5 +1,5 @@
 import { ApiError } from "../errors";
-import type { ServerEvent } from "./protocol";
+import type { ServerEvent } from "../protocol";
 
 /** Retention of a room's ordered stream (CONTRACT.md §2): at least 1,000 events or 24 hours. */
 export const STREAM_KEEP_EVENTS = 1000;

@@ -1,4 +1,3 @@
-import { z } from "zod";
 import { grants, PERMISSIONS } from "../auth/permissions";
 import { getDb } from "../db/client";
 import * as q from "../db/queries/poker";
@@ -28,16 +27,13 @@ import {
   type VoteRecord,
 } from "../domain/poker/story-view";
 import { ApiError, badRequest, conflict, notFound } from "../errors";
-import { dispatchEvents, outboxStatements, prepareEvent } from "../webhooks/outbox";
+import { CLOSE_CODES, pokerClientEvents, type Reply, type ServerEvent } from "../protocol";
+import { emit } from "../webhooks/emit";
 import { BaseRoom } from "./base-room";
 import type { Member } from "./member";
-import { CLOSE_CODES, type Reply, type ServerEvent } from "./protocol";
 import type { RoomKind } from "./room-kind";
 import { failed, succeeded } from "./room-queue";
 import { asResult, type RpcResult } from "./rpc-result";
-
-const storyIdSchema = z.union([z.string().min(1).max(100), z.number().int()]).transform(String);
-const noData = z.object({}).strict();
 
 const sessionGone = () => new ApiError("gone", "The poker session has ended");
 
@@ -57,19 +53,14 @@ export class PokerRoom extends BaseRoom {
   protected readonly commands = {
     next_story_requested: this.command({
       permission: PERMISSIONS.pokerModerate,
-      schema: z.object({ story_id: storyIdSchema.nullish() }).strict(),
+      schema: pokerClientEvents.next_story_requested,
       handle: async ({ data }) => {
         await this.moveTo(await this.openRound(), data.story_id ?? null);
       },
     }),
     points_submitted: this.command({
       permission: PERMISSIONS.pokerModerate,
-      schema: z
-        .object({
-          story_points: z.union([z.string().max(50), z.number()]).transform(String),
-          advance: z.boolean().default(false),
-        })
-        .strict(),
+      schema: pokerClientEvents.points_submitted,
       handle: async ({ data }) => {
         const round = await this.openRound();
         const { session } = round;
@@ -80,24 +71,21 @@ export class PokerRoom extends BaseRoom {
             story_points: ["must be a numeric option of the session's choices"],
           });
         }
-        const event = await prepareEvent(this.env, "poker.story_points_submitted", {
+        await this.write(() => q.setStoryPoints(this.db, story.id, points));
+        story.storyPoints = points;
+        this.publish("story_points_submitted", { story_points: points, story_id: story.id });
+        await this.emitEvent("poker.story_points_submitted", {
           session_id: session.id,
           story_id: story.id,
           story_label: story.storyLabel,
           story_points: points,
         });
-        await this.write(() =>
-          q.setStoryPoints(this.db, story.id, points, outboxStatements(this.db, [event])),
-        );
-        story.storyPoints = points;
-        this.publish("story_points_submitted", { story_points: points, story_id: story.id });
-        await dispatchEvents(this.env, [event.uuid]);
         if (data.advance) await this.moveTo(round, null);
       },
     }),
     vote_submitted: this.batchCommand({
       permission: PERMISSIONS.pokerVote,
-      schema: z.object({ choice: z.string().min(1).max(200) }).strict(),
+      schema: pokerClientEvents.vote_submitted,
       // Votes that queue up behind a D1 write are stored in one batch and published as one
       // `story_changed`: the room keeps up with a full room voting at once.
       handleBatch: async (frames) => {
@@ -127,7 +115,7 @@ export class PokerRoom extends BaseRoom {
     }),
     reset_requested: this.command({
       permission: PERMISSIONS.pokerModerate,
-      schema: noData,
+      schema: pokerClientEvents.reset_requested,
       handle: async () => {
         const round = await this.openRound();
         const story = activeStory(round);
@@ -139,7 +127,7 @@ export class PokerRoom extends BaseRoom {
     }),
     reveal_requested: this.command({
       permission: PERMISSIONS.pokerModerate,
-      schema: z.object({ revealed: z.boolean().default(true) }).strict(),
+      schema: pokerClientEvents.reveal_requested,
       handle: async ({ data }) => {
         const round = await this.openRound();
         const story = activeStory(round);
@@ -149,7 +137,11 @@ export class PokerRoom extends BaseRoom {
       },
     }),
     // Any frame refreshes the socket's last-seen time; this one exists for the original clients.
-    heartbeat: this.command({ schema: noData, concurrent: true, handle: () => undefined }),
+    heartbeat: this.command({
+      schema: pokerClientEvents.heartbeat,
+      concurrent: true,
+      handle: () => undefined,
+    }),
   };
 
   // ---- RPC entry points for the REST routes ----------------------------------------------
@@ -341,25 +333,17 @@ export class PokerRoom extends BaseRoom {
     return everyoneVoted(voters, votes);
   }
 
-  /**
-   * Ends the session: the end, the cleared participant list and `poker.session_ended` are one D1
-   * transaction, so an eviction after it loses nothing (the cron scan sends the event).
-   */
   private async endNow(session: q.PokerSessionRow): Promise<q.PokerSessionRow> {
-    const endedAt = new Date().toISOString();
-    const event = await prepareEvent(this.env, "poker.session_ended", {
-      session_id: session.id,
-      name: session.name,
-      ended_at: endedAt,
-    });
-    const ended = await this.write(() =>
-      q.endSession(this.db, session.id, endedAt, (ifEnded) =>
-        outboxStatements(this.db, [{ ...event, uuid: ifEnded(event.uuid) }]),
-      ),
-    );
+    const ended = await this.write(() => q.endSession(this.db, session.id));
     this.round = null;
     if (!ended) throw sessionGone();
     this.setMeta("ended", "1");
+    await q.syncParticipants(this.db, session.id, [], [], () => new Date());
+    await this.emitEvent("poker.session_ended", {
+      session_id: ended.id,
+      name: ended.name,
+      ended_at: ended.endedAt,
+    });
     this.publish("poker_session_ended", {
       poker_session_end_redirect_url: ended.endRedirectUrl,
     });
@@ -373,7 +357,6 @@ export class PokerRoom extends BaseRoom {
         }
       }
     }, 0);
-    await dispatchEvents(this.env, [event.uuid]);
     return ended;
   }
 
@@ -425,6 +408,15 @@ export class PokerRoom extends BaseRoom {
     this.setMeta("participants", text);
     this.broadcast("participants_changed", { participants: list });
     return true;
+  }
+
+  /** Domain events must not undo a change already stored and published; failures are logged. */
+  private async emitEvent(type: string, data: unknown): Promise<void> {
+    try {
+      await emit(this.env, type, data);
+    } catch (err) {
+      console.error(`PokerRoom:${this.roomId} could not emit ${type}`, err);
+    }
   }
 }
 

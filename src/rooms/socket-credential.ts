@@ -1,4 +1,3 @@
-import { z } from "zod";
 import type { Caller } from "../auth/caller";
 import type { Member } from "./member";
 
@@ -16,9 +15,6 @@ export const EXPIRY_WARNING_MS = 60_000;
 export const KEY_CHECK_INTERVAL_MS = 30_000;
 /** Sockets one user may hold in one room unless `MAX_SOCKETS_PER_USER` says otherwise. */
 export const DEFAULT_MAX_SOCKETS_PER_USER = 100;
-
-/** The `data` of the client's `auth` frame. */
-export const AuthData = z.object({ token: z.string().min(1).max(4_096) });
 
 /**
  * When to send `token_expiring` for a credential ending at `expiresAt`, received at `now`:

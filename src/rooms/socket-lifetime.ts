@@ -1,8 +1,8 @@
 import { liveKeyIds } from "../auth/api-keys";
 import { type Caller, resolveCredential } from "../auth/caller";
 import { ApiError, unauthorized } from "../errors";
-import type { Member } from "./member";
 import {
+  AuthData,
   type ClientFrame,
   type CloseReason,
   issuesToErrors,
@@ -10,9 +10,9 @@ import {
   type RequestId,
   type ServerEvent,
   TOKEN_EXPIRING_EVENT,
-} from "./protocol";
+} from "../protocol";
+import type { Member } from "./member";
 import {
-  AuthData,
   credentialDueAt,
   credentialFacts,
   KEY_CHECK_INTERVAL_MS,

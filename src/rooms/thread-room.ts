@@ -1,4 +1,3 @@
-import { z } from "zod";
 import "../domain/scripted/hooks";
 import type { Caller } from "../auth/caller";
 import { hasPermission, PERMISSIONS } from "../auth/permissions";
@@ -41,10 +40,10 @@ import { type Announced, type ThreadFanOut, ThreadService } from "../domain/thre
 import { chatSettings } from "../domain/threads/settings";
 import { createThread, deleteThread, editThread } from "../domain/threads/thread-ops";
 import { forbidden, notFound } from "../errors";
+import { CLOSE_CODES, type ServerEvent, threadClientEvents } from "../protocol";
 import { BaseRoom } from "./base-room";
 import { EventTooLarge } from "./event-stream";
 import type { Member } from "./member";
-import { CLOSE_CODES, type ServerEvent } from "./protocol";
 import type { RoomKind } from "./room-kind";
 import { asResult, type RpcResult } from "./rpc-result";
 
@@ -86,7 +85,7 @@ export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFan
 
   protected readonly commands = {
     mark_message_as_read: this.command({
-      schema: z.object({ message: z.coerce.number().int().positive() }).loose(),
+      schema: threadClientEvents.mark_message_as_read,
       handle: async ({ member, data }) => {
         if (member.state.role !== "member" || !member.userId) {
           throw forbidden("Only members have unread messages");
@@ -103,7 +102,7 @@ export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFan
       },
     }),
     [TYPING_EVENT]: this.command({
-      schema: z.object({ length: z.number().int().min(0).max(1_000_000_000) }).loose(),
+      schema: threadClientEvents[TYPING_EVENT],
       handle: ({ ws, member, data }) => {
         if (member.state.role !== "member" || !member.userId) {
           throw forbidden("Only members may say they are writing");

@@ -14,7 +14,7 @@ import { pollBus, streamBus } from "../bus/poll";
 import { publishToBus } from "../bus/publish";
 import { MessageInput, PollAnswer } from "../bus/wire";
 import { ApiError, forbidden } from "../errors";
-import { MAX_FRAME_BYTES } from "../rooms/protocol";
+import { MAX_FRAME_BYTES } from "../protocol";
 import { emit } from "../webhooks/emit";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonResponse } from "./router";
 

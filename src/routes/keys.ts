@@ -5,6 +5,7 @@ import { UserId, UserName } from "../auth/user-id";
 import { getDb } from "../db/client";
 import { type ApiKeyRow, insertApiKey, listApiKeys, revokeApiKey } from "../db/queries/api-keys";
 import { notFound } from "../errors";
+import { CLOSE_CODES } from "../protocol/close-codes";
 import {
   bearerSecurity,
   createRouter,
@@ -111,8 +112,7 @@ const revokeKey = createRoute({
   method: "delete",
   path: "/api/keys/{id}",
   summary: "Revoke an API key (admin)",
-  description:
-    "The key and every token it minted answer 401 from now on (tokens within 30 s on every isolate), and its open sockets are closed with 4401 within 60 s. The key stays listed with `revoked_at`.",
+  description: `The key and every token it minted answer 401 from now on (tokens within 30 s on every isolate), and its open sockets are closed with ${CLOSE_CODES.credentialExpired.code} within 60 s. The key stays listed with \`revoked_at\`.`,
   request: { params: IdParams },
   responses: { 204: { description: "Revoked" }, ...errorResponses(401, 403, 404) },
 });

@@ -5,122 +5,31 @@ import { mintClientToken } from "../auth/tokens";
 import { getDb } from "../db/client";
 import * as q from "../db/queries/poker";
 import { DEFAULT_CHOICES, DEFAULT_END_REDIRECT_URL } from "../domain/poker/deck";
-import { createInvite, InviteRole, ROLE_PERMISSIONS, readInvite } from "../domain/poker/invites";
+import { createInvite, ROLE_PERMISSIONS, readInvite } from "../domain/poker/invites";
 import { sessionJson, storyJson } from "../domain/poker/session-view";
 import { sanitizeHtmlFragment } from "../domain/sanitize";
 import { ApiError, forbidden, notFound } from "../errors";
+import { CLOSE_CODES } from "../protocol/close-codes";
+import {
+  PokerInvite as Invite,
+  PokerInviteInput as InviteInput,
+  PokerJoined as Joined,
+  PokerJoinInput as JoinInput,
+  PokerSession as Session,
+  PokerSessionInput as SessionInput,
+  PokerSessionWithStories as SessionWithStories,
+  PokerStory as Story,
+  PokerStoryInput as StoryInput,
+} from "../protocol/poker-rest";
 import { pokerRoom } from "../rooms/poker-room";
 import { unwrap } from "../rooms/rpc-result";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonResponse } from "./router";
 
 /** Tokens minted for people who join with an invite live this long (a long workshop day). */
 export const JOIN_TOKEN_TTL_SECONDS = 12 * 60 * 60;
-const DEFAULT_INVITE_TTL_SECONDS = 7 * 24 * 60 * 60;
-
 // ---- schemas ------------------------------------------------------------------------------
-
-const Choice = z.string().trim().min(1).max(50);
-/** A path on this site ("/poker/") or an absolute http(s) URL; never `javascript:`. */
-const RedirectUrl = z
-  .string()
-  .max(2000)
-  .refine((u) => /^\/(?!\/)/.test(u) || /^https?:\/\//i.test(u), {
-    message: "must be a path starting with '/' or an http(s) URL",
-  });
-
-const SessionInput = z
-  .object({
-    name: z.string().trim().min(1).max(200).openapi({ example: "Sprint 12" }),
-    choices: z
-      .array(Choice)
-      .min(1)
-      .max(50)
-      .refine((c) => new Set(c).size === c.length, { message: "choices must be unique" })
-      .optional()
-      .openapi({ example: ["1", "2", "3", "5", "8", "13", "?"] }),
-    end_redirect_url: RedirectUrl.optional().openapi({ example: "/poker/" }),
-  })
-  .strict()
-  .openapi("PokerSessionInput");
-
-const Story = z
-  .object({
-    id: z.string(),
-    story_label: z.string(),
-    description: z.string().openapi({ description: "Sanitised HTML" }),
-    story_points: z.number().nullable(),
-    position: z.number().int(),
-  })
-  .openapi("PokerStory");
-
-const Session = z
-  .object({
-    id: z.string(),
-    name: z.string(),
-    choices: z.array(z.string()),
-    end_redirect_url: z.string(),
-    active_story_id: z.string().nullable(),
-    ended: z.boolean(),
-    ended_at: z.string().nullable().openapi({ format: "date-time" }),
-    created_at: z.string().openapi({ format: "date-time" }),
-  })
-  .openapi("PokerSession");
-
-const SessionWithStories = Session.extend({ stories: z.array(Story) }).openapi(
-  "PokerSessionWithStories",
-);
-
-const StoryInput = z
-  .object({
-    story_label: z.string().trim().min(1).max(200).openapi({ example: "PROJ-42: Login page" }),
-    description: z
-      .string()
-      .max(20_000)
-      .default("")
-      .openapi({ example: "<p>As a user I want to <strong>log in</strong>.</p>" }),
-  })
-  .strict()
-  .openapi("PokerStoryInput");
-
-const InviteInput = z
-  .object({
-    role: InviteRole.default("voter"),
-    ttl_seconds: z
-      .number()
-      .int()
-      .min(60)
-      .max(30 * 24 * 60 * 60)
-      .default(DEFAULT_INVITE_TTL_SECONDS),
-  })
-  .strict()
-  .openapi("PokerInviteInput");
-
-const Invite = z
-  .object({
-    invite: z.string().openapi({ description: "Signed; pass it to the join route" }),
-    role: InviteRole,
-    url: z.string().openapi({ description: "The browser UI's link carrying the invite" }),
-    expires_at: z.string().openapi({ format: "date-time" }),
-  })
-  .openapi("PokerInvite");
-
-const JoinInput = z
-  .object({
-    invite: z.string().min(1).max(2000),
-    name: z.string().trim().min(1).max(100).openapi({ example: "Ada" }),
-  })
-  .strict()
-  .openapi("PokerJoinInput");
-
-const Joined = z
-  .object({
-    token: z.string(),
-    expires_at: z.string().openapi({ format: "date-time" }),
-    user: z.object({ id: z.string(), name: z.string() }),
-    permissions: z.array(z.string()),
-    session_id: z.string(),
-  })
-  .openapi("PokerJoined");
+// The bodies and answers are the protocol's poker REST schemas: the SDK's types are inferred
+// from the same ones.
 
 const IdParams = z.object({
   id: z
@@ -186,8 +95,7 @@ const endSession = createRoute({
   path: "/api/poker/sessions/{id}/end",
   tags,
   summary: "End a session (admin or planning_poker.moderate)",
-  description:
-    "Sends `poker_session_ended` to every socket, closes them (code 4410) and emits `poker.session_ended`. Later connections get 410.",
+  description: `Sends \`poker_session_ended\` to every socket, closes them (code ${CLOSE_CODES.roomEnded.code}) and emits \`poker.session_ended\`. Later connections get 410.`,
   security: bearerSecurity,
   middleware: [moderateSession] as const,
   request: { params: IdParams },

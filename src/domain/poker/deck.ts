@@ -1,3 +1,8 @@
+import { isPointChoice } from "../../protocol/poker-deck";
+
+/** The numeric-option rule is the protocol's (the poker page uses it too). */
+export { isPointChoice } from "../../protocol/poker-deck";
+
 /** The original's deck: Fibonacci-like points plus two non-point options. */
 export const DEFAULT_CHOICES = [
   "1",
@@ -13,13 +18,6 @@ export const DEFAULT_CHOICES = [
 ] as const;
 
 export const DEFAULT_END_REDIRECT_URL = "/poker/";
-
-const NUMERIC = /^\d{1,6}(\.\d{1,3})?$/;
-
-/** A point option of the deck ("5", "0.5"); "?" or "Too large" are votes, never story points. */
-export function isPointChoice(choice: string): boolean {
-  return NUMERIC.test(choice);
-}
 
 /** The story points for a deck option, or null when it is not a numeric option of this deck. */
 export function storyPointsFor(choices: readonly string[], choice: string): number | null {

@@ -1,12 +1,10 @@
 import { z } from "zod";
 import { PERMISSIONS } from "../../auth/permissions";
 import { signValue, type TokenSecrets, verifyValue } from "../../auth/tokens";
+import { InviteRole } from "../../protocol/poker-rest";
 
 /** Signed invites are bound to this audience, so a client token is never an invite. */
 export const INVITE_AUDIENCE = "switchboard:poker-invite";
-
-export const InviteRole = z.enum(["voter", "moderator"]);
-export type InviteRole = z.infer<typeof InviteRole>;
 
 /** What a person who joins with an invite of this role may do. */
 export const ROLE_PERMISSIONS: Record<InviteRole, string[]> = {

@@ -1,12 +1,7 @@
 import { grants, PERMISSIONS } from "../../auth/permissions";
+import type { Participant } from "../../protocol/poker-events";
 
-export interface Participant {
-  id: string;
-  name: string;
-  /** The original's key; always equal to `name`. */
-  username: string;
-  permissions: string[];
-}
+export type { Participant } from "../../protocol/poker-events";
 
 /** What the poker room knows of a connected socket's user. */
 export interface Attendee {

@@ -1,22 +1,8 @@
-/** The REST shapes of CONTRACT.md §3; `ended_at`, `created_at` and `position` are additions. */
-export interface SessionJson {
-  id: string;
-  name: string;
-  choices: string[];
-  end_redirect_url: string;
-  active_story_id: string | null;
-  ended: boolean;
-  ended_at: string | null;
-  created_at: string;
-}
+import type { PokerSession, PokerStory } from "../../protocol/poker-rest";
 
-export interface StoryJson {
-  id: string;
-  story_label: string;
-  description: string;
-  story_points: number | null;
-  position: number;
-}
+/** The REST shapes are the protocol's `PokerSession` / `PokerStory`; these build them from rows. */
+export type SessionJson = PokerSession;
+export type StoryJson = PokerStory;
 
 export function sessionJson(row: {
   id: string;

@@ -1,9 +1,7 @@
 import { PERMISSIONS } from "../../auth/permissions";
+import type { StoryView, Voter } from "../../protocol/poker-events";
 
-export interface Voter {
-  id: string;
-  name: string;
-}
+export type { StoryView, Voter } from "../../protocol/poker-events";
 
 export interface VoteRecord {
   userId: string;
@@ -17,17 +15,6 @@ export interface StoryRecord {
   description: string;
   storyPoints: number | null;
   revealed: boolean;
-}
-
-/** `story_changed` data (CONTRACT.md §3); `story_points` is an addition for the story badge. */
-export interface StoryView {
-  id: string;
-  story_label: string;
-  description: string;
-  votes: Record<string, Voter[]>;
-  revealed: boolean;
-  voted: Voter[];
-  story_points: number | null;
 }
 
 const byName = (a: Voter, b: Voter) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id);

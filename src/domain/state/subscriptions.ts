@@ -1,4 +1,4 @@
-import type { RequestId } from "../../rooms/protocol";
+import type { RequestId } from "../../protocol";
 import type { Entity, StateChange } from "./states";
 
 /**

@@ -1,64 +1,23 @@
 import type { AttachmentRow, MemberRow, MessageRow, ThreadRow } from "../../db/queries/threads";
+import type {
+  AttachmentView,
+  DeletedMessage,
+  MemberView,
+  MessageBase,
+  MessageView,
+} from "../../protocol/threads";
 import { type AttachmentType, attachmentSrc } from "./attachments";
 import { notificationNames } from "./notifications";
 import { OBSERVER_PERMISSIONS, permissionNames } from "./permissions";
 
-/** A message as every recipient sees it, before the per-recipient `is_own` / `is_read`. */
-export interface MessageBase {
-  id: number;
-  thread: string;
-  sender: string | null;
-  sender_data: { id: string; name: string } | null;
-  type: string;
-  text: string;
-  meta: Record<string, unknown> | null;
-  related_question: string | null;
-  answers: string[] | null;
-  created: string;
-  updated: string;
-  has_attachments: boolean;
-  attachments_data: AttachmentView[];
-}
-
-export interface DeletedMessage {
-  id: number;
-  thread: string;
-  deleted: true;
-}
-
-export type MessageView = MessageBase & { is_own: boolean; is_read: boolean };
-
-export interface AttachmentView {
-  id: number;
-  type: string;
-  title: string;
-  description: string;
-  src: string | null;
-  thumbnail: unknown;
-  options: Record<string, unknown> | null;
-  object_type: string | null;
-  object_id: string | null;
-}
-
-/** The receiving member's own view of a thread (the chat API's `thread_data`). */
-export interface MemberView {
-  id: string;
-  title: string;
-  type: string;
-  created: string;
-  updated: string;
-  user_id: string | null;
-  state: string;
-  permissions: string[];
-  notifications: string[];
-  unread_count: number;
-  last_message_data: MessageView | null;
-  schema_id: string | null;
-  question_id: string | null;
-  initial_question_id: string | null;
-  related_message_id: number | null;
-  on_finish: string | null;
-}
+/** The views are wire shapes: they live in the protocol module, the SDK reads them too. */
+export type {
+  AttachmentView,
+  DeletedMessage,
+  MemberView,
+  MessageBase,
+  MessageView,
+} from "../../protocol/threads";
 
 export function attachmentView(
   types: Record<string, AttachmentType>,

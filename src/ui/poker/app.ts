@@ -3,15 +3,7 @@
  * `npm run build:ui` into /poker/app.js. Credentials live in localStorage: the admin (or
  * moderator) token used to create sessions, and per session the token minted on joining.
  */
-import {
-  PokerApi,
-  PokerApiError,
-  type PokerJoined,
-  type PokerParticipant,
-  PokerRoomClient,
-  type PokerStory,
-  type PokerStoryView,
-} from "../../client/poker";
+import { PokerApi, PokerApiError, type PokerJoined, PokerRoomClient } from "../../client/poker";
 import { $, notify, onSubmit, type PageState, render, renderConnection, showOnly } from "./view";
 
 const ADMIN_KEY = "switchboard.poker.adminToken";
@@ -137,37 +129,37 @@ async function enter(sessionId: string, creds: Credentials): Promise<void> {
     draw();
   };
 
-  room.on("state", ({ state: s }: { state: string }) => renderConnection(s));
-  room.on("story_changed", (story: PokerStoryView) => {
+  room.on("state", ({ state: s }) => renderConnection(s));
+  room.on("story_changed", (story) => {
     state.story = story;
     draw();
   });
-  room.on("story_points_submitted", (d: { story_points: number; story_id: string }) => {
+  room.on("story_points_submitted", (d) => {
     if (state.story?.id === d.story_id) state.story.story_points = d.story_points;
     state.stories = state.stories.map((s) =>
       s.id === d.story_id ? { ...s, story_points: d.story_points } : s,
     );
     draw();
   });
-  room.on("story_added", (story: PokerStory) => {
+  room.on("story_added", (story) => {
     if (!state.stories.some((s) => s.id === story.id)) state.stories.push(story);
     draw();
   });
-  room.on("participants_changed", (d: { participants: PokerParticipant[] }) => {
+  room.on("participants_changed", (d) => {
     state.participants = d.participants;
     draw();
   });
-  room.on("resync", (d: { story: PokerStoryView | null; participants: PokerParticipant[] }) => {
-    state.story = d.story;
+  room.on("resync", (d) => {
+    state.story = d.story ?? null;
     state.participants = d.participants;
     void refreshStories();
   });
-  room.on("poker_session_ended", (d: { poker_session_end_redirect_url: string }) => {
+  room.on("poker_session_ended", (d) => {
     room.close();
     localStorage.removeItem(sessionKey(sessionId));
     location.assign(d.poker_session_end_redirect_url);
   });
-  room.on("error", (d: { errors: string[] }) => notify(d.errors.join("; ")));
+  room.on("error", (d) => notify(d.errors.join("; ")));
 
   wireModeration(state, draw, room, token, sessionId);
   if (state.moderator) await showInvites(creds, token, sessionId);

@@ -1,17 +1,10 @@
 /**
- * How a socket's life ends or is extended, shared by every room and the client SDK: the close
- * codes with what a client should do after each, and the frames of the in-band token refresh.
+ * The one table of application close codes (4000–4999 are left to applications by RFC 6455),
+ * with what a client does after each. The rooms close with these and the SDK's reconnect rule
+ * reads `reconnect` from here, so there is no second list.
  *
- * It lives apart from the frame schemas (protocol.ts, which re-exports it) and imports nothing,
- * so the SDK and the poker page bundle it without zod or Workers types.
+ * It imports nothing: the SDK and the poker page bundle it without zod or Workers types.
  */
-
-/** Server event: the socket's credential ends at `data.expires_at` (ISO 8601) unless refreshed. */
-export const TOKEN_EXPIRING_EVENT = "token_expiring";
-/** Client event `{"token": "<fresh token of the same user>"}`: replaces the socket's credential. */
-export const AUTH_EVENT = "auth";
-
-/** Application close codes (4000–4999 are left to applications by RFC 6455). */
 export const CLOSE_CODES = {
   /** Silent too long in a room that shows who is present (poker): a reconnect is welcome. */
   idle: { code: 4000, reconnect: true },

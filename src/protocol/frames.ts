@@ -1,15 +1,8 @@
 import { z } from "zod";
 
-export {
-  AUTH_EVENT,
-  CLOSE_CODES,
-  type CloseReason,
-  FINAL_CLOSE_CODES,
-  TOKEN_EXPIRING_EVENT,
-} from "./socket-lifecycle";
-
 /**
- * The one WebSocket envelope of CONTRACT.md §2, for every room kind.
+ * The one WebSocket envelope for every room kind: client frames are parsed here with zod at the
+ * socket boundary; server events, replies and error frames are typed here.
  * Client frames name their event as `event`, or `action` / `message` (the original clients).
  */
 export const MAX_FRAME_BYTES = 64 * 1024;
@@ -17,7 +10,7 @@ export const MAX_FRAME_BYTES = 64 * 1024;
 export const requestIdSchema = z.union([z.string().max(200), z.number().finite()]);
 export type RequestId = z.infer<typeof requestIdSchema>;
 
-const clientFrameSchema = z
+export const clientFrameSchema = z
   .object({
     event: z.string().min(1).max(200).optional(),
     action: z.string().min(1).max(200).optional(),
@@ -30,6 +23,7 @@ const clientFrameSchema = z
     path: ["event"],
   });
 
+/** A parsed client frame: its event name, whatever it called it. */
 export interface ClientFrame {
   event: string;
   data: unknown;
@@ -37,20 +31,27 @@ export interface ClientFrame {
 }
 
 /** Server event; `seq` only on events of the room's ordered stream. */
-export interface ServerEvent<D = unknown> {
-  event: string;
+export interface ServerEvent<D = unknown, E extends string = string> {
+  event: E;
   data: D;
   seq?: number;
-  /** Person rooms echo the subscription's request id on `state_change` (CONTRACT.md §5). */
+  /** Person rooms echo the subscription's request id on `state_change`. */
   request_id?: RequestId;
 }
 
-export interface Reply {
+/** The one answer to a client frame that carried a `request_id`. */
+export interface Reply<D = unknown> {
   request_id: RequestId;
   status: number;
   errors: string[];
-  data?: unknown;
+  data?: D;
 }
+
+/** What a failing frame without `request_id` gets. */
+export type ErrorFrame = ServerEvent<{ status: number; errors: string[] }, "error">;
+
+/** The `data` of the client's `auth` frame (answered by the base room for every kind). */
+export const AuthData = z.object({ token: z.string().min(1).max(4_096) });
 
 export type ParsedFrame =
   | { ok: true; frame: ClientFrame }

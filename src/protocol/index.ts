@@ -1,0 +1,15 @@
+/**
+ * The wire protocol, one module compiled by the server, the SDK and the poker page. The server
+ * imports it from here; the SDK and the page import values only from the files that need no zod
+ * (close-codes.ts, base-events.ts, poker-deck.ts) and everything else as types.
+ */
+export * from "./base-events";
+export * from "./bus";
+export * from "./close-codes";
+export * from "./events";
+export * from "./frames";
+export * from "./poker-deck";
+export * from "./poker-events";
+export * from "./poker-rest";
+export * from "./state";
+export * from "./threads";
