@@ -1,37 +1,31 @@
-import { createExecutionContext, env } from "cloudflare:test";
-import { beforeEach, describe, expect, it, vi } from "vitest";
-import { emit } from "../src/webhooks/emit";
-import { ADMIN, BASE, expectErrorShape, tokenFor } from "./helpers/http";
+import { env } from "cloudflare:test";
+import { beforeEach, describe, expect, it } from "vitest";
+import { getDb } from "../src/db/client";
+import { swapFlowState } from "../src/db/queries/state";
+import { outboxStatements, prepareEvent } from "../src/webhooks/outbox";
+import { ADMIN, call, expectErrorShape, tokenFor } from "./helpers/http";
 
-vi.mock("../src/webhooks/emit", () => ({
-  emit: vi.fn(async (_env: Env, _type: string, _data: unknown, uuid?: string) => uuid ?? "uuid"),
-}));
+/** The last webhook event recorded before the test: `emitted` lists those after it. */
+let mark = 0;
 
-// The Worker behind SELF loaded the real `emit` before this file's mock existed: build the app
-// again from fresh modules so that the domain code calls the mock.
-vi.resetModules();
-const { createApp } = await import("../src/app");
-const { ROOM_KINDS } = await import("../src/rooms/registry");
-const app = createApp(ROOM_KINDS);
-
-async function call(
-  method: string,
-  path: string,
-  options: { token?: string; body?: unknown } = {},
-) {
-  const headers: Record<string, string> = { "Content-Type": "application/json" };
-  if (options.token) headers.Authorization = `Bearer ${options.token}`;
-  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-  const request = new Request(`${BASE}${path}`, { method, headers, body });
-  const res = await app.fetch(request, env, createExecutionContext());
-  return { status: res.status, body: (await res.json()) as any };
-}
-
-const emitted = () => vi.mocked(emit).mock.calls.map(([, type, data]) => ({ type, data }));
-
-beforeEach(() => {
-  vi.mocked(emit).mockClear();
+beforeEach(async () => {
+  const row = await env.DB.prepare(
+    "SELECT COALESCE(MAX(rowid), 0) AS n FROM webhook_events",
+  ).first<{
+    n: number;
+  }>();
+  mark = row?.n ?? 0;
 });
+
+/** The `state.changed` events recorded (the outbox) since the test began, in order. */
+async function emitted(): Promise<{ type: string; data: any }[]> {
+  const rows = await env.DB.prepare(
+    "SELECT event_type AS type, data FROM webhook_events WHERE rowid > ? AND event_type = 'state.changed' ORDER BY rowid",
+  )
+    .bind(mark)
+    .all<{ type: string; data: string }>();
+  return rows.results.map((r) => ({ type: r.type, data: JSON.parse(r.data) }));
+}
 
 async function createPerson() {
   const key = `p-${crypto.randomUUID()}`;
@@ -115,7 +109,7 @@ describe("state REST: flows", () => {
     const flow = await createFlow(key);
     expect(flow).toMatchObject({ identifier: "onboarding", state: "inactive", person_key: key });
     expect(typeof flow.id).toBe("string");
-    expect(emitted()).toEqual([]);
+    expect(await emitted()).toEqual([]);
   });
 
   it("refuses a flow state outside active/inactive/completed/exited with 400 naming `state`", async () => {
@@ -149,7 +143,7 @@ describe("state REST: flows", () => {
     });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id: flow.id, state: "active" });
-    expect(emitted()).toEqual([
+    expect(await emitted()).toEqual([
       {
         type: "state.changed",
         data: {
@@ -166,7 +160,7 @@ describe("state REST: flows", () => {
       const next = await call("PATCH", `/api/flows/${flow.id}`, { token: ADMIN, body: { state } });
       expect(next.body.state).toBe(state);
     }
-    expect(emitted().map((e: any) => [e.data.previous_state, e.data.state])).toEqual([
+    expect((await emitted()).map((e: any) => [e.data.previous_state, e.data.state])).toEqual([
       ["inactive", "active"],
       ["active", "completed"],
       ["completed", "exited"],
@@ -182,7 +176,7 @@ describe("state REST: flows", () => {
     });
     expect(res.status).toBe(200);
     expect(res.body.updated_at).toBe(flow.updated_at);
-    expect(emitted()).toEqual([]);
+    expect(await emitted()).toEqual([]);
   });
 
   it("refuses an invalid state with 400 naming `state` and leaves the row unchanged", async () => {
@@ -197,7 +191,7 @@ describe("state REST: flows", () => {
     expect(Object.keys(res.body.error.details)).toEqual(["state"]);
     const after = await call("GET", `/api/flows/${flow.id}`, { token: ADMIN });
     expect(after.body).toMatchObject({ state: "inactive", updated_at: flow.updated_at });
-    expect(emitted()).toEqual([]);
+    expect(await emitted()).toEqual([]);
   });
 
   it("answers 404 for an unknown flow", async () => {
@@ -224,7 +218,35 @@ describe("state REST: flows", () => {
       body: { state: "active" },
     });
     expect(res.status).toBe(403);
-    expect(emitted()).toEqual([]);
+    expect(await emitted()).toEqual([]);
+  });
+});
+
+describe("state: the change and its event are one transaction", () => {
+  it("records state.changed only with the stored change: a lost compare-and-set stores neither", async () => {
+    const key = await createPerson();
+    const flow = await createFlow(key);
+    const db = getDb(env.DB);
+    const event = await prepareEvent(env, "state.changed", {
+      person_key: key,
+      entity: "flow",
+      id: flow.id,
+      identifier: "onboarding",
+      state: "active",
+      previous_state: "completed",
+    });
+    const withEvent = (ifStored: (value: string) => any) =>
+      outboxStatements(db, [{ ...event, uuid: ifStored(event.uuid) }]);
+    // Expects 'completed' but the flow is 'inactive': the batch fails as a whole.
+    await expect(swapFlowState(db, flow.id, "completed", "active", withEvent)).rejects.toThrow();
+    expect((await call("GET", `/api/flows/${flow.id}`, { token: ADMIN })).body.state).toBe(
+      "inactive",
+    );
+    expect(await emitted()).toEqual([]);
+
+    const stored = await swapFlowState(db, flow.id, "inactive", "active", withEvent);
+    expect(stored?.state).toBe("active");
+    expect(await emitted()).toHaveLength(1);
   });
 });
 
@@ -255,7 +277,7 @@ describe("state REST: steps", () => {
     expect((await call("GET", `/api/steps/${step.id}`, { token: ADMIN })).body.state).toBe(
       "inactive",
     );
-    expect(emitted()).toEqual([]);
+    expect(await emitted()).toEqual([]);
   });
 
   it("changes a step's state and emits state.changed for the step's person", async () => {
@@ -268,7 +290,7 @@ describe("state REST: steps", () => {
     });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id: step.id, flow_id: flow.id, state: "completed" });
-    expect(emitted()).toEqual([
+    expect(await emitted()).toEqual([
       {
         type: "state.changed",
         data: {
@@ -282,7 +304,7 @@ describe("state REST: steps", () => {
       },
     ]);
     await call("PATCH", `/api/steps/${step.id}`, { token: ADMIN, body: { state: "completed" } });
-    expect(emitted()).toHaveLength(1);
+    expect(await emitted()).toHaveLength(1);
   });
 
   it("answers 404 for an unknown step", async () => {

@@ -308,13 +308,7 @@ describe("person room: durability of subscriptions", () => {
     // What wakes after hibernation: a new instance of the class over the same storage and sockets.
     await runInDurableObject(stub, async (_room, state) => {
       const rebuilt = new PersonRoom(state, env);
-      await rebuilt.notifyStateChange(key, {
-        entity: "flow",
-        id: flow.id,
-        identifier: "onboarding",
-        state: "active",
-        previous_state: "inactive",
-      });
+      expect(await rebuilt.changeFlowState(key, flow.id, "active")).toMatchObject({ ok: true });
     });
     expect(await ws.event("state_change")).toMatchObject({ request_id: 42, data: { id: flow.id } });
     ws.close();

@@ -1,7 +1,14 @@
 import { z } from "zod";
 import { hasPermission, PERMISSIONS, userIdOf } from "../auth/permissions";
 import { getDb } from "../db/client";
-import { findPerson, listFlows, listPersonSteps } from "../db/queries/state";
+import {
+  type FlowRow,
+  findPerson,
+  listFlows,
+  listPersonSteps,
+  type StepWithPerson,
+} from "../db/queries/state";
+import { type Changed, setFlowState, setStepState } from "../domain/state/changes";
 import type { Instance, StateChange } from "../domain/state/states";
 import {
   type Subscriptions,
@@ -11,10 +18,12 @@ import {
 } from "../domain/state/subscriptions";
 import { badRequest, forbidden, notFound } from "../errors";
 import { SubscriptionData } from "../protocol";
+import { dispatchEvents } from "../webhooks/outbox";
 import { BaseRoom } from "./base-room";
 import type { CommandContext } from "./commands";
 import type { Member } from "./member";
 import type { RoomKind } from "./room-kind";
+import { asResult, type RpcResult } from "./rpc-result";
 
 interface PersonSocketState extends Record<string, unknown> {
   subscriptions: Subscriptions;
@@ -22,8 +31,10 @@ interface PersonSocketState extends Record<string, unknown> {
 
 /**
  * One room per person key (`/ws/persons/:key`): the person's sockets and, in each socket's
- * attachment, which entities it watches with which `request_id`. State changes arrive by RPC
- * from the REST handlers after D1 was written (`notifyStateChange`).
+ * attachment, which entities it watches with which `request_id`. The room is the only writer of
+ * its person's flow and step states: the REST routes call `changeFlowState`/`changeStepState`,
+ * which store the change with its `state.changed` event in one D1 transaction, then tell the
+ * subscribed sockets and dispatch the event.
  *
  * `state_change` frames are sent per socket, outside the ordered stream: each socket's frame
  * carries its own subscription's `request_id`, and a resumed client needs no replay because
@@ -80,15 +91,45 @@ export class PersonRoom extends BaseRoom<PersonSocketState> {
     return { flows: flows.map(toInstance), steps: steps.map(toInstance) };
   }
 
-  /** RPC from the REST handlers: a flow or step of this person changed (already stored). */
-  async notifyStateChange(personKey: string, change: StateChange): Promise<void> {
+  // ---- RPC from the REST routes: this room is the only writer of its person's states ------
+
+  /** Sets a flow's state (`setFlowState`), then tells the subscribers and sends the event. */
+  async changeFlowState(personKey: string, id: string, state: string): Promise<RpcResult<FlowRow>> {
+    return this.rpc(personKey, () => setFlowState(this.env, personKey, id, state));
+  }
+
+  /** Sets a step's state (`setStepState`), then tells the subscribers and sends the event. */
+  async changeStepState(
+    personKey: string,
+    id: string,
+    state: string,
+  ): Promise<RpcResult<StepWithPerson>> {
+    return this.rpc(personKey, () => setStepState(this.env, personKey, id, state));
+  }
+
+  private rpc<R>(personKey: string, run: () => Promise<Changed<R>>): Promise<RpcResult<R>> {
     this.bind(personKey);
-    await this.exclusive(() => {
-      for (const ws of this.sockets()) {
-        const frame = stateChangeFrame(this.memberOf(ws).state.subscriptions, change);
-        if (frame) this.send(ws, frame);
-      }
-    });
+    return asResult(
+      () =>
+        this.exclusive(async () => {
+          const { record, change } = await run();
+          if (change) {
+            this.tell(change.data);
+            // Never throws: what it misses, the cron scan sends (the event is stored with the change).
+            await dispatchEvents(this.env, [change.event.uuid]);
+          }
+          return record;
+        }),
+      (err) => this.reportError(err, "rpc"),
+    );
+  }
+
+  /** Sends a stored change to every socket subscribed to its entity. */
+  private tell(change: StateChange): void {
+    for (const ws of this.sockets()) {
+      const frame = stateChangeFrame(this.memberOf(ws).state.subscriptions, change);
+      if (frame) this.send(ws, frame);
+    }
   }
 
   /** The subscription's data, checked; a `person_key` other than this room's is a 404. */

@@ -28,7 +28,7 @@ import {
 } from "../domain/poker/story-view";
 import { ApiError, badRequest, conflict, notFound } from "../errors";
 import { CLOSE_CODES, pokerClientEvents, type Reply, type ServerEvent } from "../protocol";
-import { emit } from "../webhooks/emit";
+import { dispatchEvents, outboxStatements, prepareEvent } from "../webhooks/outbox";
 import { BaseRoom } from "./base-room";
 import type { Member } from "./member";
 import type { RoomKind } from "./room-kind";
@@ -71,15 +71,18 @@ export class PokerRoom extends BaseRoom {
             story_points: ["must be a numeric option of the session's choices"],
           });
         }
-        await this.write(() => q.setStoryPoints(this.db, story.id, points));
-        story.storyPoints = points;
-        this.publish("story_points_submitted", { story_points: points, story_id: story.id });
-        await this.emitEvent("poker.story_points_submitted", {
+        const event = await prepareEvent(this.env, "poker.story_points_submitted", {
           session_id: session.id,
           story_id: story.id,
           story_label: story.storyLabel,
           story_points: points,
         });
+        await this.write(() =>
+          q.setStoryPoints(this.db, story.id, points, outboxStatements(this.db, [event])),
+        );
+        story.storyPoints = points;
+        this.publish("story_points_submitted", { story_points: points, story_id: story.id });
+        await dispatchEvents(this.env, [event.uuid]);
         if (data.advance) await this.moveTo(round, null);
       },
     }),
@@ -333,17 +336,25 @@ export class PokerRoom extends BaseRoom {
     return everyoneVoted(voters, votes);
   }
 
+  /**
+   * Ends the session: the end, the cleared participant list and `poker.session_ended` are one D1
+   * transaction, so an eviction after it loses nothing (the cron scan sends the event).
+   */
   private async endNow(session: q.PokerSessionRow): Promise<q.PokerSessionRow> {
-    const ended = await this.write(() => q.endSession(this.db, session.id));
+    const endedAt = new Date().toISOString();
+    const event = await prepareEvent(this.env, "poker.session_ended", {
+      session_id: session.id,
+      name: session.name,
+      ended_at: endedAt,
+    });
+    const ended = await this.write(() =>
+      q.endSession(this.db, session.id, endedAt, (ifEnded) =>
+        outboxStatements(this.db, [{ ...event, uuid: ifEnded(event.uuid) }]),
+      ),
+    );
     this.round = null;
     if (!ended) throw sessionGone();
     this.setMeta("ended", "1");
-    await q.syncParticipants(this.db, session.id, [], [], () => new Date());
-    await this.emitEvent("poker.session_ended", {
-      session_id: ended.id,
-      name: ended.name,
-      ended_at: ended.endedAt,
-    });
     this.publish("poker_session_ended", {
       poker_session_end_redirect_url: ended.endRedirectUrl,
     });
@@ -357,6 +368,7 @@ export class PokerRoom extends BaseRoom {
         }
       }
     }, 0);
+    await dispatchEvents(this.env, [event.uuid]);
     return ended;
   }
 
@@ -408,15 +420,6 @@ export class PokerRoom extends BaseRoom {
     this.setMeta("participants", text);
     this.broadcast("participants_changed", { participants: list });
     return true;
-  }
-
-  /** Domain events must not undo a change already stored and published; failures are logged. */
-  private async emitEvent(type: string, data: unknown): Promise<void> {
-    try {
-      await emit(this.env, type, data);
-    } catch (err) {
-      console.error(`PokerRoom:${this.roomId} could not emit ${type}`, err);
-    }
   }
 }
 

@@ -14,7 +14,6 @@ import {
   type PersonRow,
   type StepRow,
 } from "../db/queries/state";
-import { changeFlowState, changeStepState } from "../domain/state/changes";
 import {
   FLOW_STATES,
   type FlowState,
@@ -23,6 +22,8 @@ import {
   type StepState,
 } from "../domain/state/states";
 import { conflict, notFound } from "../errors";
+import { personRoom } from "../rooms/person-room";
+import { unwrap } from "../rooms/rpc-result";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonResponse } from "./router";
 
 // ---- schemas ------------------------------------------------------------------------------
@@ -161,7 +162,7 @@ const patchFlow = createRoute({
   path: "/api/flows/{id}",
   summary: "Change a flow's state (admin)",
   description:
-    "Stored first, then `state_change` goes to the person's subscribers and `state.changed` to webhooks. Setting the state it already has changes nothing and sends nothing.",
+    "The person's room stores the state with its `state.changed` webhook event in one transaction, then sends `state_change` to the person's subscribers and dispatches the event (a failed dispatch is retried by the cron scan, never answered as an error). Setting the state it already has changes nothing and sends nothing.",
   request: {
     params: IdParams,
     body: jsonBody(z.object({ state: FlowStateField }).strict()),
@@ -249,8 +250,15 @@ export const personRoutes = createRouter()
     return c.json({ ...toFlow(flow), steps: steps.map(toStep) }, 200);
   })
   .openapi(patchFlow, async (c) => {
-    const flow = await changeFlowState(c.env, c.req.valid("param").id, c.req.valid("json").state);
-    return c.json(toFlow(flow), 200);
+    const { id } = c.req.valid("param");
+    // Routing needs the flow's person (which never changes); the change itself is the room's.
+    const flow = await findFlow(getDb(c.env.DB), id);
+    if (!flow) throw notFound("Flow");
+    const room = personRoom(c.env, flow.personKey);
+    const stored = unwrap(
+      await room.changeFlowState(flow.personKey, id, c.req.valid("json").state),
+    );
+    return c.json(toFlow(stored), 200);
   })
   .openapi(createStep, async (c) => {
     const db = getDb(c.env.DB);
@@ -265,6 +273,12 @@ export const personRoutes = createRouter()
     return c.json(toStep(step), 200);
   })
   .openapi(patchStep, async (c) => {
-    const step = await changeStepState(c.env, c.req.valid("param").id, c.req.valid("json").state);
-    return c.json(toStep(step), 200);
+    const { id } = c.req.valid("param");
+    const step = await findStep(getDb(c.env.DB), id);
+    if (!step) throw notFound("Step");
+    const room = personRoom(c.env, step.personKey);
+    const stored = unwrap(
+      await room.changeStepState(step.personKey, id, c.req.valid("json").state),
+    );
+    return c.json(toStep(stored), 200);
   });

@@ -1,4 +1,5 @@
-import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, isNull, type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Participant } from "../../domain/poker/participants";
 import type { StoryRecord, VoteRecord } from "../../domain/poker/story-view";
 import type { Db } from "../client";
@@ -84,8 +85,17 @@ export async function setActiveStory(db: Db, sessionId: string, storyId: string)
     .where(eq(pokerSessions.id, sessionId));
 }
 
-export async function setStoryPoints(db: Db, storyId: string, points: number): Promise<void> {
-  await db.update(pokerStories).set({ storyPoints: points }).where(eq(pokerStories.id, storyId));
+/** Sets a story's points with `also` (the change's outbox rows) in one D1 transaction. */
+export async function setStoryPoints(
+  db: Db,
+  storyId: string,
+  points: number,
+  also: BatchItem<"sqlite">[],
+): Promise<void> {
+  await db.batch([
+    db.update(pokerStories).set({ storyPoints: points }).where(eq(pokerStories.id, storyId)),
+    ...also,
+  ]);
 }
 
 export async function setRevealed(db: Db, storyId: string, revealed: boolean): Promise<void> {
@@ -166,15 +176,32 @@ export async function resetVotes(db: Db, storyId: string): Promise<void> {
   ]);
 }
 
-/** Ends a session once; null when it had already ended (or does not exist). */
-export async function endSession(db: Db, sessionId: string): Promise<PokerSessionRow | null> {
-  const row = await db
-    .update(pokerSessions)
-    .set({ endedAt: now(), activeStoryId: null })
-    .where(and(eq(pokerSessions.id, sessionId), isNull(pokerSessions.endedAt)))
-    .returning()
-    .get();
-  return row ?? null;
+/**
+ * Ends a session at `endedAt` and clears its participant list in one D1 transaction with the
+ * statements of `withEnd`. `ifEnded(value)` is SQL that is `value` only when this call ended the
+ * session (NULL when it had already ended): an event recorded with it as its uuid cannot be
+ * inserted otherwise, so the whole batch fails instead of announcing an end twice. Null when the
+ * session had already ended (or does not exist) and `withEnd` records no event.
+ */
+export async function endSession(
+  db: Db,
+  sessionId: string,
+  endedAt: string,
+  withEnd: (ifEnded: (value: string) => SQL) => BatchItem<"sqlite">[],
+): Promise<PokerSessionRow | null> {
+  const [rows] = await db.batch([
+    db
+      .update(pokerSessions)
+      .set({ endedAt, activeStoryId: null })
+      .where(and(eq(pokerSessions.id, sessionId), isNull(pokerSessions.endedAt)))
+      .returning(),
+    db.delete(pokerParticipants).where(eq(pokerParticipants.sessionId, sessionId)),
+    ...withEnd(
+      (value) =>
+        sql`(SELECT ${value} FROM ${pokerSessions} WHERE ${pokerSessions.id} = ${sessionId} AND ${pokerSessions.endedAt} = ${endedAt})`,
+    ),
+  ]);
+  return rows[0] ?? null;
 }
 
 /**

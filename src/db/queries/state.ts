@@ -1,4 +1,5 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../client";
 import { flowInstances, persons, stepInstances } from "../schema/state";
 
@@ -113,20 +114,37 @@ export function listFlowSteps(db: Db, flowId: string): Promise<StepRow[]> {
 }
 
 /**
- * Compare-and-set of a flow's state: changes it only while it is still `from`, so two
- * concurrent changes never report the same previous state. Null when it is not `from` any more (or gone).
+ * Statements stored only together with a state change, in its batch (the change's outbox rows).
+ * `ifStored(value)` is SQL that is `value` when the change was stored and NULL otherwise: an
+ * event whose uuid is NULL cannot be inserted, so a compare-and-set that lost fails its whole
+ * batch instead of recording an event for a change that did not happen.
+ */
+export type WithChange = (ifStored: (value: string) => SQL) => BatchItem<"sqlite">[];
+
+/**
+ * Compare-and-set of a flow's state with `withChange` in one D1 transaction: changes it only
+ * while it is still `from`, so two concurrent changes never report the same previous state.
+ * Null when it is not `from` any more (or gone).
  */
 export async function swapFlowState(
   db: Db,
   id: string,
   from: string,
   to: string,
+  withChange: WithChange,
 ): Promise<FlowRow | null> {
-  const rows = await db
-    .update(flowInstances)
-    .set({ state: to, updatedAt: now() })
-    .where(and(eq(flowInstances.id, id), eq(flowInstances.state, from)))
-    .returning();
+  const at = now();
+  const [rows] = await db.batch([
+    db
+      .update(flowInstances)
+      .set({ state: to, updatedAt: at })
+      .where(and(eq(flowInstances.id, id), eq(flowInstances.state, from)))
+      .returning(),
+    ...withChange(
+      (value) =>
+        sql`(SELECT ${value} FROM ${flowInstances} WHERE ${flowInstances.id} = ${id} AND ${flowInstances.state} = ${to} AND ${flowInstances.updatedAt} = ${at})`,
+    ),
+  ]);
   return rows[0] ?? null;
 }
 
@@ -136,11 +154,19 @@ export async function swapStepState(
   id: string,
   from: string,
   to: string,
+  withChange: WithChange,
 ): Promise<StepRow | null> {
-  const rows = await db
-    .update(stepInstances)
-    .set({ state: to, updatedAt: now() })
-    .where(and(eq(stepInstances.id, id), eq(stepInstances.state, from)))
-    .returning();
+  const at = now();
+  const [rows] = await db.batch([
+    db
+      .update(stepInstances)
+      .set({ state: to, updatedAt: at })
+      .where(and(eq(stepInstances.id, id), eq(stepInstances.state, from)))
+      .returning(),
+    ...withChange(
+      (value) =>
+        sql`(SELECT ${value} FROM ${stepInstances} WHERE ${stepInstances.id} = ${id} AND ${stepInstances.state} = ${to} AND ${stepInstances.updatedAt} = ${at})`,
+    ),
+  ]);
   return rows[0] ?? null;
 }

@@ -6,75 +6,100 @@ import {
   type StepWithPerson,
   swapFlowState,
   swapStepState,
+  type WithChange,
 } from "../../db/queries/state";
 import { notFound } from "../../errors";
-import { personRoom } from "../../rooms/person-room";
-import { emit } from "../../webhooks/emit";
+import { outboxStatements, type PreparedEvent, prepareEvent } from "../../webhooks/outbox";
 import type { Entity, StateChange, StateChangedEvent } from "./states";
 
 /** A compare-and-set loses only to a concurrent change; after this many losses something is wrong. */
 const MAX_ATTEMPTS = 5;
 
-/**
- * Sets a flow's state. D1 is written first; then, only if the state really changed, the
- * person's room tells its subscribers and the `state.changed` domain event is emitted.
- */
-export async function changeFlowState(env: Env, id: string, state: string): Promise<FlowRow> {
-  const db = getDb(env.DB);
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const flow = await findFlow(db, id);
-    if (!flow) throw notFound("Flow");
-    if (flow.state === state) return flow;
-    const updated = await swapFlowState(db, id, flow.state, state);
-    if (updated) {
-      await announce(env, flow.personKey, "flow", updated, flow.state);
-      return updated;
-    }
-  }
-  throw new Error(`Flow ${id} kept changing while being set to '${state}'`);
+/** A state change as stored: the record, and when the state really changed, what changed. */
+export interface Changed<R> {
+  record: R;
+  change: { data: StateChange; event: PreparedEvent } | null;
 }
 
-/** Sets a step's state; same order and rules as `changeFlowState`. */
-export async function changeStepState(
+/**
+ * Sets the state of a flow of `personKey` (another person's flow is a 404). The compare-and-set
+ * and the `state.changed` event (the outbox) are one D1 transaction: a stored change always has
+ * its event, so a retry that finds the state already set has nothing left to send. The same
+ * state again stores and records nothing. The person's room calls this (it is the only writer of
+ * its person's states) and then tells its sockets and dispatches the event.
+ */
+export function setFlowState(
   env: Env,
+  personKey: string,
   id: string,
   state: string,
-): Promise<StepWithPerson> {
+): Promise<Changed<FlowRow>> {
   const db = getDb(env.DB);
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const step = await findStep(db, id);
-    if (!step) throw notFound("Step");
-    if (step.state === state) return step;
-    const updated = await swapStepState(db, id, step.state, state);
-    if (updated) {
-      await announce(env, step.personKey, "step", updated, step.state);
-      return { ...updated, personKey: step.personKey };
-    }
-  }
-  throw new Error(`Step ${id} kept changing while being set to '${state}'`);
+  return compareAndSet(env, personKey, "flow", state, {
+    read: () => findFlow(db, id),
+    swap: (from, withChange) => swapFlowState(db, id, from, state, withChange),
+  });
 }
 
-async function announce(
+/** Sets the state of a step of `personKey`; same rules as `setFlowState`. */
+export function setStepState(
+  env: Env,
+  personKey: string,
+  id: string,
+  state: string,
+): Promise<Changed<StepWithPerson>> {
+  const db = getDb(env.DB);
+  return compareAndSet(env, personKey, "step", state, {
+    read: () => findStep(db, id),
+    swap: async (from, withChange) => {
+      const row = await swapStepState(db, id, from, state, withChange);
+      return row && { ...row, personKey };
+    },
+  });
+}
+
+interface Instance {
+  id: string;
+  identifier: string;
+  state: string;
+  personKey: string;
+}
+
+async function compareAndSet<R extends Instance>(
   env: Env,
   personKey: string,
   entity: Entity,
-  record: { id: string; identifier: string; state: string },
-  previousState: string,
-): Promise<void> {
-  const change: StateChange = {
-    entity,
-    id: record.id,
-    identifier: record.identifier,
-    state: record.state,
-    previous_state: previousState,
-  };
-  try {
-    await personRoom(env, personKey).notifyStateChange(personKey, change);
-  } catch (err) {
-    // The change is stored; a room that cannot be reached only costs live events (subscribers
-    // re-read `current` when they subscribe again after reconnecting). Webhooks still go out.
-    console.error(`State change ${entity} ${record.id}: notifying room ${personKey} failed`, err);
+  state: string,
+  ops: { read(): Promise<R | null>; swap(from: string, withChange: WithChange): Promise<R | null> },
+): Promise<Changed<R>> {
+  let lastError: unknown = new Error(`${entity} kept changing while being set to '${state}'`);
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const record = await ops.read();
+    if (!record || record.personKey !== personKey)
+      throw notFound(entity === "flow" ? "Flow" : "Step");
+    if (record.state === state) return { record, change: null };
+    const data: StateChange = {
+      entity,
+      id: record.id,
+      identifier: record.identifier,
+      state,
+      previous_state: record.state,
+    };
+    const event = await prepareEvent(env, "state.changed", {
+      person_key: personKey,
+      ...data,
+    } satisfies StateChangedEvent);
+    const db = getDb(env.DB);
+    try {
+      const updated = await ops.swap(record.state, (ifStored) =>
+        outboxStatements(db, [{ ...event, uuid: ifStored(event.uuid) }]),
+      );
+      if (updated) return { record: updated, change: { data, event } };
+    } catch (err) {
+      // A lost compare-and-set fails its batch (see `WithChange`); read again and retry. A D1
+      // failure that may have committed is read again too: the state is then already set.
+      lastError = err;
+    }
   }
-  const event: StateChangedEvent = { person_key: personKey, ...change };
-  await emit(env, "state.changed", event);
+  throw lastError;
 }
