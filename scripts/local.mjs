@@ -111,7 +111,7 @@ export function stopProcessGroup(child) {
 }
 
 /** The cron expression of wrangler.toml's trigger. */
-export const CRON = "*/5 * * * *";
+export const CRON = "* * * * *";
 
 /**
  * Runs the Worker's scheduled handler once, as the cron trigger would: `wrangler dev` does not

@@ -4,7 +4,7 @@ import { applyMigrations, fireCron, prepareLocal, ROOT, startWrangler } from "./
 
 const PORT = Number(process.env.PORT ?? 8787);
 const PERSIST = join(ROOT, ".wrangler", "state");
-const CRON_EVERY_MS = 5 * 60 * 1000;
+const CRON_EVERY_MS = 60 * 1000;
 
 prepareLocal();
 applyMigrations(PERSIST);

@@ -6,11 +6,10 @@ import {
 } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { POST_KEY_PRUNE_LIMIT } from "../src/domain/threads/post-key-retention";
-import { emit } from "../src/webhooks/emit";
 import { call } from "./helpers/http";
 import worker from "./support/worker";
 import { createThread, party, uid } from "./threads-helpers";
-import { freshEventType, subscribe, testEnv } from "./webhooks-helpers";
+import { emit, freshEventType, subscribe, testEnv } from "./webhooks-helpers";
 
 /**
  * A post's `Idempotency-Key` is kept at least 24 h, then the cron trigger prunes it. Keys are

@@ -95,7 +95,7 @@ describe("threads: a message whose publish was cut off", () => {
     ]);
     fresh.close();
     expect(await storedIds(id, ada.token)).toEqual([first.id, cut, third.id]);
-    const uuid = await messageCreatedUuid(id, cut!);
+    const uuid = messageCreatedUuid(cut!);
     const events = await env.DB.prepare("SELECT count(*) AS n FROM webhook_events WHERE uuid = ?")
       .bind(uuid)
       .first<{ n: number }>();

@@ -3,12 +3,12 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { getDb } from "../src/db/client";
 import { insertWebhook, recordEvents } from "../src/db/queries/webhooks";
 import { globMatches } from "../src/webhooks/access";
-import { emit } from "../src/webhooks/emit";
 import { ADMIN, call, expectErrorShape, tokenFor } from "./helpers/http";
 import {
   captureFetch,
   consume,
   deliveryLog,
+  emit,
   freshEventType,
   subscribe,
   subscriberToken,

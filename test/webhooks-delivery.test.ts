@@ -3,13 +3,13 @@ import { Webhook } from "standardwebhooks";
 import { describe, expect, it, vi } from "vitest";
 import { registerCallback, unregisterCallback } from "../src/webhooks/callbacks";
 import { deliverWebhookBatch } from "../src/webhooks/deliver";
-import { emit } from "../src/webhooks/emit";
 import { ADMIN, call } from "./helpers/http";
 import {
   captureFetch,
   consume,
   delayOf,
   deliveryLog,
+  emit,
   fakeClock,
   freshEventType,
   subscribe,

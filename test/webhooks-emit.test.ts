@@ -2,9 +2,8 @@ import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { getDb } from "../src/db/client";
 import { insertAppEventType } from "../src/db/queries/webhooks";
-import { emit } from "../src/webhooks/emit";
 import { ADMIN, call } from "./helpers/http";
-import { deliveryLog, freshEventType, subscribe, testEnv, uid } from "./webhooks-helpers";
+import { deliveryLog, emit, freshEventType, subscribe, testEnv, uid } from "./webhooks-helpers";
 
 afterEach(() => {
   vi.restoreAllMocks();

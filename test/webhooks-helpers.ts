@@ -1,6 +1,7 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { afterEach, beforeEach, vi } from "vitest";
 import { deliverWebhookBatch } from "../src/webhooks/deliver";
+import { newEventUuid, prepareEvent, recordAndDispatch } from "../src/webhooks/outbox";
 import { ADMIN, call, tokenFor } from "./helpers/http";
 
 /** A Queue that records what is sent, so a test drives the consumer itself. */
@@ -79,6 +80,21 @@ export function captureFetch(
 }
 
 export const uid = () => crypto.randomUUID().slice(0, 8);
+
+/**
+ * Records an event (a write that is nothing but the event, as an app's emit is) and dispatches
+ * it through `testEnv`'s queue; its uuid. Bad types and data are a 400 and record nothing.
+ */
+export async function emit(
+  testEnvValue: Env,
+  eventType: string,
+  data: unknown,
+  uuid: string = newEventUuid(),
+): Promise<string> {
+  const event = await prepareEvent(testEnvValue, eventType, data, uuid);
+  await recordAndDispatch(testEnvValue, event);
+  return uuid;
+}
 
 /** Registers a fresh app event type and returns its name. */
 export async function freshEventType(): Promise<string> {

@@ -1,3 +1,4 @@
+import type { PreparedEvent, RoomOutbox } from "../webhooks/outbox";
 import { formatMessageId, newBusTag, parseMessageId } from "./message-id";
 import type { DeliveredMessage, Delivery, MessageInput } from "./wire";
 
@@ -11,11 +12,15 @@ export interface Cursor {
   gap: boolean;
 }
 
-/** A message to store: its channel, its body, and the publisher's retry key if any. */
+/**
+ * A message to store: its channel, its body, the publisher's retry key if any, and the webhook
+ * event that announces it (stored with it, in the namespace's outbox).
+ */
 export interface NewMessage {
   channel: string;
   input: MessageInput;
   publishKey: string | null;
+  event?: PreparedEvent;
 }
 
 export interface Appended {
@@ -40,7 +45,10 @@ interface MessageRow extends Record<string, SqlStorageValue> {
 export class BusStore {
   private cachedTag: string | null = null;
 
-  constructor(private readonly storage: DurableObjectStorage) {
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    private readonly outbox: RoomOutbox,
+  ) {
     const sql = storage.sql;
     sql.exec(`CREATE TABLE IF NOT EXISTS bus_messages (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -83,15 +91,15 @@ export class BusStore {
   }
 
   /**
-   * Stores messages in one transaction; returns them as delivered, in order. A repeated
-   * `publishKey` (a publisher retrying after a lost answer) returns the message stored the first
-   * time, with `stored: false`, instead of a second copy.
+   * Stores messages with their events in one transaction; returns them as delivered, in order. A
+   * repeated `publishKey` (a publisher retrying after a lost answer) returns the message stored
+   * the first time, with `stored: false`, instead of a second copy (and records no event).
    */
   appendAll(messages: NewMessage[], now = Date.now()): Appended[] {
     return this.storage.transactionSync(() => messages.map((m) => this.insert(m, now)));
   }
 
-  private insert({ channel, input, publishKey }: NewMessage, now: number): Appended {
+  private insert({ channel, input, publishKey, event }: NewMessage, now: number): Appended {
     if (publishKey !== null) {
       const existing = this.sql
         .exec<MessageRow>(
@@ -122,6 +130,7 @@ export class BusStore {
         now,
       )
       .one();
+    if (event) this.outbox.append(event, now);
     return { delivery: this.toDelivery({ seq, channel, body }), stored: true };
   }
 

@@ -543,7 +543,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     await this.ensureAlarmBy(Math.min(...due));
   }
 
-  private async ensureAlarmBy(due: number): Promise<void> {
+  protected async ensureAlarmBy(due: number): Promise<void> {
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > due || current < Date.now()) {
       await this.ctx.storage.setAlarm(due);

@@ -5,6 +5,7 @@ import { BusStore, KEEP_MS, type NewMessage } from "../bus/store";
 import { Waiters } from "../bus/waiters";
 import { answerOf, type Delivery, type MessageInput, type PollAnswer } from "../bus/wire";
 import { badRequest, notFound, validationError } from "../errors";
+import { type PreparedEvent, ROOM_OUTBOX_RETRY_MS, RoomOutbox } from "../webhooks/outbox";
 import { BaseRoom } from "./base-room";
 import type { CommandTable } from "./commands";
 import { admissionFromHeaders } from "./forward";
@@ -65,7 +66,9 @@ export class BusChannel extends BaseRoom<BusSocketState> {
   /** Listeners need not speak: a quiet socket is still subscribed. */
   protected override readonly dropsSilentSockets = false;
   protected readonly commands: CommandTable<BusSocketState> = {};
-  private readonly store = new BusStore(this.ctx.storage);
+  /** Webhook events stored with their messages (notify's), until they are recorded in D1. */
+  private readonly outbox = new RoomOutbox(this.ctx.storage);
+  private readonly store = new BusStore(this.ctx.storage, this.outbox);
   private readonly waiters = new Waiters();
   private readonly streams = new SseStreams();
   /** Parked long polls by the id their Worker gave them, so the Worker can cancel them. */
@@ -84,19 +87,27 @@ export class BusChannel extends BaseRoom<BusSocketState> {
     () => this.ctx.storage.sync(),
   );
 
-  /** Stores a message on `channel` and delivers it; durable when this resolves. */
+  /**
+   * Stores a message on `channel` and delivers it; durable when this resolves. `event` (a
+   * webhook event announcing it) is stored in the same transaction and then recorded in D1; when
+   * that fails the answer is still the stored message, and the alarm records it later.
+   */
   async publishMessage(
     db: string,
     channel: string,
     message: MessageInput,
     publishKey: string | null = null,
+    event?: PreparedEvent,
   ): Promise<{ message_id: string }> {
     this.bindOnce(db);
-    const delivery = await this.publishes.add({ channel, input: message, publishKey });
+    // Set before the write: an eviction right after the commit still leaves the event a drain.
+    if (event) await this.ensureAlarmBy(Date.now() + ROOM_OUTBOX_RETRY_MS);
+    const delivery = await this.publishes.add({ channel, input: message, publishKey, event });
     if (!this.alarmSet && (await this.ctx.storage.getAlarm()) === null) {
       await this.ctx.storage.setAlarm(this.nextAlarmAt() ?? Date.now() + PRUNE_INTERVAL_MS);
     }
     this.alarmSet = true;
+    if (event) await this.outbox.drain(this.env);
     return { message_id: delivery.message.message_id };
   }
 
@@ -180,15 +191,19 @@ export class BusChannel extends BaseRoom<BusSocketState> {
     }
   }
 
-  protected override onAlarm(): void {
+  protected override async onAlarm(): Promise<void> {
     this.alarmSet = false;
     this.store.prune();
+    await this.outbox.drain(this.env);
   }
 
+  /** The next prune, or sooner the next drain of events whose drain failed or was cut off. */
   protected override nextAlarmAt(): number | null {
+    const due: number[] = [];
     const oldest = this.store.oldestAt();
-    if (oldest === null) return null;
-    return Math.max(oldest + KEEP_MS, Date.now() + PRUNE_INTERVAL_MS);
+    if (oldest !== null) due.push(Math.max(oldest + KEEP_MS, Date.now() + PRUNE_INTERVAL_MS));
+    if (this.outbox.oldestAt() !== null) due.push(Date.now() + ROOM_OUTBOX_RETRY_MS);
+    return due.length ? Math.min(...due) : null;
   }
 
   private bindOnce(db: string): void {

@@ -15,7 +15,7 @@ import { publishToBus } from "../bus/publish";
 import { MessageInput, PollAnswer } from "../bus/wire";
 import { ApiError, forbidden } from "../errors";
 import { MAX_FRAME_BYTES } from "../protocol";
-import { emit } from "../webhooks/emit";
+import { prepareEvent } from "../webhooks/outbox";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonResponse } from "./router";
 
 const DbParam = z.object({ db: DbName.openapi({ example: "tryton" }) });
@@ -158,13 +158,16 @@ export const busRoutes = createRouter()
     const { db } = c.req.valid("param");
     const { title, body, priority, user, client } = c.req.valid("json");
     const channel = client !== undefined ? `client:${client}` : `user:${user}`;
-    const { message_id } = await publishToBus(c.env, db, channel, {
-      type: "notification",
+    // Checked before the write; stored with the message, so it goes out once the message is in.
+    const event = await prepareEvent(c.env, "bus.notification", {
+      db,
+      channel,
       title,
       body,
       priority,
     });
-    await emit(c.env, "bus.notification", { db, channel, title, body, priority });
+    const message = { type: "notification", title, body, priority };
+    const { message_id } = await publishToBus(c.env, db, channel, message, event);
     return c.json({ message_id, channel }, 201);
   })
   .openapi(stream, async (c) => {

@@ -23,7 +23,7 @@ import {
   toAttempt,
   toHook,
 } from "../webhooks/api";
-import { emit } from "../webhooks/emit";
+import { prepareEvent, recordAndDispatch } from "../webhooks/outbox";
 import { enqueueDeliveries } from "../webhooks/queue";
 import { describeEventType, listEventTypes, registerAppEventType } from "../webhooks/registry";
 import { createHook, patchHook, scopeOf } from "../webhooks/subscriptions";
@@ -178,8 +178,9 @@ const router = createRouter()
   })
   .openapi(emitEvent, async (c) => {
     const body = c.req.valid("json");
-    const uuid = await emit(c.env, body.event_type, body.data, body.event_uuid, c.executionCtx);
-    return c.json({ event_uuid: uuid }, 202);
+    const event = await prepareEvent(c.env, body.event_type, body.data, body.event_uuid);
+    await recordAndDispatch(c.env, event, c.executionCtx);
+    return c.json({ event_uuid: event.uuid }, 202);
   })
   .openapi(deliveries, async (c) => {
     const { id } = c.req.valid("param");

@@ -1,13 +1,13 @@
 import { describe, expect, it, vi } from "vitest";
 import { getDb } from "../../src/db/client";
 import { claimAttempt, loadDelivery } from "../../src/db/queries/webhooks";
-import { emit } from "../../src/webhooks/emit";
 import { scanUndelivered } from "../../src/webhooks/scan";
 import { ADMIN, call } from "../helpers/http";
 import {
   consume,
   delayOf,
   deliveryLog,
+  emit,
   fakeClock,
   freshEventType,
   subscribe,

@@ -2,10 +2,9 @@ import { createExecutionContext, env } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../src/app";
 import { ROOM_KINDS } from "../../src/rooms/registry";
-import { emit } from "../../src/webhooks/emit";
 import { ADMIN, BASE } from "../helpers/http";
 import { tryConnect } from "../helpers/ws";
-import { captureFetch, consume, freshEventType, testEnv } from "../webhooks-helpers";
+import { captureFetch, consume, emit, freshEventType, testEnv } from "../webhooks-helpers";
 import { api, expiredToken, fetchWorker, tamperedToken } from "./support";
 import { user } from "./world";
 

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { emit } from "../../src/webhooks/emit";
 import { isPrivateAddress, targetUrlProblem } from "../../src/webhooks/targets";
 import {
   captureFetch,
   consume,
   deliveryLog,
+  emit,
   freshEventType,
   subscribe,
   testEnv,

@@ -212,11 +212,14 @@ export interface NewMessage {
   key: PostKey | null;
   /** The last message of the thread its room has published. */
   publishedUpTo: number;
+  /** What announces the message in the same transaction (its outbox), given its new id. */
+  announce: (id: SQL) => BatchItem<"sqlite">[];
 }
 
 /**
  * Stores a message with its attachments, unread rows, every `last_message` pointer and its
- * idempotency key in one transaction, so no reader ever sees the message without them.
+ * idempotency key and what announces it in one transaction, so no reader ever sees the message
+ * without them and it is never stored without its events.
  * Answers it with every message of the thread its room has yet to publish, this one included,
  * read in the same transaction.
  */
@@ -225,7 +228,7 @@ export async function insertMessage(
   input: NewMessage,
 ): Promise<{ message: MessageRow; unpublished: MessageRow[] }> {
   const at = now();
-  const { attachments, unreadFor, lastFor, key, publishedUpTo, ...message } = input;
+  const { attachments, unreadFor, lastFor, key, publishedUpTo, announce, ...message } = input;
   const id = newestMessageId(input.threadId);
   const statements: BatchItem<"sqlite">[] = [
     ...attachments.map((a) => db.insert(threadAttachments).values({ ...a, messageId: id })),
@@ -253,6 +256,7 @@ export async function insertMessage(
     );
   }
   if (key) statements.push(insertPostKey(db, input.threadId, key, id));
+  statements.push(...announce(id));
   const [rows, ...rest] = await db.batch([
     db
       .insert(threadMessages)

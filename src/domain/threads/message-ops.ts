@@ -9,6 +9,7 @@ import {
 } from "../../db/queries/threads";
 import { findPostKey, type PostKey } from "../../db/queries/threads-keys";
 import { notFound } from "../../errors";
+import { dispatchEvents } from "../../webhooks/outbox";
 import { accessViewer, forbidden, may, memberViewer, type ThreadAccess } from "./access";
 import { prepareAttachment, validateAttachment } from "./attachments";
 import { chatForbidden, FieldCodes } from "./errors";
@@ -20,7 +21,7 @@ import {
   runMemberStateHook,
   SCHEMA_STATES,
 } from "./member-state";
-import { emitMessageCreated } from "./message-created";
+import { messageCreatedUuid } from "./message-created";
 import { keyReused, postKeyOf } from "./post-key";
 import { callerThreadView, loadBases } from "./read";
 import type { MessageDraft, ThreadService } from "./service";
@@ -118,8 +119,8 @@ export async function postMessage(
 }
 
 /**
- * The message stored under this key, or null when the key is new. The webhook is emitted again
- * (once per message: its uuid is the message's) in case the first attempt was cut off before it.
+ * The message stored under this key, or null when the key is new. Its webhook, recorded with it,
+ * is dispatched again in case the first attempt was cut off before that (repeating is harmless).
  */
 async function earlierPost(svc: ThreadService, key: PostKey): Promise<MessageRow | null> {
   const earlier = await findPostKey(svc.db, svc.threadId, key.caller, key.key);
@@ -127,7 +128,7 @@ async function earlierPost(svc: ThreadService, key: PostKey): Promise<MessageRow
   if (earlier.fingerprint !== key.fingerprint) throw keyReused();
   const message = await findMessage(svc.db, svc.threadId, earlier.messageId);
   if (!message) throw notFound("Message");
-  await emitMessageCreated(svc.env, svc.threadId, message);
+  await dispatchEvents(svc.env, [messageCreatedUuid(message.id)]);
   return message;
 }
 

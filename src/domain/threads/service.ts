@@ -16,6 +16,7 @@ import {
 import type { PostKey } from "../../db/queries/threads-keys";
 import { type MessageChange, unpublishedAfter } from "../../db/queries/threads-publish";
 import { notFound } from "../../errors";
+import { dispatchEvents, outboxStatements } from "../../webhooks/outbox";
 import { authorize, memberViewer, type ThreadAccess } from "./access";
 import type { StoredAttachment } from "./attachments";
 import {
@@ -25,7 +26,7 @@ import {
   type SystemMessageInput,
   type ThreadOps,
 } from "./member-state";
-import { emitMessageCreated } from "./message-created";
+import { messageCreatedEvent, messageCreatedUuid } from "./message-created";
 import type { MessageEventData, RecipientView } from "./message-event";
 import { hasFlag } from "./notifications";
 import { nudgeUnread } from "./nudge";
@@ -147,8 +148,9 @@ export class ThreadService implements ThreadOps {
 
   /**
    * Stores a message with its unread rows (members with `unread` who may see it, never the
-   * sender), last-message pointers (members who may see it) and the poster's idempotency key in
-   * one transaction, then sends it, emits `thread.message_created` and nudges the members whose
+   * sender), last-message pointers (members who may see it), the poster's idempotency key and
+   * its `thread.message_created` event in one transaction, then sends it, dispatches the event
+   * and nudges the members whose
    * unread count rose. Messages stored earlier but never published (an eviction cut their post
    * short) go out first, in stored order.
    */
@@ -164,6 +166,11 @@ export class ThreadService implements ThreadOps {
       .filter((m) => hasFlag(m.notifications, "unread") && m.userId !== draft.sender?.id)
       .map((m) => m.userId);
     await this.checkDraftPublishable(draft, members);
+    const event = await messageCreatedEvent(this.env, this.threadId, {
+      senderId: draft.sender?.id ?? null,
+      type: draft.type,
+      text: draft.text,
+    });
     const { message, unpublished } = await insertMessage(this.db, {
       threadId: this.threadId,
       senderId: draft.sender?.id ?? null,
@@ -178,6 +185,7 @@ export class ThreadService implements ThreadOps {
       lastFor: seeing.map((m) => m.userId),
       key,
       publishedUpTo: this.fanout.publishedMessageId(),
+      announce: (id) => outboxStatements(this.db, [event(id)]),
     });
     for (const row of unpublished) {
       await this.announceCreated(row, row.id === message.id ? unreadFor : undefined);
@@ -234,10 +242,13 @@ export class ThreadService implements ThreadOps {
     return this.fanout.publishedChangeId();
   }
 
-  /** A new message's event and webhook; both are once per message however often this runs. */
+  /**
+   * A new message's event, then its webhook (recorded with the message) dispatched; both once per
+   * message however often this runs.
+   */
   async announceCreated(row: MessageRow, unreadFor?: readonly string[]): Promise<void> {
     await this.announce(row, unreadFor, { message: row.id });
-    await emitMessageCreated(this.env, this.threadId, row);
+    await dispatchEvents(this.env, [messageCreatedUuid(row.id)]);
   }
 
   /**

@@ -9,7 +9,7 @@ export const DEV_ADMIN_TOKEN = "dev-admin-token";
 
 export interface DevServer {
   url: string;
-  /** Runs the scheduled handler once, as `npm start` does every 5 minutes; the HTTP status. */
+  /** Runs the scheduled handler once, as `npm start` does every minute; the HTTP status. */
   fireCron(): Promise<number>;
   stop(): Promise<void>;
 }
