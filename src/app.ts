@@ -29,7 +29,8 @@ export function createApp(kinds: RoomKinds) {
     "*",
     cors({
       origin: "*",
-      allowHeaders: ["Authorization", "Content-Type", "Last-Event-ID"],
+      allowHeaders: ["Authorization", "Content-Type", "Last-Event-ID", "Idempotency-Key"],
+      exposeHeaders: ["Idempotent-Replayed"],
       maxAge: 600,
     }),
   );

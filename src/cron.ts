@@ -1,10 +1,10 @@
-import { prunePostKeys } from "./domain/threads/post-key-retention";
+import { pruneIdempotencyKeys } from "./domain/idempotency/retention";
 import { scanUndelivered } from "./webhooks/scan";
 
 /** Every job of the cron trigger (`[triggers]` in wrangler.toml), by the name its log uses. */
 const PERIODIC_JOBS: Record<string, (env: Env) => Promise<unknown>> = {
   "webhook delivery scan": scanUndelivered,
-  "thread post-key pruning": prunePostKeys,
+  "idempotency-key pruning": pruneIdempotencyKeys,
 };
 
 /** Runs every periodic job at once; one failing is logged and does not stop the others. */

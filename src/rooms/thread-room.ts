@@ -11,6 +11,7 @@ import {
   unreadCount,
 } from "../db/queries/threads";
 import { newestChangeId, newestMessageId } from "../db/queries/threads-publish";
+import type { IdempotentRun } from "../domain/idempotency/run";
 import {
   planRestarts,
   type RestartClock,
@@ -233,9 +234,9 @@ export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFan
     threadId: string,
     caller: Caller,
     input: PostMessageInput,
-    idempotencyKey: string | null,
+    keyed: IdempotentRun | null,
   ) {
-    return this.run(threadId, caller, (svc) => postMessage(svc, input, idempotencyKey));
+    return this.run(threadId, caller, (svc) => postMessage(svc, input, keyed));
   }
 
   editMessage(threadId: string, caller: Caller, id: number, input: EditMessageInput) {

@@ -16,6 +16,7 @@ import { MessageInput, PollAnswer } from "../bus/wire";
 import { ApiError, forbidden } from "../errors";
 import { MAX_FRAME_BYTES } from "../protocol";
 import { prepareEvent } from "../webhooks/outbox";
+import { IdempotencyHeaders, idempotent } from "./idempotency";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonResponse } from "./router";
 
 const DbParam = z.object({ db: DbName.openapi({ example: "tryton" }) });
@@ -116,8 +117,8 @@ const publish = createRoute({
   description:
     "`user:` and `client:` channels are written only by `notify`: publishing to them is a 403, for the admin too.",
   security: bearerSecurity,
-  middleware: [requirePermission(PERMISSIONS.busPublish)] as const,
-  request: { params: DbParam, body: jsonBody(PublishBody) },
+  middleware: [requirePermission(PERMISSIONS.busPublish), idempotent] as const,
+  request: { headers: IdempotencyHeaders, params: DbParam, body: jsonBody(PublishBody) },
   responses: {
     201: jsonResponse(Published, "Stored durably; the id it is delivered with"),
     ...errorResponses(400, 401, 403, 413),
@@ -132,8 +133,8 @@ const notify = createRoute({
   description:
     'Publishes `{type: "notification", title, body, priority}` to `client:<client>` when given, else to `user:<user>`, and emits `bus.notification`.',
   security: bearerSecurity,
-  middleware: [requireAdmin] as const,
-  request: { params: DbParam, body: jsonBody(NotifyBody) },
+  middleware: [requireAdmin, idempotent] as const,
+  request: { headers: IdempotencyHeaders, params: DbParam, body: jsonBody(NotifyBody) },
   responses: {
     201: jsonResponse(Published.extend({ channel: z.string() }), "Stored durably"),
     ...errorResponses(400, 401, 403),

@@ -6,6 +6,7 @@ import { getDb } from "../db/client";
 import { type ApiKeyRow, insertApiKey, listApiKeys, revokeApiKey } from "../db/queries/api-keys";
 import { notFound } from "../errors";
 import { CLOSE_CODES } from "../protocol/close-codes";
+import { IdempotencyHeaders, idempotent } from "./idempotency";
 import {
   bearerSecurity,
   createRouter,
@@ -85,10 +86,11 @@ const createKey = createRoute({
   ...admin,
   method: "post",
   path: "/api/keys",
+  middleware: [requireAdmin, idempotent] as const,
   summary: "Create an API key (admin)",
   description:
     "A long-lived, revocable credential of one user, used like a client token (`Authorization: Bearer sbk_…`, `?token=` on WebSocket upgrades and SSE). It may also mint short client tokens for its own user with at most its own permissions (`POST /api/tokens`). The key is in this answer only; the server keeps its SHA-256.",
-  request: { body: jsonBody(CreateKeyBody) },
+  request: { headers: IdempotencyHeaders, body: jsonBody(CreateKeyBody) },
   responses: {
     201: jsonResponse(CreatedKey, "The key, shown this once"),
     ...errorResponses(400, 401, 403),

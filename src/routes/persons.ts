@@ -24,6 +24,7 @@ import {
 import { conflict, notFound } from "../errors";
 import { personRoom } from "../rooms/person-room";
 import { unwrap } from "../rooms/rpc-result";
+import { IdempotencyHeaders, idempotent } from "./idempotency";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonResponse } from "./router";
 
 // ---- schemas ------------------------------------------------------------------------------
@@ -103,8 +104,10 @@ const createPerson = createRoute({
   ...admin,
   method: "post",
   path: "/api/persons",
+  middleware: [requireAdmin, idempotent] as const,
   summary: "Create a person (admin)",
   request: {
+    headers: IdempotencyHeaders,
     body: jsonBody(
       z.object({ key: Key.openapi({ example: "p-1" }), name: z.string().min(1).max(200) }).strict(),
     ),
@@ -131,10 +134,12 @@ const createFlow = createRoute({
   ...admin,
   method: "post",
   path: "/api/persons/{key}/flows",
+  middleware: [requireAdmin, idempotent] as const,
   summary: "Start a flow instance for a person (admin)",
   description:
     "Creating a flow is not a state change: subscribers learn of it with its first change, or from `current` when they subscribe.",
   request: {
+    headers: IdempotencyHeaders,
     params: PersonParams,
     body: jsonBody(z.object({ identifier: Identifier, state: FlowStateField }).strict()),
   },
@@ -177,8 +182,10 @@ const createStep = createRoute({
   ...admin,
   method: "post",
   path: "/api/flows/{id}/steps",
+  middleware: [requireAdmin, idempotent] as const,
   summary: "Add a step instance to a flow (admin)",
   request: {
+    headers: IdempotencyHeaders,
     params: IdParams,
     body: jsonBody(
       z

@@ -23,6 +23,7 @@ import {
 } from "../protocol/poker-rest";
 import { pokerRoom } from "../rooms/poker-room";
 import { unwrap } from "../rooms/rpc-result";
+import { IdempotencyHeaders, idempotent } from "./idempotency";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonResponse } from "./router";
 
 /** Tokens minted for people who join with an invite live this long (a long workshop day). */
@@ -52,8 +53,8 @@ const createSession = createRoute({
   tags,
   summary: "Create a planning-poker session (admin or planning_poker.moderate)",
   security: bearerSecurity,
-  middleware: [moderate] as const,
-  request: { body: jsonBody(SessionInput) },
+  middleware: [moderate, idempotent] as const,
+  request: { headers: IdempotencyHeaders, body: jsonBody(SessionInput) },
   responses: {
     201: jsonResponse(Session, "The new session"),
     ...errorResponses(400, 401, 403),
@@ -82,8 +83,8 @@ const addStory = createRoute({
   description:
     "The description is sanitised HTML: scripts, styles, frames, event handlers and `javascript:` URLs are removed; basic formatting, links and lists are kept. Connected clients get a `story_added` event.",
   security: bearerSecurity,
-  middleware: [moderateSession] as const,
-  request: { params: IdParams, body: jsonBody(StoryInput) },
+  middleware: [moderateSession, idempotent] as const,
+  request: { headers: IdempotencyHeaders, params: IdParams, body: jsonBody(StoryInput) },
   responses: {
     201: jsonResponse(Story, "The new story"),
     ...errorResponses(400, 401, 403, 404, 410),
@@ -113,8 +114,8 @@ const createInviteRoute = createRoute({
   description:
     "A `voter` invite lets anyone with the link join with just a name and vote; a `moderator` invite grants `planning_poker.moderate`. Share moderator links with care.",
   security: bearerSecurity,
-  middleware: [moderateSession] as const,
-  request: { params: IdParams, body: jsonBody(InviteInput) },
+  middleware: [moderateSession, idempotent] as const,
+  request: { headers: IdempotencyHeaders, params: IdParams, body: jsonBody(InviteInput) },
   responses: {
     201: jsonResponse(Invite, "The invite and the UI link carrying it"),
     ...errorResponses(400, 401, 403, 404, 410),

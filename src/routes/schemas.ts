@@ -31,6 +31,7 @@ import { type SchemaSettings, schemaSettings } from "../domain/chat-schemas/sett
 import { validateTree } from "../domain/chat-schemas/validate-schema";
 import { chatFieldErrors } from "../domain/threads/chat-field-errors";
 import { badRequest, conflict, notFound } from "../errors";
+import { IdempotencyHeaders, idempotent } from "./idempotency";
 import {
   bearerSecurity,
   createRouter,
@@ -97,8 +98,8 @@ const create = createRoute({
   description:
     "Creates version 1 of a new name, or the next version of an existing one. Questions with `answers`, `next_qid` (-1 ends), types `choice multichoice text date time datetime int float range message control fork`, `variables` (set/add/subtract/copy_answer) and `fork` rules. Texts are a string (the default language) or `{lang: text}`.",
   security: bearerSecurity,
-  middleware: [requireAdmin] as const,
-  request: { body: jsonBody(SchemaCreate) },
+  middleware: [requireAdmin, idempotent] as const,
+  request: { headers: IdempotencyHeaders, body: jsonBody(SchemaCreate) },
   responses: {
     201: jsonResponse(SchemaOut, "The schema, unpublished"),
     ...errorResponses(400, 401, 403, 409),
@@ -174,8 +175,8 @@ const copy = createRoute({
   tags,
   summary: "Deep-copy a schema into the next unpublished version of its name",
   security: bearerSecurity,
-  middleware: [requireAdmin] as const,
-  request: { params: IdParam },
+  middleware: [requireAdmin, idempotent] as const,
+  request: { headers: IdempotencyHeaders, params: IdParam },
   responses: {
     201: jsonResponse(SchemaOut, "The new version"),
     ...errorResponses(401, 403, 404, 409),

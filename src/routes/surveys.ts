@@ -22,6 +22,7 @@ import { checkItem } from "../domain/surveys/items";
 import { type ItemFacts, surveyState } from "../domain/surveys/state";
 import { chatFieldErrors } from "../domain/threads/chat-field-errors";
 import { badRequest, conflict, forbidden, notFound } from "../errors";
+import { IdempotencyHeaders, idempotent } from "./idempotency";
 import {
   bearerSecurity,
   createRouter,
@@ -168,8 +169,8 @@ const create = createRoute({
   tags,
   summary: "Start a survey on a published schema (admin for anyone, a client for itself)",
   security: bearerSecurity,
-  middleware: [requireCaller] as const,
-  request: { body: jsonBody(SurveyCreate) },
+  middleware: [requireCaller, idempotent] as const,
+  request: { headers: IdempotencyHeaders, body: jsonBody(SurveyCreate) },
   responses: {
     201: jsonResponse(SurveyOut, "The survey with its initial state"),
     ...errorResponses(400, 401, 403),
@@ -215,8 +216,8 @@ const addItem = createRoute({
   tags,
   summary: "Answer a question (validated like a scripted answer; one item per question)",
   security: bearerSecurity,
-  middleware: [requireCaller] as const,
-  request: { params: SurveyParam, body: jsonBody(ItemCreate) },
+  middleware: [requireCaller, idempotent] as const,
+  request: { headers: IdempotencyHeaders, params: SurveyParam, body: jsonBody(ItemCreate) },
   responses: {
     201: jsonResponse(ItemOut, "The item and the survey's new state"),
     ...errorResponses(400, 401, 404, 409),

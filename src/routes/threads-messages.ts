@@ -6,10 +6,10 @@ import { checkMessageSize } from "../domain/threads/bounds";
 import { chatFieldErrors } from "../domain/threads/chat-field-errors";
 import { EditMessageInput, PostMessageInput } from "../domain/threads/inputs";
 import { listMessagesFor } from "../domain/threads/lists";
-import { IDEMPOTENCY_HEADER, IdempotencyKeyHeader } from "../domain/threads/post-key";
 import { chatSettings } from "../domain/threads/settings";
 import { unwrap } from "../rooms/rpc-result";
 import { threadRoom } from "../rooms/thread-room";
+import { IdempotencyHeaders, idempotent } from "./idempotency";
 import {
   bearerSecurity,
   createRouter,
@@ -55,12 +55,12 @@ const post = createRoute({
   summary: "Post a message (`messages_create`)",
   description:
     "Bounds: `text` at most 16 KiB, `meta` at most 8 KiB as JSON, at most 10 attachments of at most 8 KiB as JSON each (400 naming the field); the whole message at most 64 KiB as JSON, and its event within what the thread's stream takes (413). The text is stored HTML-escaped. A `closed` member gets 403 `THREAD_IS_CLOSED` unless it holds `reopen`, which reopens the thread. Errors name fields with the chat API's codes. Answers 204 when an automated-conversation hook stores nothing (a `control` question).\n\n" +
-    "`Idempotency-Key` (IETF draft `draft-ietf-httpapi-idempotency-key-header`, as Stripe and Svix use it): a retry with the same key from the same caller on the same thread stores nothing new and answers 201 with the message stored the first time (404 if it was deleted since); the same key with a different body answers 422 `unprocessable`. Keys are kept at least 24 h, then pruned: a post with a pruned key stores a new message. A post that stored nothing (204) keeps no key.",
+    "`Idempotency-Key`: see the header. A post cut off between storing its message and answering (a reset room) is answered with that message when retried with its key.",
   security: bearerSecurity,
-  middleware: [requireCaller] as const,
+  middleware: [requireCaller, idempotent] as const,
   request: {
     params: ThreadParams,
-    headers: z.object({ [IDEMPOTENCY_HEADER]: IdempotencyKeyHeader.optional() }),
+    headers: IdempotencyHeaders,
     body: jsonBody(PostMessageInput),
   },
   responses: {
@@ -107,11 +107,11 @@ export const threadMessageRoutes = createRouter({ fieldErrors: chatFieldErrors }
   })
   .openapi(post, async (c) => {
     const { id } = c.req.valid("param");
-    const key = c.req.valid("header")[IDEMPOTENCY_HEADER] ?? null;
     const input = c.req.valid("json");
     checkMessageSize(input);
     const room = threadRoom(c.env, id);
-    const message = unwrap(await room.postMessage(id, c.var.caller, input, key));
+    const keyed = c.var.idempotency ?? null;
+    const message = unwrap(await room.postMessage(id, c.var.caller, input, keyed));
     if (!message) return c.body(null, 204);
     return c.json(message as WithThread, 201);
   })

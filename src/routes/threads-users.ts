@@ -11,6 +11,7 @@ import { userView } from "../domain/threads/views";
 import { notFound } from "../errors";
 import { unwrap } from "../rooms/rpc-result";
 import { threadRoom } from "../rooms/thread-room";
+import { IdempotencyHeaders, idempotent } from "./idempotency";
 import {
   bearerSecurity,
   createRouter,
@@ -49,8 +50,8 @@ const add = createRoute({
   description:
     "`roles` only with the admin token; scripted/assisted states and schema fields need `control_others`.",
   security: bearerSecurity,
-  middleware: [requireCaller] as const,
-  request: { params: ThreadParams, body: jsonBody(MemberInput) },
+  middleware: [requireCaller, idempotent] as const,
+  request: { headers: IdempotencyHeaders, params: ThreadParams, body: jsonBody(MemberInput) },
   responses: {
     201: jsonResponse(ThreadUser, "The new member"),
     ...errorResponses(400, 401, 403, 404, 409),

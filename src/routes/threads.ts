@@ -11,6 +11,7 @@ import { chatSettings } from "../domain/threads/settings";
 import { badRequest } from "../errors";
 import { unwrap } from "../rooms/rpc-result";
 import { threadRoom } from "../rooms/thread-room";
+import { IdempotencyHeaders, idempotent } from "./idempotency";
 import {
   bearerSecurity,
   createRouter,
@@ -34,8 +35,8 @@ const create = createRoute({
   description:
     "A client becomes a member with the creator's permissions and may grant others only what it holds; the admin token creates threads it is not a member of.",
   security: bearerSecurity,
-  middleware: [requireCaller] as const,
-  request: { body: jsonBody(CreateThreadInput) },
+  middleware: [requireCaller, idempotent] as const,
+  request: { headers: IdempotencyHeaders, body: jsonBody(CreateThreadInput) },
   responses: {
     201: jsonResponse(ThreadDetail, "The caller's view of the new thread"),
     ...errorResponses(400, 401, 403),

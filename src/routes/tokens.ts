@@ -4,6 +4,7 @@ import { requireCaller } from "../auth/middleware";
 import { mintClientToken } from "../auth/tokens";
 import { UserId, UserName } from "../auth/user-id";
 import { badRequest, forbidden } from "../errors";
+import { IdempotencyHeaders, idempotent } from "./idempotency";
 import { bearerSecurity, createRouter, errorResponses, jsonBody, jsonResponse } from "./router";
 
 const TokenRequest = z
@@ -34,8 +35,8 @@ const mintToken = createRoute({
   description:
     "With an API key: `user` omitted or the key's own user id (another → 403; the token carries the key's user name), `permissions` a subset of the key's (default: all of them; one it lacks → 403), and the token never outlives the key and dies with it when the key is revoked. Client tokens cannot mint tokens (403).",
   security: bearerSecurity,
-  middleware: [requireCaller] as const,
-  request: { body: jsonBody(TokenRequest) },
+  middleware: [requireCaller, idempotent] as const,
+  request: { headers: IdempotencyHeaders, body: jsonBody(TokenRequest) },
   responses: {
     201: jsonResponse(TokenResponse, "The token and when it expires"),
     ...errorResponses(400, 401, 403),

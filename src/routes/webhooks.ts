@@ -27,6 +27,7 @@ import { prepareEvent, recordAndDispatch } from "../webhooks/outbox";
 import { enqueueDeliveries } from "../webhooks/queue";
 import { describeEventType, listEventTypes, registerAppEventType } from "../webhooks/registry";
 import { createHook, patchHook, scopeOf } from "../webhooks/subscriptions";
+import { IdempotencyHeaders, idempotent } from "./idempotency";
 import {
   bearerSecurity,
   createRouter,
@@ -61,8 +62,9 @@ const registerType = createRoute({
   ...admin,
   method: "post",
   path: "/api/webhooks/event-types",
+  middleware: [requireAdmin, idempotent] as const,
   summary: "Register an app event type (admin)",
-  request: { body: jsonBody(CreateEventTypeBody) },
+  request: { headers: IdempotencyHeaders, body: jsonBody(CreateEventTypeBody) },
   responses: {
     201: jsonResponse(EventType, "The new event type; its data is any JSON object"),
     ...errorResponses(400, 401, 403, 409),
@@ -73,9 +75,10 @@ const emitEvent = createRoute({
   ...admin,
   method: "post",
   path: "/api/webhook-events",
+  middleware: [requireAdmin, idempotent] as const,
   summary: "Emit an event to every active hook of its type (admin)",
   description: "Idempotent on `event_uuid`: the same uuid twice is delivered once.",
-  request: { body: jsonBody(EmitBody) },
+  request: { headers: IdempotencyHeaders, body: jsonBody(EmitBody) },
   responses: {
     202: jsonResponse(z.object({ event_uuid: z.string() }), "Recorded; deliveries are queued"),
     ...errorResponses(400, 401, 403),
@@ -87,12 +90,13 @@ const collectionRoutes = (path: string) => ({
     ...client,
     method: "post",
     path,
+    middleware: [requireCaller, idempotent] as const,
     summary: "Subscribe a target URL to an event type",
     description:
       "Needs the admin token, or a `webhooks.subscribe:<glob>` permission whose glob matches " +
       "`event_type` (`*` matches any run of characters). Built-in event types: admin only. " +
       "Without `secret_key` one is generated; it is shown in this answer only.",
-    request: { body: jsonBody(CreateHookBody) },
+    request: { headers: IdempotencyHeaders, body: jsonBody(CreateHookBody) },
     responses: {
       201: jsonResponse(CreatedHook, "The hook, with its secret this once"),
       ...errorResponses(400, 401, 403, 409),

@@ -8,11 +8,10 @@ import {
   threadMessageChanges,
   threadMessages,
   threadObservers,
-  threadPostKeys,
   threads,
   threadUnread,
 } from "../schema/threads";
-import { insertPostKey, type PostKey } from "./threads-keys";
+import { recordCreated } from "./idempotency";
 import { changesAfter, type MessageChange, messagesAfter, recordChange } from "./threads-publish";
 
 export type ThreadRow = typeof threads.$inferSelect;
@@ -76,7 +75,6 @@ export async function deleteThreadCascade(db: Db, id: string): Promise<void> {
     db.delete(threadMessages).where(eq(threadMessages.threadId, id)),
     db.delete(threadMembers).where(eq(threadMembers.threadId, id)),
     db.delete(threadObservers).where(eq(threadObservers.threadId, id)),
-    db.delete(threadPostKeys).where(eq(threadPostKeys.threadId, id)),
     db.delete(threadMessageChanges).where(eq(threadMessageChanges.threadId, id)),
     db.delete(threads).where(eq(threads.id, id)),
   ]);
@@ -208,8 +206,8 @@ export interface NewMessage {
   unreadFor: string[];
   /** Members whose `last_message` becomes this message (the filter lets them see it). */
   lastFor: string[];
-  /** The poster's `Idempotency-Key`, stored with the message. */
-  key: PostKey | null;
+  /** The row of the poster's `Idempotency-Key`, which records the message. */
+  keyId: string | null;
   /** The last message of the thread its room has published. */
   publishedUpTo: number;
   /** What announces the message in the same transaction (its outbox), given its new id. */
@@ -218,8 +216,8 @@ export interface NewMessage {
 
 /**
  * Stores a message with its attachments, unread rows, every `last_message` pointer and its
- * idempotency key and what announces it in one transaction, so no reader ever sees the message
- * without them and it is never stored without its events.
+ * record on the request's idempotency key and what announces it in one transaction, so no
+ * reader ever sees the message without them and it is never stored without its events.
  * Answers it with every message of the thread its room has yet to publish, this one included,
  * read in the same transaction.
  */
@@ -228,7 +226,7 @@ export async function insertMessage(
   input: NewMessage,
 ): Promise<{ message: MessageRow; unpublished: MessageRow[] }> {
   const at = now();
-  const { attachments, unreadFor, lastFor, key, publishedUpTo, announce, ...message } = input;
+  const { attachments, unreadFor, lastFor, keyId, publishedUpTo, announce, ...message } = input;
   const id = newestMessageId(input.threadId);
   const statements: BatchItem<"sqlite">[] = [
     ...attachments.map((a) => db.insert(threadAttachments).values({ ...a, messageId: id })),
@@ -255,7 +253,7 @@ export async function insertMessage(
         ),
     );
   }
-  if (key) statements.push(insertPostKey(db, input.threadId, key, id));
+  if (keyId) statements.push(recordCreated(db, keyId, id));
   statements.push(...announce(id));
   const [rows, ...rest] = await db.batch([
     db

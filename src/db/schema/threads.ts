@@ -1,12 +1,5 @@
 import { sql } from "drizzle-orm";
-import {
-  index,
-  integer,
-  primaryKey,
-  sqliteTable,
-  text,
-  uniqueIndex,
-} from "drizzle-orm/sqlite-core";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`;
 
@@ -153,27 +146,4 @@ export const threadObservers = sqliteTable(
     createdAt: text("created_at").notNull().default(now),
   },
   (t) => [index("thread_observers_thread").on(t.threadId)],
-);
-
-/**
- * The `Idempotency-Key` a caller sent with a post, stored in the same D1 batch as the message:
- * a retry with the key answers that message instead of storing another. Kept at least 24 h (the
- * convention's minimum), then pruned by the cron trigger, oldest first (`created_at` index).
- */
-export const threadPostKeys = sqliteTable(
-  "thread_post_keys",
-  {
-    threadId: text("thread_id").notNull(),
-    /** Whose key: `user:<id>` or `admin`; the same key of two callers is two keys. */
-    caller: text("caller").notNull(),
-    key: text("key").notNull(),
-    messageId: integer("message_id").notNull(),
-    /** SHA-256 of the validated body: the key reused with another body is refused (422). */
-    fingerprint: text("fingerprint").notNull(),
-    createdAt: text("created_at").notNull().default(now),
-  },
-  (t) => [
-    primaryKey({ columns: [t.threadId, t.caller, t.key] }),
-    index("thread_post_keys_created_at").on(t.createdAt),
-  ],
 );

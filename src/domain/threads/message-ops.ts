@@ -7,9 +7,9 @@ import {
   softDeleteMessage,
   updateMessage,
 } from "../../db/queries/threads";
-import { findPostKey, type PostKey } from "../../db/queries/threads-keys";
 import { notFound } from "../../errors";
 import { dispatchEvents } from "../../webhooks/outbox";
+import type { IdempotentRun } from "../idempotency/run";
 import { accessViewer, forbidden, may, memberViewer, type ThreadAccess } from "./access";
 import { prepareAttachment, validateAttachment } from "./attachments";
 import { chatForbidden, FieldCodes } from "./errors";
@@ -22,29 +22,27 @@ import {
   SCHEMA_STATES,
 } from "./member-state";
 import { messageCreatedUuid } from "./message-created";
-import { keyReused, postKeyOf } from "./post-key";
 import { callerThreadView, loadBases } from "./read";
 import type { MessageDraft, ThreadService } from "./service";
 import { escapeHtml } from "./text";
 import { messageFor } from "./views";
 
 /**
- * `POST /api/threads/:id/messages`. Order: permission → idempotency key → closed gate → field
- * validation → member-state hooks (scripted answers) → break_state / reopen → store → fan out →
- * hooks. Answers the poster's view of the message with its own thread view, or null when a hook
- * decided to store nothing. A key this caller already posted with answers that message again.
+ * `POST /api/threads/:id/messages`. Order: permission → an earlier run of its idempotency key →
+ * closed gate → field validation → member-state hooks (scripted answers) → break_state / reopen
+ * → store → fan out → hooks. Answers the poster's view of the message with its own thread view,
+ * or null when a hook decided to store nothing. The message is recorded on the request's key in
+ * its own D1 batch: a run of the key cut off before it answered is answered with that message.
  */
 export async function postMessage(
   svc: ThreadService,
   input: PostMessageInput,
-  idempotencyKey: string | null,
+  keyed: IdempotentRun | null,
 ) {
   const access = await svc.authorize("createMessage");
   const { member, caller } = access;
-  const key = idempotencyKey === null ? null : await postKeyOf(caller, idempotencyKey, input);
-  if (key) {
-    const earlier = await earlierPost(svc, key);
-    if (earlier) return posterView(svc, access, earlier);
+  if (keyed?.createdRef) {
+    return posterView(svc, access, await earlierPost(svc, Number(keyed.createdRef)));
   }
   const gate = postingGate(member);
   const { settings } = svc;
@@ -105,7 +103,7 @@ export async function postMessage(
     }
   }
 
-  const message = draft.store ? await svc.storeMessage(stored, key) : null;
+  const message = draft.store ? await svc.storeMessage(stored, keyed?.id ?? null) : null;
   const fresh = member ? (await svc.members()).find((m) => m.userId === member.userId) : null;
   await runMemberStateHook("afterPost", {
     ops: svc,
@@ -119,14 +117,11 @@ export async function postMessage(
 }
 
 /**
- * The message stored under this key, or null when the key is new. Its webhook, recorded with it,
- * is dispatched again in case the first attempt was cut off before that (repeating is harmless).
+ * The message an earlier run of the key stored. Its webhook, recorded with it, is dispatched
+ * again in case that run was cut off before that (repeating is harmless).
  */
-async function earlierPost(svc: ThreadService, key: PostKey): Promise<MessageRow | null> {
-  const earlier = await findPostKey(svc.db, svc.threadId, key.caller, key.key);
-  if (!earlier) return null;
-  if (earlier.fingerprint !== key.fingerprint) throw keyReused();
-  const message = await findMessage(svc.db, svc.threadId, earlier.messageId);
+async function earlierPost(svc: ThreadService, messageId: number): Promise<MessageRow> {
+  const message = await findMessage(svc.db, svc.threadId, messageId);
   if (!message) throw notFound("Message");
   await dispatchEvents(svc.env, [messageCreatedUuid(message.id)]);
   return message;

@@ -13,7 +13,6 @@ import {
   unreadKeys,
   updateMember,
 } from "../../db/queries/threads";
-import type { PostKey } from "../../db/queries/threads-keys";
 import { type MessageChange, unpublishedAfter } from "../../db/queries/threads-publish";
 import { notFound } from "../../errors";
 import { dispatchEvents, outboxStatements } from "../../webhooks/outbox";
@@ -148,13 +147,13 @@ export class ThreadService implements ThreadOps {
 
   /**
    * Stores a message with its unread rows (members with `unread` who may see it, never the
-   * sender), last-message pointers (members who may see it), the poster's idempotency key and
-   * its `thread.message_created` event in one transaction, then sends it, dispatches the event
-   * and nudges the members whose
-   * unread count rose. Messages stored earlier but never published (an eviction cut their post
-   * short) go out first, in stored order.
+   * sender), last-message pointers (members who may see it), its record on the request's
+   * idempotency key (`keyId`) and its `thread.message_created` event in one transaction, then
+   * sends it, dispatches the event and nudges the members whose unread count rose. Messages
+   * stored earlier but never published (an eviction cut their post short) go out first, in
+   * stored order.
    */
-  async storeMessage(draft: MessageDraft, key: PostKey | null = null): Promise<MessageRow> {
+  async storeMessage(draft: MessageDraft, keyId: string | null = null): Promise<MessageRow> {
     const members = await this.members();
     const filterable: FilterableMessage = {
       type: draft.type,
@@ -183,7 +182,7 @@ export class ThreadService implements ThreadOps {
       attachments: draft.attachments,
       unreadFor,
       lastFor: seeing.map((m) => m.userId),
-      key,
+      keyId,
       publishedUpTo: this.fanout.publishedMessageId(),
       announce: (id) => outboxStatements(this.db, [event(id)]),
     });
