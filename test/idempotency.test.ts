@@ -2,6 +2,7 @@ import {
   createExecutionContext,
   createScheduledController,
   env,
+  SELF,
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -399,6 +400,7 @@ describe("Idempotency-Key on every creating POST", () => {
         if (!header) continue;
         expect(header).toMatchObject({ in: "header", required: false });
         expect(header.schema.description ?? header.description).toMatch(/24 h/);
+        expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(["409", "422"]));
         keyed.push(`${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ":$1")}`);
       }
     }
@@ -461,6 +463,39 @@ describe("Idempotency-Key on every creating POST", () => {
       if (before !== undefined) expect(await target.created!()).toBe(before + 1);
     },
   );
+});
+
+describe("Idempotency-Key from a browser", () => {
+  it("is allowed by the CORS preflight, and the replay header is readable", async () => {
+    const preflight = await SELF.fetch("http://switchboard.test/api/threads", {
+      method: "OPTIONS",
+      headers: {
+        Origin: "https://app.example",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type, idempotency-key",
+      },
+    });
+    expect(preflight.headers.get("Access-Control-Allow-Headers")?.toLowerCase()).toContain(
+      "idempotency-key",
+    );
+    const key = crypto.randomUUID();
+    const body = JSON.stringify({ name: "cors" });
+    const send = () =>
+      SELF.fetch("http://switchboard.test/api/poker/sessions", {
+        method: "POST",
+        headers: {
+          Origin: "https://app.example",
+          Authorization: `Bearer ${ADMIN}`,
+          "Content-Type": "application/json",
+          "Idempotency-Key": key,
+        },
+        body,
+      });
+    await (await send()).text();
+    const again = await send();
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(again.headers.get("Access-Control-Expose-Headers")).toContain("Idempotent-Replayed");
+  });
 });
 
 describe("Idempotency-Key: whose key, which request", () => {

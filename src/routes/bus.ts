@@ -121,7 +121,7 @@ const publish = createRoute({
   request: { headers: IdempotencyHeaders, params: DbParam, body: jsonBody(PublishBody) },
   responses: {
     201: jsonResponse(Published, "Stored durably; the id it is delivered with"),
-    ...errorResponses(400, 401, 403, 413),
+    ...errorResponses(400, 401, 403, 409, 413, 422),
   },
 });
 
@@ -137,7 +137,7 @@ const notify = createRoute({
   request: { headers: IdempotencyHeaders, params: DbParam, body: jsonBody(NotifyBody) },
   responses: {
     201: jsonResponse(Published.extend({ channel: z.string() }), "Stored durably"),
-    ...errorResponses(400, 401, 403),
+    ...errorResponses(400, 401, 403, 409, 422),
   },
 });
 

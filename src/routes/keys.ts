@@ -93,7 +93,7 @@ const createKey = createRoute({
   request: { headers: IdempotencyHeaders, body: jsonBody(CreateKeyBody) },
   responses: {
     201: jsonResponse(CreatedKey, "The key, shown this once"),
-    ...errorResponses(400, 401, 403),
+    ...errorResponses(400, 401, 403, 409, 422),
   },
 });
 

@@ -114,7 +114,7 @@ const createPerson = createRoute({
   },
   responses: {
     201: jsonResponse(Person, "The person"),
-    ...errorResponses(400, 401, 403, 409),
+    ...errorResponses(400, 401, 403, 409, 422),
   },
 });
 
@@ -145,7 +145,7 @@ const createFlow = createRoute({
   },
   responses: {
     201: jsonResponse(Flow, "The flow instance"),
-    ...errorResponses(400, 401, 403, 404),
+    ...errorResponses(400, 401, 403, 404, 409, 422),
   },
 });
 
@@ -195,7 +195,7 @@ const createStep = createRoute({
   },
   responses: {
     201: jsonResponse(Step, "The step instance"),
-    ...errorResponses(400, 401, 403, 404),
+    ...errorResponses(400, 401, 403, 404, 409, 422),
   },
 });
 

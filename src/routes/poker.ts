@@ -57,7 +57,7 @@ const createSession = createRoute({
   request: { headers: IdempotencyHeaders, body: jsonBody(SessionInput) },
   responses: {
     201: jsonResponse(Session, "The new session"),
-    ...errorResponses(400, 401, 403),
+    ...errorResponses(400, 401, 403, 409, 422),
   },
 });
 
@@ -87,7 +87,7 @@ const addStory = createRoute({
   request: { headers: IdempotencyHeaders, params: IdParams, body: jsonBody(StoryInput) },
   responses: {
     201: jsonResponse(Story, "The new story"),
-    ...errorResponses(400, 401, 403, 404, 410),
+    ...errorResponses(400, 401, 403, 404, 409, 410, 422),
   },
 });
 
@@ -118,7 +118,7 @@ const createInviteRoute = createRoute({
   request: { headers: IdempotencyHeaders, params: IdParams, body: jsonBody(InviteInput) },
   responses: {
     201: jsonResponse(Invite, "The invite and the UI link carrying it"),
-    ...errorResponses(400, 401, 403, 404, 410),
+    ...errorResponses(400, 401, 403, 404, 409, 410, 422),
   },
 });
 

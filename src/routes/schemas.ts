@@ -102,7 +102,7 @@ const create = createRoute({
   request: { headers: IdempotencyHeaders, body: jsonBody(SchemaCreate) },
   responses: {
     201: jsonResponse(SchemaOut, "The schema, unpublished"),
-    ...errorResponses(400, 401, 403, 409),
+    ...errorResponses(400, 401, 403, 409, 422),
   },
 });
 
@@ -179,7 +179,7 @@ const copy = createRoute({
   request: { headers: IdempotencyHeaders, params: IdParam },
   responses: {
     201: jsonResponse(SchemaOut, "The new version"),
-    ...errorResponses(401, 403, 404, 409),
+    ...errorResponses(401, 403, 404, 409, 422),
   },
 });
 

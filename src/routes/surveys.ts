@@ -173,7 +173,7 @@ const create = createRoute({
   request: { headers: IdempotencyHeaders, body: jsonBody(SurveyCreate) },
   responses: {
     201: jsonResponse(SurveyOut, "The survey with its initial state"),
-    ...errorResponses(400, 401, 403),
+    ...errorResponses(400, 401, 403, 409, 422),
   },
 });
 
@@ -220,7 +220,7 @@ const addItem = createRoute({
   request: { headers: IdempotencyHeaders, params: SurveyParam, body: jsonBody(ItemCreate) },
   responses: {
     201: jsonResponse(ItemOut, "The item and the survey's new state"),
-    ...errorResponses(400, 401, 404, 409),
+    ...errorResponses(400, 401, 404, 409, 422),
   },
 });
 

@@ -66,7 +66,7 @@ const post = createRoute({
   responses: {
     201: jsonResponse(MessageWithThread, "The message with my own view of the thread"),
     204: { description: "Accepted; nothing stored" },
-    ...errorResponses(400, 401, 403, 404, 413, 422),
+    ...errorResponses(400, 401, 403, 404, 409, 413, 422),
   },
 });
 

@@ -54,7 +54,7 @@ const add = createRoute({
   request: { headers: IdempotencyHeaders, params: ThreadParams, body: jsonBody(MemberInput) },
   responses: {
     201: jsonResponse(ThreadUser, "The new member"),
-    ...errorResponses(400, 401, 403, 404, 409),
+    ...errorResponses(400, 401, 403, 404, 409, 422),
   },
 });
 

@@ -39,7 +39,7 @@ const create = createRoute({
   request: { headers: IdempotencyHeaders, body: jsonBody(CreateThreadInput) },
   responses: {
     201: jsonResponse(ThreadDetail, "The caller's view of the new thread"),
-    ...errorResponses(400, 401, 403),
+    ...errorResponses(400, 401, 403, 409, 422),
   },
 });
 

@@ -39,7 +39,7 @@ const mintToken = createRoute({
   request: { headers: IdempotencyHeaders, body: jsonBody(TokenRequest) },
   responses: {
     201: jsonResponse(TokenResponse, "The token and when it expires"),
-    ...errorResponses(400, 401, 403),
+    ...errorResponses(400, 401, 403, 409, 422),
   },
 });
 

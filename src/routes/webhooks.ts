@@ -67,7 +67,7 @@ const registerType = createRoute({
   request: { headers: IdempotencyHeaders, body: jsonBody(CreateEventTypeBody) },
   responses: {
     201: jsonResponse(EventType, "The new event type; its data is any JSON object"),
-    ...errorResponses(400, 401, 403, 409),
+    ...errorResponses(400, 401, 403, 409, 422),
   },
 });
 
@@ -81,7 +81,7 @@ const emitEvent = createRoute({
   request: { headers: IdempotencyHeaders, body: jsonBody(EmitBody) },
   responses: {
     202: jsonResponse(z.object({ event_uuid: z.string() }), "Recorded; deliveries are queued"),
-    ...errorResponses(400, 401, 403),
+    ...errorResponses(400, 401, 403, 409, 422),
   },
 });
 
@@ -99,7 +99,7 @@ const collectionRoutes = (path: string) => ({
     request: { headers: IdempotencyHeaders, body: jsonBody(CreateHookBody) },
     responses: {
       201: jsonResponse(CreatedHook, "The hook, with its secret this once"),
-      ...errorResponses(400, 401, 403, 409),
+      ...errorResponses(400, 401, 403, 409, 422),
     },
   }),
   list: createRoute({
