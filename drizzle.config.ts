@@ -3,6 +3,6 @@ import { defineConfig } from "drizzle-kit";
 // Generates SQL into migrations/ for `wrangler d1 migrations apply`; review every file by hand.
 export default defineConfig({
   dialect: "sqlite",
-  schema: "./src/db/schema/*.ts",
+  schema: ["./src/platform/**/schema.ts", "./src/features/**/schema.ts"],
   out: "./migrations",
 });

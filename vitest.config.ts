@@ -7,7 +7,7 @@ export default defineConfig(async () => {
     plugins: [
       cloudflareTest({
         // The production worker plus a test-only room kind for the base room's tests.
-        main: "./test/support/worker.ts",
+        main: "./test/helpers/worker.ts",
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
           bindings: {
@@ -29,7 +29,7 @@ export default defineConfig(async () => {
     test: {
       include: ["test/**/*.test.ts"],
       exclude: ["test/e2e/**", "node_modules/**"],
-      setupFiles: ["./test/support/apply-migrations.ts"],
+      setupFiles: ["./test/helpers/apply-migrations.ts"],
       testTimeout: 20_000,
       hookTimeout: 20_000,
     },

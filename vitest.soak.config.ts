@@ -3,7 +3,7 @@ import base from "./vitest.config";
 
 /**
  * `npm run soak`: the reliability suites (test/reliability) in the Workers runtime with their
- * longer variants. Tests learn it through `inject("soak")` (see test/reliability/soak.ts), which
+ * longer variants. Tests learn it through `inject("soak")` (see test/helpers/reliability/soak.ts), which
  * reaches the Workers runtime too; figures are printed as `[soak] <name>: <value> <unit>` lines
  * that scripts/soak.mjs collects. Not part of `npm test`.
  */

@@ -1,22 +1,22 @@
 import { cors } from "hono/cors";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
-import { resolveCallerMiddleware } from "./auth/middleware";
-import { limitBody, securityHeaders } from "./edge-middleware";
-import { ApiError, toApiError } from "./errors";
-import type { RoomKinds } from "./rooms/room-kind";
-import { busRoutes } from "./routes/bus";
-import { keyRoutes } from "./routes/keys";
-import { personRoutes } from "./routes/persons";
-import { pokerRoutes } from "./routes/poker";
-import { createRouter } from "./routes/router";
-import { schemaRoutes } from "./routes/schemas";
-import { surveyRoutes } from "./routes/surveys";
-import { systemRoutes } from "./routes/system";
-import { threadRoutes } from "./routes/threads";
-import { tokenRoutes } from "./routes/tokens";
-import { webhookRoutes } from "./routes/webhooks";
-import { wsRoutes } from "./routes/ws";
+import { busRoutes } from "./features/bus/routes";
+import { schemaRoutes } from "./features/chat-schemas/routes";
+import { keyRoutes } from "./features/identity/routes-keys";
+import { tokenRoutes } from "./features/identity/routes-tokens";
+import { pokerRoutes } from "./features/poker/routes";
+import { personRoutes } from "./features/state/routes";
+import { surveyRoutes } from "./features/surveys/routes";
+import { systemRoutes } from "./features/system/routes";
+import { threadRoutes } from "./features/threads/routes";
+import { webhookRoutes } from "./features/webhooks/routes";
+import { resolveCallerMiddleware } from "./platform/auth/middleware";
+import { ApiError, toApiError } from "./platform/errors";
+import { limitBody, securityHeaders } from "./platform/http/edge-middleware";
+import { createRouter } from "./platform/http/router";
+import type { RoomKinds } from "./realtime/room-kind";
+import { wsRoutes } from "./realtime/ws-routes";
 
 /** The Hono root: middleware, one mount per area, the OpenAPI document, errors in one place. */
 export function createApp(kinds: RoomKinds) {

@@ -1,5 +1,5 @@
-import { pruneIdempotencyKeys } from "./domain/idempotency/retention";
-import { scanUndelivered } from "./webhooks/scan";
+import { scanUndelivered } from "./features/webhooks/scan";
+import { pruneIdempotencyKeys } from "./platform/idempotency/retention";
 
 /** Every job of the cron trigger (`[triggers]` in wrangler.toml), by the name its log uses. */
 const PERIODIC_JOBS: Record<string, (env: Env) => Promise<unknown>> = {

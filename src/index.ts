@@ -1,12 +1,12 @@
 import { createApp } from "./app";
 import { runPeriodicJobs } from "./cron";
-import { ROOM_KINDS } from "./rooms/registry";
-import { deliverWebhookBatch } from "./webhooks/deliver";
+import { deliverWebhookBatch } from "./features/webhooks/deliver";
+import { ROOM_KINDS } from "./rooms";
 
-export { BusChannel } from "./rooms/bus-channel";
-export { PersonRoom } from "./rooms/person-room";
-export { PokerRoom } from "./rooms/poker-room";
-export { ThreadRoom } from "./rooms/thread-room";
+export { BusChannel } from "./features/bus/bus-channel";
+export { PokerRoom } from "./features/poker/poker-room";
+export { PersonRoom } from "./features/state/person-room";
+export { ThreadRoom } from "./features/threads/thread-room";
 
 const app = createApp(ROOM_KINDS);
 

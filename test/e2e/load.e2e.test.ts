@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { figure, sized } from "../reliability/soak";
+import { figure, sized } from "../helpers/reliability/soak";
 import { DEV_ADMIN_TOKEN, type DevServer, startDevServer } from "./support/dev-server";
 
 /**

@@ -1,11 +1,24 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
-import { ROOM_KINDS } from "../../src/rooms/registry";
+import { ROOM_KINDS } from "../../src/rooms";
 import { ADMIN } from "../helpers/http";
+import { ACCESS, type AccessRow } from "../helpers/reliability/access-table";
+import {
+  api,
+  expectHttpError,
+  expiredToken,
+  fetchWorker,
+  tamperedToken,
+} from "../helpers/reliability/support";
+import {
+  ALL_PERMISSIONS,
+  buildWorld,
+  realParam,
+  type User,
+  user,
+  type World,
+} from "../helpers/reliability/world";
 import { connect, type TestSocket, tryConnect } from "../helpers/ws";
-import { ACCESS, type AccessRow } from "./access-table";
-import { api, expectHttpError, expiredToken, fetchWorker, tamperedToken } from "./support";
-import { ALL_PERMISSIONS, buildWorld, realParam, type User, user, type World } from "./world";
 
 /**
  * Access boundaries, generated from the route list: every HTTP route and every socket kind

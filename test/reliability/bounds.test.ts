@@ -1,11 +1,24 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ADMIN } from "../helpers/http";
-import { snapshotRoom } from "./frame-actor";
-import { type BoundedField, bodyWith, detailKeys, fieldsOf, valueOfLength } from "./openapi-bounds";
-import { type Operation, operationsOf } from "./rest-arbitraries";
-import { api, fetchWorker, snapshotD1 } from "./support";
-import { ALL_PERMISSIONS, bodyIds, buildWorld, realParam, user, type World } from "./world";
+import { snapshotRoom } from "../helpers/reliability/frame-actor";
+import {
+  type BoundedField,
+  bodyWith,
+  detailKeys,
+  fieldsOf,
+  valueOfLength,
+} from "../helpers/reliability/openapi-bounds";
+import { type Operation, operationsOf } from "../helpers/reliability/rest-arbitraries";
+import { api, fetchWorker, snapshotD1 } from "../helpers/reliability/support";
+import {
+  ALL_PERMISSIONS,
+  bodyIds,
+  buildWorld,
+  realParam,
+  user,
+  type World,
+} from "../helpers/reliability/world";
 
 /**
  * Every string and list field of every request body, at its documented maximum and one over,

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { openSse, type SseReader } from "../bus-helpers";
+import { openSse, type SseReader } from "../helpers/bus";
 import { ADMIN } from "../helpers/http";
+import { DATA_PATHS, type DataPathRow, rowsOf } from "../helpers/reliability/data-paths";
+import { api } from "../helpers/reliability/support";
+import { type User, user } from "../helpers/reliability/world";
+import { captureFetch } from "../helpers/webhooks";
 import { connect, type TestSocket } from "../helpers/ws";
-import { captureFetch } from "../webhooks-helpers";
-import { DATA_PATHS, type DataPathRow, rowsOf } from "./data-paths";
-import { api } from "./support";
-import { type User, user } from "./world";
 
 /**
  * Every row of ./data-paths.ts, observed: real sockets, SSE streams, long polls and webhook

@@ -1,9 +1,9 @@
 import { abortAllDurableObjects } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { parseMessageId } from "../../src/bus/message-id";
+import { parseMessageId } from "../../src/features/bus/message-id";
 import { ADMIN, call, tokenFor } from "../helpers/http";
-import { type Frame, ResumingSocket } from "./resuming-socket";
-import { figure, sized } from "./soak";
+import { type Frame, ResumingSocket } from "../helpers/reliability/resuming-socket";
+import { figure, sized } from "../helpers/reliability/soak";
 
 /**
  * Eviction of a bus namespace in the middle of a publish burst (CONTRACT.md §4): every publish

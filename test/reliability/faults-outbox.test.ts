@@ -8,11 +8,11 @@ import {
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { busStub } from "../../src/rooms/bus-channel";
+import { busStub } from "../../src/features/bus/bus-channel";
 import { ADMIN, call } from "../helpers/http";
-import worker from "../support/worker";
-import { createThread, party } from "../threads-helpers";
-import { captureFetch, freshEventType, subscribe, uid } from "../webhooks-helpers";
+import { createThread, party } from "../helpers/threads";
+import { captureFetch, freshEventType, subscribe, uid } from "../helpers/webhooks";
+import worker from "../helpers/worker";
 
 /**
  * The outbox's fault table, one source per row: cut between a stored write and its dispatch

@@ -1,14 +1,14 @@
 import { abortAllDurableObjects, env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ADMIN, call, tokenFor } from "../helpers/http";
-import { connect, type TestSocket, tryConnect } from "../helpers/ws";
 import {
   adminHook,
   backstopAndSettle,
   failNextBatch,
   receiver,
   recordedEvents,
-} from "./outbox-faults";
+} from "../helpers/reliability/outbox-faults";
+import { connect, type TestSocket, tryConnect } from "../helpers/ws";
 
 /**
  * Poker's webhook events cut off from their change: the room evicted right after the session's

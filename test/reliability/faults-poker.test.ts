@@ -1,8 +1,8 @@
 import { abortAllDurableObjects, env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { ADMIN, call, tokenFor } from "../helpers/http";
-import { type Frame, ResumingSocket, seqGaps } from "./resuming-socket";
-import { figure, sized } from "./soak";
+import { type Frame, ResumingSocket, seqGaps } from "../helpers/reliability/resuming-socket";
+import { figure, sized } from "../helpers/reliability/soak";
 
 /**
  * Eviction of the poker room in the middle of a vote burst (CONTRACT.md §2, §3): every vote

@@ -8,7 +8,7 @@ import {
   type Injected,
   receiver,
   recordedEvents,
-} from "./outbox-faults";
+} from "../helpers/reliability/outbox-faults";
 
 /**
  * A flow's state change cut between its write and the dispatch of `state.changed` (issue: the

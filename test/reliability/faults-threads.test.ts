@@ -1,10 +1,10 @@
 import { abortAllDurableObjects } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { notFound, toApiError } from "../../src/errors";
-import { asResult } from "../../src/rooms/rpc-result";
+import { notFound, toApiError } from "../../src/platform/errors";
+import { asResult } from "../../src/realtime/rpc-result";
 import { call, tokenFor } from "../helpers/http";
-import { ResumingSocket, seqGaps } from "./resuming-socket";
-import { figure, sized } from "./soak";
+import { ResumingSocket, seqGaps } from "../helpers/reliability/resuming-socket";
+import { figure, sized } from "../helpers/reliability/soak";
 
 /**
  * Eviction of a thread room in the middle of a message burst (CONTRACT.md §2, §7). Clients retry

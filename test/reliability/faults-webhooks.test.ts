@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
-import { getDb } from "../../src/db/client";
-import { claimAttempt, loadDelivery } from "../../src/db/queries/webhooks";
-import { scanUndelivered } from "../../src/webhooks/scan";
+import { claimAttempt, loadDelivery } from "../../src/features/webhooks/queries";
+import { scanUndelivered } from "../../src/features/webhooks/scan";
+import { getDb } from "../../src/platform/db";
 import { ADMIN, call } from "../helpers/http";
 import {
   consume,
@@ -13,7 +13,7 @@ import {
   subscribe,
   testEnv,
   uid,
-} from "../webhooks-helpers";
+} from "../helpers/webhooks";
 
 /**
  * The webhook fault table (CONTRACT.md §6) in one place: what a receiver or the platform does

@@ -1,10 +1,9 @@
 import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { DEFAULT_CHOICES, storyPointsFor } from "../../src/domain/poker/deck";
+import { DEFAULT_CHOICES, storyPointsFor } from "../../src/features/poker/deck";
 import { ADMIN, call, tokenFor } from "../helpers/http";
-import { connect, tryConnect } from "../helpers/ws";
-import { Actor, countFrame, frameStats, snapshotRoom } from "./frame-actor";
+import { Actor, countFrame, frameStats, snapshotRoom } from "../helpers/reliability/frame-actor";
 import {
   anyText,
   BUILTIN_KEYS,
@@ -18,10 +17,11 @@ import {
   nonString,
   refusedFamily,
   tooLong,
-} from "./frame-arbitraries";
-import { FC_FRAME_RUNS, FC_SEED, FRAMES_AT_LEAST } from "./runs";
-import { figure } from "./soak";
-import { expectHttpError, snapshotD1 } from "./support";
+} from "../helpers/reliability/frame-arbitraries";
+import { FC_FRAME_RUNS, FC_SEED, FRAMES_AT_LEAST } from "../helpers/reliability/runs";
+import { figure } from "../helpers/reliability/soak";
+import { expectHttpError, snapshotD1 } from "../helpers/reliability/support";
+import { connect, tryConnect } from "../helpers/ws";
 
 /**
  * Property: for every room kind, random and mutated frames of every family are answered with a

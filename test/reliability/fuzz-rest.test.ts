@@ -1,15 +1,32 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
-import { ROOM_KINDS } from "../../src/rooms/registry";
+import { ROOM_KINDS } from "../../src/rooms";
 import { ADMIN, call } from "../helpers/http";
-import { BUILTIN_KEYS, jsonWithKey } from "./frame-arbitraries";
-import { validValue } from "./openapi-bounds";
-import { type FuzzRequest, type Operation, operationsOf, requests } from "./rest-arbitraries";
-import { FC_REST_RUNS, FC_SEED, REST_REQUESTS_AT_LEAST } from "./runs";
-import { figure } from "./soak";
-import { expectHttpError, expectNoStack, fetchWorker, snapshotD1 } from "./support";
-import { ALL_PERMISSIONS, bodyIds, buildWorld, realParam, user, type World } from "./world";
+import { BUILTIN_KEYS, jsonWithKey } from "../helpers/reliability/frame-arbitraries";
+import { validValue } from "../helpers/reliability/openapi-bounds";
+import {
+  type FuzzRequest,
+  type Operation,
+  operationsOf,
+  requests,
+} from "../helpers/reliability/rest-arbitraries";
+import { FC_REST_RUNS, FC_SEED, REST_REQUESTS_AT_LEAST } from "../helpers/reliability/runs";
+import { figure } from "../helpers/reliability/soak";
+import {
+  expectHttpError,
+  expectNoStack,
+  fetchWorker,
+  snapshotD1,
+} from "../helpers/reliability/support";
+import {
+  ALL_PERMISSIONS,
+  bodyIds,
+  buildWorld,
+  realParam,
+  user,
+  type World,
+} from "../helpers/reliability/world";
 
 /**
  * Property: random bodies, path parameters and queries for every operation of the OpenAPI

@@ -1,10 +1,10 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ADMIN } from "../helpers/http";
+import { expectHttpError } from "../helpers/reliability/support";
+import { user } from "../helpers/reliability/world";
+import worker from "../helpers/worker";
 import { tryConnect } from "../helpers/ws";
-import worker from "../support/worker";
-import { expectHttpError } from "./support";
-import { user } from "./world";
 
 /**
  * The HTTP rate limit (wrangler.toml `[[ratelimits]]`, src/auth/rate-limit.ts): 600 calls per

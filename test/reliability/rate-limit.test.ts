@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { ADMIN } from "../helpers/http";
+import { api, expectFrameError } from "../helpers/reliability/support";
+import { user } from "../helpers/reliability/world";
 import { connect } from "../helpers/ws";
-import { api, expectFrameError } from "./support";
-import { user } from "./world";
 
 /**
  * The frame rate limit (50 frames/s sustained per socket, CONTRACT.md §2): a flood gets 429

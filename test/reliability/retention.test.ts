@@ -1,6 +1,6 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { EventStream, STREAM_KEEP_EVENTS } from "../../src/rooms/event-stream";
+import { EventStream, STREAM_KEEP_EVENTS } from "../../src/realtime/event-stream";
 import { tokenFor } from "../helpers/http";
 import { connect } from "../helpers/ws";
 

@@ -1,12 +1,12 @@
 import { createExecutionContext, env } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../src/app";
-import { ROOM_KINDS } from "../../src/rooms/registry";
+import { ROOM_KINDS } from "../../src/rooms";
 import { ADMIN, BASE } from "../helpers/http";
+import { api, expiredToken, fetchWorker, tamperedToken } from "../helpers/reliability/support";
+import { user } from "../helpers/reliability/world";
+import { captureFetch, consume, emit, freshEventType, testEnv } from "../helpers/webhooks";
 import { tryConnect } from "../helpers/ws";
-import { captureFetch, consume, emit, freshEventType, testEnv } from "../webhooks-helpers";
-import { api, expiredToken, fetchWorker, tamperedToken } from "./support";
-import { user } from "./world";
 
 /**
  * Secrets (webhook secrets, basic-auth passwords, admin and client tokens) never appear in a log

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { isPrivateAddress, targetUrlProblem } from "../../src/webhooks/targets";
+import { isPrivateAddress, targetUrlProblem } from "../../src/features/webhooks/targets";
 import {
   captureFetch,
   consume,
@@ -8,7 +8,7 @@ import {
   freshEventType,
   subscribe,
   testEnv,
-} from "../webhooks-helpers";
+} from "../helpers/webhooks";
 
 /**
  * SSRF forms the webhook tests do not already list: every way of writing a loopback, private or

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { ADMIN, tokenFor } from "../helpers/http";
+import { api } from "../helpers/reliability/support";
+import { XSS_VECTORS } from "../helpers/reliability/xss-vectors";
 import { connect } from "../helpers/ws";
-import { api } from "./support";
-import { XSS_VECTORS } from "./xss-vectors";
 
 /**
  * Every known XSS vector through the two places users write HTML-ish text: poker story

@@ -1,0 +1,277 @@
+import { z } from "zod";
+import { badRequest, notFound, validationError } from "../../platform/errors";
+import { BaseRoom } from "../../realtime/base-room";
+import type { CommandTable } from "../../realtime/commands";
+import { admissionFromHeaders } from "../../realtime/forward";
+import { GroupCommit } from "../../realtime/group-commit";
+import type { Member } from "../../realtime/member";
+import type { RoomKind } from "../../realtime/room-kind";
+import { succeeded } from "../../realtime/room-queue";
+import { type PreparedEvent, ROOM_OUTBOX_RETRY_MS, RoomOutbox } from "../webhooks/outbox";
+import { ChannelName, DbName, listenChannels, parseChannelQuery } from "./channels";
+import { SseStreams } from "./sse";
+import { BusStore, KEEP_MS, type NewMessage } from "./store";
+import { Waiters } from "./waiters";
+import { answerOf, type Delivery, type MessageInput, type PollAnswer } from "./wire";
+
+/** Internal URL the Worker POSTs a StreamRequest to for an SSE stream (not reachable otherwise). */
+export const BUS_STREAM_URL = "https://bus.internal/stream";
+
+/** Re-check retention at most this often while messages are kept. */
+const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+
+/**
+ * Channel tags per socket: the runtime allows 10 tags, and the base room uses one for the user
+ * (the socket cap). A socket with more channels gets MANY.
+ */
+const MAX_TAGS = 9;
+/** The tag of sockets listening to more than MAX_TAGS channels: filtered by attachment. */
+const MANY = "*many";
+const channelTag = (channel: string) => `c:${channel}`;
+
+export const PollRequest = z.object({
+  channels: z.array(ChannelName).min(1),
+  last_message: z.string().nullable(),
+  timeout_ms: z.number().int().min(0).max(60_000),
+});
+export type PollRequest = z.infer<typeof PollRequest>;
+
+/** An SSE stream: the channels the Worker authorised, and where to resume. */
+export const StreamRequest = z.object({
+  channels: z.array(ChannelName).min(1),
+  last_message: z.string().max(200).nullable(),
+});
+export type StreamRequest = z.infer<typeof StreamRequest>;
+
+/** What `busKind.admit` decided for a socket: exactly the channels it may listen to. */
+const BusAdmission = z.object({ channels: z.array(ChannelName).min(1) });
+
+/** A bus socket: its authorised channels, its resume point, and whether catch-up is done. */
+interface BusSocketState extends Record<string, unknown> {
+  channels: string[];
+  lastMessage: string | null;
+  live: boolean;
+}
+
+/**
+ * The bus of one namespace (`:db`): every channel of it, in ONE object.
+ *
+ * It assigns each published message its place in the namespace's single sequence and stores
+ * it (SQLite, durable before the publisher's answer), then hands it to the long polls parked
+ * here, the WebSockets and the SSE streams that listen to its channel. One object per `:db`
+ * is what gives a single `last_message` a meaning across channels (see docs/bus.md), and it
+ * keeps each parked poll in exactly one object, however many channels it listens to.
+ */
+export class BusChannel extends BaseRoom<BusSocketState> {
+  /** Listeners need not speak: a quiet socket is still subscribed. */
+  protected override readonly dropsSilentSockets = false;
+  protected readonly commands: CommandTable<BusSocketState> = {};
+  /** Webhook events stored with their messages (notify's), until they are recorded in D1. */
+  private readonly outbox = new RoomOutbox(this.ctx.storage);
+  private readonly store = new BusStore(this.ctx.storage, this.outbox);
+  private readonly waiters = new Waiters();
+  private readonly streams = new SseStreams();
+  /** Parked long polls by the id their Worker gave them, so the Worker can cancel them. */
+  private readonly polls = new Map<string, AbortController>();
+  /** The namespace already recorded by `bind` (a storage read per call otherwise). */
+  private boundDb: string | null = null;
+  /** An alarm is known to be set (prune); checked in storage again after it fired. */
+  private alarmSet = false;
+  /** Publishes that arrive while a commit is in flight are stored (and sent) together. */
+  private readonly publishes = new GroupCommit<NewMessage, Delivery>(
+    (messages) =>
+      this.store.appendAll(messages).map(({ delivery, stored }) => {
+        if (stored) this.fanOut(delivery);
+        return succeeded(delivery);
+      }),
+    () => this.ctx.storage.sync(),
+  );
+
+  /**
+   * Stores a message on `channel` and delivers it; durable when this resolves. `event` (a
+   * webhook event announcing it) is stored in the same transaction and then recorded in D1; when
+   * that fails the answer is still the stored message, and the alarm records it later.
+   */
+  async publishMessage(
+    db: string,
+    channel: string,
+    message: MessageInput,
+    publishKey: string | null = null,
+    event?: PreparedEvent,
+  ): Promise<{ message_id: string }> {
+    this.bindOnce(db);
+    // Set before the write: an eviction right after the commit still leaves the event a drain.
+    if (event) await this.ensureAlarmBy(Date.now() + ROOM_OUTBOX_RETRY_MS);
+    const delivery = await this.publishes.add({ channel, input: message, publishKey, event });
+    if (!this.alarmSet && (await this.ctx.storage.getAlarm()) === null) {
+      await this.ctx.storage.setAlarm(this.nextAlarmAt() ?? Date.now() + PRUNE_INTERVAL_MS);
+    }
+    this.alarmSet = true;
+    if (event) await this.outbox.drain(this.env);
+    return { message_id: delivery.message.message_id };
+  }
+
+  /**
+   * A long poll (by RPC: unlike `fetch`, it costs no dev-proxy relay): answers at once when a
+   * message after the cursor exists, else parks until one arrives, the timeout, or
+   * `cancelPoll(pollId)` when the client went away.
+   */
+  async pollMessage(db: string, request: PollRequest, pollId: string): Promise<PollAnswer> {
+    this.bindOnce(db);
+    const poll = PollRequest.parse(request);
+    const cancel = new AbortController();
+    this.polls.set(pollId, cancel);
+    try {
+      return await this.poll(poll, cancel.signal);
+    } finally {
+      this.polls.delete(pollId);
+    }
+  }
+
+  /** Answers a parked poll with nothing: its client left. */
+  cancelPoll(pollId: string): void {
+    this.polls.get(pollId)?.abort();
+  }
+
+  /** Parked polls and open streams, for tests and diagnostics. */
+  listeners(): { polls: number; streams: number; sockets: number } {
+    return {
+      polls: this.waiters.size,
+      streams: this.streams.size,
+      sockets: this.sockets().length,
+    };
+  }
+
+  protected override async onRequest(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    if (request.method === "POST" && `${url.origin}${url.pathname}` === BUS_STREAM_URL) {
+      const stream = StreamRequest.safeParse(await request.json());
+      if (!stream.success) throw validationError(stream.error, "Invalid stream request");
+      return this.openStream(stream.data);
+    }
+    throw notFound("Bus endpoint");
+  }
+
+  protected override initialState(request: Request): BusSocketState {
+    const { channels } = BusAdmission.parse(admissionFromHeaders(request.headers));
+    return {
+      channels,
+      lastMessage: new URL(request.url).searchParams.get("last_message"),
+      live: false,
+    };
+  }
+
+  /** A socket is reached through its channels' tags, so a publish only visits its listeners. */
+  protected override socketTags(member: Member<BusSocketState>): string[] {
+    const { channels } = member.state;
+    return channels.length > MAX_TAGS ? [MANY] : channels.map(channelTag);
+  }
+
+  /** Catch-up from `last_message`, then live; no await in between, so nothing slips through. */
+  protected override onJoin(ws: WebSocket, member: Member<BusSocketState>): void {
+    const { channels, lastMessage } = member.state;
+    const cursor = this.store.cursor(lastMessage, channels);
+    this.store.after(cursor.after, channels).forEach((delivery, i) => {
+      this.send(ws, { event: "message", data: answerOf(delivery, cursor.gap && i === 0) });
+    });
+    this.saveMember(ws, { ...member, state: { ...member.state, live: true } });
+  }
+
+  /** A refreshed token must still allow every channel of the socket, else access is removed. */
+  protected override async onCredentialRefreshed(
+    ws: WebSocket,
+    member: Member<BusSocketState>,
+  ): Promise<void> {
+    const { userId, name, permissions, state } = member;
+    if (userId === null) return;
+    try {
+      listenChannels({ kind: "user", user: { id: userId, name }, permissions }, state.channels);
+    } catch {
+      await this.closeSocket(ws, "accessRemoved", "a channel is no longer allowed");
+    }
+  }
+
+  protected override async onAlarm(): Promise<void> {
+    this.alarmSet = false;
+    this.store.prune();
+    await this.outbox.drain(this.env);
+  }
+
+  /** The next prune, or sooner the next drain of events whose drain failed or was cut off. */
+  protected override nextAlarmAt(): number | null {
+    const due: number[] = [];
+    const oldest = this.store.oldestAt();
+    if (oldest !== null) due.push(Math.max(oldest + KEEP_MS, Date.now() + PRUNE_INTERVAL_MS));
+    if (this.outbox.oldestAt() !== null) due.push(Date.now() + ROOM_OUTBOX_RETRY_MS);
+    return due.length ? Math.min(...due) : null;
+  }
+
+  private bindOnce(db: string): void {
+    if (this.boundDb === db) return;
+    this.bind(db);
+    this.boundDb = db;
+  }
+
+  /** Answers at once when a message after the cursor exists, else parks until one arrives. */
+  private poll(poll: PollRequest, signal: AbortSignal): Promise<PollAnswer> | PollAnswer {
+    const cursor = this.store.cursor(poll.last_message, poll.channels);
+    const next = this.store.next(cursor.after, poll.channels);
+    if (next) return answerOf(next, cursor.gap);
+    return this.waiters.wait(poll.channels, cursor, poll.timeout_ms, signal);
+  }
+
+  private openStream({ channels, last_message }: StreamRequest): Response {
+    const cursor = this.store.cursor(last_message, channels);
+    const body = this.streams.start(channels, this.store.after(cursor.after, channels), cursor.gap);
+    return new Response(body, {
+      headers: {
+        "Content-Type": "text/event-stream",
+        "Cache-Control": "no-cache, no-transform",
+        "X-Accel-Buffering": "no",
+      },
+    });
+  }
+
+  private fanOut(delivery: Delivery): void {
+    this.waiters.offer(delivery);
+    this.streams.offer(delivery);
+    const tagged = this.socketsTagged(channelTag(delivery.channel));
+    const many = this.socketsTagged(MANY).filter((ws) =>
+      this.memberOf(ws).state.channels.includes(delivery.channel),
+    );
+    if (!tagged.length && !many.length) return;
+    const frame = JSON.stringify({ event: "message", data: answerOf(delivery, false) });
+    for (const ws of many.length ? [...tagged, ...many] : tagged) {
+      // Not live yet: its catch-up (onJoin) still comes, and it reads this message from storage.
+      if (!this.memberOf(ws).state.live) continue;
+      try {
+        ws.send(frame);
+      } catch {
+        // closed meanwhile; its close handler cleans up
+      }
+    }
+  }
+}
+
+/** The one BusChannel of namespace `db`. */
+export function busStub(env: Env, db: string): DurableObjectStub<BusChannel> {
+  return env.BUS_CHANNEL.get(env.BUS_CHANNEL.idFromName(db));
+}
+
+/**
+ * `/ws/bus/:db?channels=a,b&last_message=<id>`: channels are authorised before the upgrade, and
+ * the socket listens to exactly that list.
+ */
+export const busKind: RoomKind = {
+  stub: busStub,
+  admit: async (_env, db, caller, request): Promise<z.infer<typeof BusAdmission>> => {
+    const name = DbName.safeParse(db);
+    if (!name.success)
+      throw badRequest("Invalid namespace", { db: [name.error.issues[0]?.message] });
+    const params = new URL(request.url).searchParams;
+    const channels = listenChannels(caller, parseChannelQuery(params.get("channels")));
+    const last = params.get("last_message");
+    if (last !== null && last.length > 200) throw badRequest("Invalid last_message");
+    return { channels };
+  },
+};

@@ -1,0 +1,35 @@
+import type { PreparedEvent } from "../webhooks/outbox";
+import { busStub } from "./bus-channel";
+import { ChannelName, DbName } from "./channels";
+import { MessageInput } from "./wire";
+
+/** Attempts for a publish whose answer was lost (the object was reset, the network broke). */
+const ATTEMPTS = 3;
+const RETRY_PAUSE_MS = 50;
+
+/**
+ * Publishes `message` on `channel` of namespace `db`; the message (and `event`, the webhook
+ * event announcing it, which the namespace's outbox then records in D1) is stored durably when
+ * this resolves. A failed call is retried with the same publish key: whether or not the lost
+ * attempt was stored, the message and its event are stored once.
+ */
+export async function publishToBus(
+  env: Env,
+  db: string,
+  channel: string,
+  message: { type: string } & Record<string, unknown>,
+  event?: PreparedEvent,
+): Promise<{ message_id: string }> {
+  const name = DbName.parse(db);
+  const target = ChannelName.parse(channel);
+  const body = MessageInput.parse(message);
+  const key = crypto.randomUUID();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await busStub(env, name).publishMessage(name, target, body, key, event);
+    } catch (err) {
+      if (attempt >= ATTEMPTS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS * attempt));
+    }
+  }
+}

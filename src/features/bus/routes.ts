@@ -1,0 +1,200 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireAdmin, requireCaller, requirePermission } from "../../platform/auth/middleware";
+import { PERMISSIONS } from "../../platform/auth/permissions";
+import { UserId } from "../../platform/auth/user-id";
+import { ApiError, forbidden } from "../../platform/errors";
+import {
+  bearerSecurity,
+  createRouter,
+  errorResponses,
+  jsonBody,
+  jsonResponse,
+} from "../../platform/http/router";
+import { IdempotencyHeaders, idempotent } from "../../platform/idempotency/middleware";
+import { MAX_FRAME_BYTES } from "../../protocol";
+import { prepareEvent } from "../webhooks/outbox";
+import {
+  ChannelList,
+  ChannelName,
+  DbName,
+  isReservedChannel,
+  listenChannels,
+  parseChannelQuery,
+} from "./channels";
+import { pollBus, streamBus } from "./poll";
+import { publishToBus } from "./publish";
+import { MessageInput, PollAnswer } from "./wire";
+
+const DbParam = z.object({ db: DbName.openapi({ example: "tryton" }) });
+const LastMessage = z.string().min(1).max(200);
+
+const PollBody = z
+  .object({
+    last_message: LastMessage.nullable()
+      .default(null)
+      .openapi({ description: "The `message_id` last received; null starts from now" }),
+    channels: ChannelList.openapi({ example: ["client:6f1c2d"] }),
+  })
+  .openapi("BusPoll");
+
+const PublishBody = z
+  .object({ channel: ChannelName.openapi({ example: "orders.eu" }), message: MessageInput })
+  .openapi("BusPublish");
+
+/** A client id: it becomes part of a channel name. */
+const ClientId = z
+  .string()
+  .min(1)
+  .max(190)
+  .regex(/^[^\s,]+$/, "must not contain whitespace or commas");
+
+const NotifyBody = z
+  .object({
+    title: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[^\r\n]*$/, "must be one line"),
+    body: z.string().max(10_000).default(""),
+    priority: z.number().int().min(0).max(3).default(1),
+    user: UserId.optional(),
+    client: ClientId.optional(),
+  })
+  .refine((n) => n.user !== undefined || n.client !== undefined, {
+    message: "user or client is required",
+    path: ["user"],
+  })
+  .openapi("BusNotify");
+
+const Published = z.object({ message_id: z.string() }).openapi("BusPublished");
+
+const poll = createRoute({
+  method: "post",
+  path: "/{db}/bus",
+  tags: ["bus"],
+  summary: "Long-poll the next message on several channels (Tryton bus)",
+  description:
+    "Answers at once with the next message after `last_message` on any listed channel, else waits up to `?timeout=` seconds (default 30). `user:*` channels are replaced by the caller's own. An unknown or expired `last_message` answers the oldest kept message with `gap: true`.",
+  security: bearerSecurity,
+  middleware: [requireCaller] as const,
+  request: {
+    params: DbParam,
+    query: z.object({ timeout: z.coerce.number().int().min(1).max(60).default(30) }),
+    body: jsonBody(PollBody),
+  },
+  responses: {
+    200: jsonResponse(PollAnswer, "The next message, or `{channel: null, message: null}`"),
+    ...errorResponses(400, 401, 403),
+  },
+});
+
+const stream = createRoute({
+  method: "get",
+  path: "/{db}/bus/stream",
+  tags: ["bus"],
+  summary: "Server-sent events of several channels",
+  description:
+    "Each event is `id: <message_id>` plus `data: {channel, message}`. Resumes after `Last-Event-ID` (or `?last_message=`); without either it starts from now. EventSource passes the token as `?token=`.",
+  security: bearerSecurity,
+  middleware: [requireCaller] as const,
+  request: {
+    params: DbParam,
+    query: z.object({
+      channels: z.string().optional().openapi({ example: "client:6f1c2d,orders.eu" }),
+      last_message: LastMessage.optional(),
+      token: z.string().optional(),
+    }),
+    headers: z.object({ "last-event-id": LastMessage.optional() }),
+  },
+  responses: {
+    200: {
+      description: "text/event-stream",
+      content: { "text/event-stream": { schema: z.string() } },
+    },
+    ...errorResponses(400, 401, 403),
+  },
+});
+
+const publish = createRoute({
+  method: "post",
+  path: "/api/bus/{db}/publish",
+  tags: ["bus"],
+  summary: "Publish a message on a channel (admin or bus.publish)",
+  description:
+    "`user:` and `client:` channels are written only by `notify`: publishing to them is a 403, for the admin too.",
+  security: bearerSecurity,
+  middleware: [requirePermission(PERMISSIONS.busPublish), idempotent] as const,
+  request: { headers: IdempotencyHeaders, params: DbParam, body: jsonBody(PublishBody) },
+  responses: {
+    201: jsonResponse(Published, "Stored durably; the id it is delivered with"),
+    ...errorResponses(400, 401, 403, 409, 413, 422),
+  },
+});
+
+const notify = createRoute({
+  method: "post",
+  path: "/api/bus/{db}/notify",
+  tags: ["bus"],
+  summary: "Send a notification to a client or a user (admin)",
+  description:
+    'Publishes `{type: "notification", title, body, priority}` to `client:<client>` when given, else to `user:<user>`, and emits `bus.notification`.',
+  security: bearerSecurity,
+  middleware: [requireAdmin, idempotent] as const,
+  request: { headers: IdempotencyHeaders, params: DbParam, body: jsonBody(NotifyBody) },
+  responses: {
+    201: jsonResponse(Published.extend({ channel: z.string() }), "Stored durably"),
+    ...errorResponses(400, 401, 403, 409, 422),
+  },
+});
+
+export const busRoutes = createRouter()
+  .openapi(publish, async (c) => {
+    const { db } = c.req.valid("param");
+    const { channel, message } = c.req.valid("json");
+    if (isReservedChannel(channel)) {
+      throw forbidden("user: and client: channels are written only by notify", {
+        channel: [channel],
+      });
+    }
+    if (new TextEncoder().encode(JSON.stringify(message)).byteLength > MAX_FRAME_BYTES) {
+      throw new ApiError("payload_too_large", "A bus message may not exceed 64 KiB");
+    }
+    return c.json(await publishToBus(c.env, db, channel, message), 201);
+  })
+  .openapi(notify, async (c) => {
+    const { db } = c.req.valid("param");
+    const { title, body, priority, user, client } = c.req.valid("json");
+    const channel = client !== undefined ? `client:${client}` : `user:${user}`;
+    // Checked before the write; stored with the message, so it goes out once the message is in.
+    const event = await prepareEvent(c.env, "bus.notification", {
+      db,
+      channel,
+      title,
+      body,
+      priority,
+    });
+    const message = { type: "notification", title, body, priority };
+    const { message_id } = await publishToBus(c.env, db, channel, message, event);
+    return c.json({ message_id, channel }, 201);
+  })
+  .openapi(stream, async (c) => {
+    const { db } = c.req.valid("param");
+    const query = c.req.valid("query");
+    const channels = listenChannels(c.var.caller, parseChannelQuery(query.channels));
+    const last_message = c.req.valid("header")["last-event-id"] ?? query.last_message ?? null;
+    return (await streamBus(c.env, db, { channels, last_message })) as never;
+  })
+  .openapi(poll, async (c) => {
+    const { db } = c.req.valid("param");
+    const { timeout } = c.req.valid("query");
+    const body = c.req.valid("json");
+    const channels = listenChannels(c.var.caller, body.channels);
+    const answer = await pollBus(
+      c.env,
+      db,
+      { channels, last_message: body.last_message, timeout_ms: timeout * 1000 },
+      c.req.raw.signal,
+      (promise) => c.executionCtx.waitUntil(promise),
+    );
+    return c.json(answer, 200);
+  });

@@ -1,0 +1,442 @@
+import { grants, PERMISSIONS } from "../../platform/auth/permissions";
+import { getDb } from "../../platform/db";
+import { ApiError, badRequest, conflict, notFound } from "../../platform/errors";
+import { CLOSE_CODES, pokerClientEvents, type Reply, type ServerEvent } from "../../protocol";
+import { BaseRoom } from "../../realtime/base-room";
+import type { Member } from "../../realtime/member";
+import type { RoomKind } from "../../realtime/room-kind";
+import { failed, succeeded } from "../../realtime/room-queue";
+import { asResult, type RpcResult } from "../../realtime/rpc-result";
+import { dispatchEvents, outboxStatements, prepareEvent } from "../webhooks/outbox";
+import { storyPointsFor } from "./deck";
+import { nextStory } from "./next-story";
+import {
+  type Attendee,
+  attendeeId,
+  isHiddenVoter,
+  type Participant,
+  participantsOf,
+  sessionPermissions,
+} from "./participants";
+import * as q from "./queries";
+import { type SessionJson, type StoryJson, sessionJson, storyJson } from "./session-view";
+import {
+  everyoneVoted,
+  hiddenView,
+  type StoryView,
+  seesVotesBeforeReveal,
+  storyView,
+  stringifyStoryFrame,
+  type VoteRecord,
+} from "./story-view";
+
+const sessionGone = () => new ApiError("gone", "The poker session has ended");
+
+/**
+ * One planning-poker session (CONTRACT.md §3). D1 holds the session, its stories and votes; every
+ * change is written there before it is published, so a rebuilt object shows the same state.
+ * The room is the only writer of its session, so it keeps the session, the active story and its
+ * votes in memory (`round`, loaded from D1 once per object) and a vote costs one D1 write.
+ * Votes are hidden here, per socket (`renderFor`), not in the browser.
+ */
+export class PokerRoom extends BaseRoom {
+  /** The session as D1 holds it, kept in step with every write; null until loaded. */
+  private round: q.PokerRound | null = null;
+  /** Bumped by every write: a load that raced a write is not kept. */
+  private writes = 0;
+
+  protected readonly commands = {
+    next_story_requested: this.command({
+      permission: PERMISSIONS.pokerModerate,
+      schema: pokerClientEvents.next_story_requested,
+      handle: async ({ data }) => {
+        await this.moveTo(await this.openRound(), data.story_id ?? null);
+      },
+    }),
+    points_submitted: this.command({
+      permission: PERMISSIONS.pokerModerate,
+      schema: pokerClientEvents.points_submitted,
+      handle: async ({ data }) => {
+        const round = await this.openRound();
+        const { session } = round;
+        const story = activeStory(round);
+        const points = storyPointsFor(session.choices, data.story_points);
+        if (points === null) {
+          throw badRequest("Invalid story points", {
+            story_points: ["must be a numeric option of the session's choices"],
+          });
+        }
+        const event = await prepareEvent(this.env, "poker.story_points_submitted", {
+          session_id: session.id,
+          story_id: story.id,
+          story_label: story.storyLabel,
+          story_points: points,
+        });
+        await this.write(() =>
+          q.setStoryPoints(this.db, story.id, points, outboxStatements(this.db, [event])),
+        );
+        story.storyPoints = points;
+        this.publish("story_points_submitted", { story_points: points, story_id: story.id });
+        await dispatchEvents(this.env, [event.uuid]);
+        if (data.advance) await this.moveTo(round, null);
+      },
+    }),
+    vote_submitted: this.batchCommand({
+      permission: PERMISSIONS.pokerVote,
+      schema: pokerClientEvents.vote_submitted,
+      // Votes that queue up behind a D1 write are stored in one batch and published as one
+      // `story_changed`: the room keeps up with a full room voting at once.
+      handleBatch: async (frames) => {
+        const round = await this.openRound();
+        const story = activeStory(round);
+        const cast = new Map<string, VoteRecord>();
+        const outcomes = frames.map(({ data, member }) => {
+          if (!round.session.choices.includes(data.choice)) {
+            return failed(
+              badRequest("Invalid choice", { choice: ["must be one of the session's choices"] }),
+            );
+          }
+          const userId = attendeeId(member.userId);
+          cast.delete(userId);
+          cast.set(userId, { userId, userName: member.name, choice: data.choice });
+          return succeeded(undefined);
+        });
+        if (!cast.size) return outcomes;
+        const votes = [...round.votes.filter((v) => !cast.has(v.userId)), ...cast.values()];
+        const reveal = !story.revealed && this.everyoneVoted(votes);
+        await this.write(() => q.upsertVotes(this.db, story.id, [...cast.values()], reveal));
+        round.votes = votes;
+        if (reveal) story.revealed = true;
+        this.publishStory(round);
+        return outcomes;
+      },
+    }),
+    reset_requested: this.command({
+      permission: PERMISSIONS.pokerModerate,
+      schema: pokerClientEvents.reset_requested,
+      handle: async () => {
+        const round = await this.openRound();
+        const story = activeStory(round);
+        await this.write(() => q.resetVotes(this.db, story.id));
+        round.votes = [];
+        story.revealed = false;
+        this.publishStory(round);
+      },
+    }),
+    reveal_requested: this.command({
+      permission: PERMISSIONS.pokerModerate,
+      schema: pokerClientEvents.reveal_requested,
+      handle: async ({ data }) => {
+        const round = await this.openRound();
+        const story = activeStory(round);
+        await this.write(() => q.setRevealed(this.db, story.id, data.revealed));
+        story.revealed = data.revealed;
+        this.publishStory(round);
+      },
+    }),
+    // Any frame refreshes the socket's last-seen time; this one exists for the original clients.
+    heartbeat: this.command({
+      schema: pokerClientEvents.heartbeat,
+      concurrent: true,
+      handle: () => undefined,
+    }),
+  };
+
+  // ---- RPC entry points for the REST routes ----------------------------------------------
+
+  /** Creates the session this room is named after (the Worker picks a fresh id). */
+  async create(sessionId: string, input: q.SessionInput): Promise<RpcResult<SessionJson>> {
+    return this.rpc(sessionId, async () =>
+      sessionJson(await this.write(() => q.createSession(this.db, sessionId, input))),
+    );
+  }
+
+  /** Ends the session: 404 for an unknown one, 409 when it had already ended. */
+  async end(sessionId: string): Promise<RpcResult<SessionJson>> {
+    return this.rpc(sessionId, async () => {
+      const round = await this.current();
+      if (!round) throw notFound("Poker session");
+      if (round.session.endedAt) throw conflict("The session has already ended");
+      return sessionJson(await this.endNow(round.session));
+    });
+  }
+
+  /**
+   * Appends a story (404 for an unknown session, 410 for an ended one) and tells connected
+   * clients (moderators' story lists) with `story_added`.
+   */
+  async addStory(sessionId: string, input: q.StoryInput): Promise<RpcResult<StoryJson>> {
+    return this.rpc(sessionId, async () => {
+      const { session } = await this.openRound();
+      const story = storyJson(await q.addStory(this.db, session.id, input));
+      this.publish("story_added", story);
+      return story;
+    });
+  }
+
+  // ---- hooks ------------------------------------------------------------------------------
+
+  override async fetch(request: Request): Promise<Response> {
+    const upgrade = request.headers.get("Upgrade")?.toLowerCase() === "websocket";
+    if (upgrade && this.meta("ended")) {
+      const gone = sessionGone();
+      return Response.json(gone.toBody(), { status: gone.status });
+    }
+    return super.fetch(request);
+  }
+
+  protected override renderFor(event: ServerEvent, member: Member): ServerEvent | null {
+    if (event.event !== "story_changed") return event;
+    const view = event.data as StoryView;
+    if (view.revealed || !this.votesHiddenFrom(member)) return event;
+    return { ...event, data: hiddenView(view, attendeeId(member.userId)) };
+  }
+
+  protected override serialize(frame: ServerEvent | Reply): string {
+    if ("event" in frame && frame.event === "story_changed") {
+      return stringifyStoryFrame(frame as ServerEvent<StoryView>);
+    }
+    return super.serialize(frame);
+  }
+
+  /** Joins that queue up (a room filling at once) send one participant list for all of them. */
+  protected override async onJoin(joining: WebSocket, member: Member): Promise<void> {
+    await this.exclusiveBatch("join", { ws: joining, member }, async (joins) => {
+      const round = await this.current();
+      const view = round ? viewOf(round) : null;
+      for (const { ws, member } of joins) {
+        const own = view && this.renderFor({ event: "story_changed", data: view }, member);
+        if (own) this.send(ws, own);
+      }
+      if (!(await this.updateParticipants())) {
+        const listed = { event: "participants_changed", data: { participants: this.listed() } };
+        for (const { ws } of joins) this.send(ws, listed);
+      }
+      return joins.map(() => succeeded(undefined));
+    });
+  }
+
+  /** Leaves that queue up (a room emptying at once) are one participant update. */
+  protected override async onLeave(leaving: WebSocket): Promise<void> {
+    await this.exclusiveBatch("leave", leaving, async (leaves) => {
+      const done = leaves.map(() => succeeded(undefined));
+      if (this.meta("ended")) return done;
+      if (!(await this.updateParticipants())) return done;
+      const round = await this.current();
+      const story = round?.story;
+      if (!round || !story || story.revealed || !this.everyoneVoted(round.votes)) return done;
+      await this.write(() => q.setRevealed(this.db, story.id, true));
+      story.revealed = true;
+      this.publishStory(round);
+      return done;
+    });
+  }
+
+  /** The participant list shows permissions: a refreshed token may carry other ones. */
+  protected override async onCredentialRefreshed(): Promise<void> {
+    await this.exclusive(() => this.updateParticipants());
+  }
+
+  protected override async snapshot(member: Member) {
+    const round = await this.current();
+    const view = round ? viewOf(round) : null;
+    return {
+      session: round ? sessionJson(round.session) : null,
+      story: view ? this.renderFor({ event: "story_changed", data: view }, member)?.data : null,
+      participants: this.listed(),
+    };
+  }
+
+  // ---- internals ------------------------------------------------------------------------
+
+  /** An RPC entry point: after earlier work of the room, its errors answered as themselves. */
+  private rpc<T>(sessionId: string, run: () => Promise<T>): Promise<RpcResult<T>> {
+    this.bind(sessionId);
+    return asResult(
+      () => this.exclusive(run),
+      (err) => this.reportError(err, "rpc"),
+    );
+  }
+
+  private get db() {
+    return getDb(this.env.DB);
+  }
+
+  /** The session, its active story and votes: from memory, loaded from D1 when not yet known. */
+  private async current(): Promise<q.PokerRound | null> {
+    if (this.round) return this.round;
+    const writes = this.writes;
+    const loaded = await q.getRound(this.db, this.roomId);
+    if (this.round) return this.round;
+    if (writes === this.writes) this.round = loaded;
+    return loaded;
+  }
+
+  /**
+   * Runs a D1 write; the caller then applies the same change to `round`. When the write fails
+   * it may still have landed, so the round is forgotten and loaded again from D1.
+   */
+  private async write<T>(change: () => Promise<T>): Promise<T> {
+    this.writes++;
+    try {
+      return await change();
+    } catch (err) {
+      this.round = null;
+      throw err;
+    }
+  }
+
+  private async openRound(): Promise<q.PokerRound> {
+    const round = await this.current();
+    if (!round) throw notFound("Poker session");
+    if (round.session.endedAt) throw sessionGone();
+    return round;
+  }
+
+  private publishStory(round: q.PokerRound): void {
+    const view = viewOf(round);
+    if (view) this.publish("story_changed", view);
+  }
+
+  /** Moves to `storyId`, or by the next-story rules; ends the session when none is left. */
+  private async moveTo(round: q.PokerRound, storyId: string | null): Promise<void> {
+    const { session } = round;
+    let target: q.PokerStoryRow | null;
+    if (storyId !== null) {
+      target = await q.getStory(this.db, session.id, storyId);
+      if (!target) throw notFound("Story");
+    } else {
+      target = nextStory(await q.listStories(this.db, session.id), session.activeStoryId);
+    }
+    if (!target) {
+      await this.endNow(session);
+      return;
+    }
+    const story = target;
+    const votes = await this.write(async () => {
+      await q.setActiveStory(this.db, session.id, story.id);
+      return q.listVotes(this.db, story.id);
+    });
+    session.activeStoryId = story.id;
+    round.story = story;
+    round.votes = votes;
+    this.publishStory(round);
+  }
+
+  /** Every present hidden voter has a vote in `votes`: the votes reveal themselves. */
+  private everyoneVoted(votes: VoteRecord[]): boolean {
+    const voters = this.attendees()
+      .filter((a) => !a.admin && isHiddenVoter(a.permissions))
+      .map((a) => a.id);
+    return everyoneVoted(voters, votes);
+  }
+
+  /**
+   * Ends the session: the end, the cleared participant list and `poker.session_ended` are one D1
+   * transaction, so an eviction after it loses nothing (the cron scan sends the event).
+   */
+  private async endNow(session: q.PokerSessionRow): Promise<q.PokerSessionRow> {
+    const endedAt = new Date().toISOString();
+    const event = await prepareEvent(this.env, "poker.session_ended", {
+      session_id: session.id,
+      name: session.name,
+      ended_at: endedAt,
+    });
+    const ended = await this.write(() =>
+      q.endSession(this.db, session.id, endedAt, (ifEnded) =>
+        outboxStatements(this.db, [{ ...event, uuid: ifEnded(event.uuid) }]),
+      ),
+    );
+    this.round = null;
+    if (!ended) throw sessionGone();
+    this.setMeta("ended", "1");
+    this.publish("poker_session_ended", {
+      poker_session_end_redirect_url: ended.endRedirectUrl,
+    });
+    // After the current frame's reply has gone out: the moderator's request gets its answer.
+    setTimeout(() => {
+      for (const ws of this.sockets()) {
+        try {
+          ws.close(CLOSE_CODES.roomEnded.code, "poker session ended");
+        } catch {
+          // already closing
+        }
+      }
+    }, 0);
+    await dispatchEvents(this.env, [event.uuid]);
+    return ended;
+  }
+
+  private votesHiddenFrom(member: Member): boolean {
+    return (
+      !member.admin && !seesVotesBeforeReveal(sessionPermissions(member.permissions, this.roomId))
+    );
+  }
+
+  /** Invite tokens hold their permissions for one session: `planning_poker.vote:<id>`. */
+  protected override can(member: Member, permission: string): boolean {
+    return member.admin || grants(member.permissions, permission, this.roomId);
+  }
+
+  private attendees(): (Attendee & { connectedAt: number })[] {
+    return this.sockets().map((ws) => {
+      const m = this.memberOf(ws);
+      return {
+        id: attendeeId(m.userId),
+        name: m.name,
+        admin: m.admin,
+        permissions: sessionPermissions(m.permissions, this.roomId),
+        connectedAt: m.connectedAt,
+      };
+    });
+  }
+
+  private listed(): Participant[] {
+    return participantsOf(this.attendees());
+  }
+
+  /** Records and broadcasts the participants when the list changed; true when it did. */
+  private async updateParticipants(): Promise<boolean> {
+    const attendees = this.attendees();
+    const list = participantsOf(attendees);
+    const text = JSON.stringify(list);
+    const recorded = this.meta("participants");
+    if (text === recorded) return false;
+    const before = new Map(
+      (recorded ? (JSON.parse(recorded) as Participant[]) : []).map((p) => [
+        p.id,
+        JSON.stringify(p),
+      ]),
+    );
+    const changed = list.filter((p) => before.get(p.id) !== JSON.stringify(p));
+    const joined = (id: string) =>
+      new Date(Math.min(...attendees.filter((a) => a.id === id).map((a) => a.connectedAt)));
+    await q.syncParticipants(this.db, this.roomId, list, changed, joined);
+    this.setMeta("participants", text);
+    this.broadcast("participants_changed", { participants: list });
+    return true;
+  }
+}
+
+function activeStory(round: q.PokerRound): q.PokerStoryRow {
+  if (!round.story) throw conflict("There is no active story");
+  return round.story;
+}
+
+function viewOf({ session, story, votes }: q.PokerRound): StoryView | null {
+  return story ? storyView(q.storyRecord(story), votes, session.choices) : null;
+}
+
+/** The session's room, typed for its RPC methods. */
+export function pokerRoom(env: Env, sessionId: string): DurableObjectStub<PokerRoom> {
+  return env.POKER_ROOM.get(env.POKER_ROOM.idFromName(sessionId));
+}
+
+export const pokerKind: RoomKind = {
+  stub: pokerRoom,
+  admit: async (env, id) => {
+    const session = await q.getSession(getDb(env.DB), id);
+    if (!session) throw notFound("Poker session");
+    if (session.endedAt) throw sessionGone();
+  },
+};

@@ -1,0 +1,153 @@
+import { z } from "@hono/zod-openapi";
+import { HookConfigSchema, parseStoredConfig } from "./config";
+import { CountdownConfigSchema, MAX_RETRIES_LIMIT } from "./countdown";
+import type { AttemptRow, WebhookRow } from "./queries";
+import { EventTypeName } from "./registry";
+
+/** The HTTP shapes of the webhooks API (requests, answers) and the row → answer mappers. */
+
+const Timestamp = z.string().openapi({ format: "date-time" });
+
+const Countdown = CountdownConfigSchema.openapi("RetryCountdownConfig", {
+  description:
+    "`fixed {seconds}`, `linear {base, limit}`, `exponential {base, limit?}`, `random {min, max}`, `schedule {delays}`",
+  example: { choice: "linear", kwargs: { base: 60, limit: 600 } },
+});
+
+const Config = HookConfigSchema.openapi("WebhookConfig", {
+  example: { auth: { auth_type: "basic", username: "hooks", password: "s3cret" } },
+});
+
+const hookFields = {
+  event_type: EventTypeName.openapi({ example: "package-created" }),
+  target_url: z.string().min(1).max(2000).openapi({ example: "https://example.com/hooks" }),
+  secret_key: z
+    .string()
+    .min(1)
+    .max(500)
+    .openapi({ description: "`whsec_<base64>` or any string; generated when absent" }),
+  retry_countdown_config: Countdown,
+  max_retries: z.number().int().min(0).max(MAX_RETRIES_LIMIT),
+  config: Config,
+  callback: z
+    .string()
+    .min(1)
+    .max(200)
+    .nullable()
+    .openapi({ description: "The name of a callback registered in code" }),
+  is_active: z.boolean(),
+};
+
+export const CreateHookBody = z
+  .strictObject({
+    ...hookFields,
+    secret_key: hookFields.secret_key.optional(),
+    retry_countdown_config: hookFields.retry_countdown_config.optional(),
+    max_retries: hookFields.max_retries.optional(),
+    config: hookFields.config.optional(),
+    callback: hookFields.callback.optional(),
+    is_active: hookFields.is_active.optional(),
+  })
+  .openapi("WebhookCreate");
+
+export const PatchHookBody = z.strictObject(hookFields).partial().openapi("WebhookPatch");
+
+export const Hook = z
+  .object({
+    id: z.string(),
+    event_type: z.string(),
+    target_url: z.string(),
+    retry_countdown_config: z.object({
+      choice: z.string(),
+      kwargs: z.record(z.string(), z.unknown()),
+    }),
+    max_retries: z.number().int(),
+    config: z.object({
+      auth: z.object({ auth_type: z.literal("basic"), username: z.string() }).optional(),
+    }),
+    callback: z.string().nullable(),
+    is_active: z.boolean(),
+    disabled_reason: z.string().nullable(),
+    consecutive_failures: z.number().int(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .openapi("Webhook");
+
+export const CreatedHook = Hook.extend({
+  secret_key: z.string().openapi({ description: "Shown in this answer only" }),
+}).openapi("WebhookCreated");
+
+export const Attempt = z
+  .object({
+    event_uuid: z.string(),
+    event_type: z.string(),
+    attempt: z.number().int(),
+    status: z.enum(["pending", "succeeded", "failed", "retrying"]),
+    response_status: z.number().int().nullable(),
+    response_body: z.string().nullable(),
+    duration_ms: z.number().int().nullable(),
+    error: z.string().nullable(),
+    created_at: Timestamp,
+  })
+  .openapi("WebhookDeliveryAttempt");
+
+export const EventType = z
+  .object({
+    event_type: z.string(),
+    description: z.string(),
+    schema: z.record(z.string(), z.unknown()).openapi({ description: "JSON Schema of `data`" }),
+    builtin: z.boolean(),
+  })
+  .openapi("WebhookEventType");
+
+export const CreateEventTypeBody = z
+  .strictObject({
+    event_type: EventTypeName.openapi({ example: "package-created" }),
+    description: z.string().max(1000).default(""),
+  })
+  .openapi("WebhookEventTypeCreate");
+
+export const EmitBody = z
+  .strictObject({
+    event_type: EventTypeName.openapi({ example: "package-created" }),
+    data: z.record(z.string(), z.unknown()).openapi({ example: { id: 42 } }),
+    event_uuid: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,100}$/, "letters, digits, _ and - (at most 100)")
+      .optional(),
+  })
+  .openapi("WebhookEventEmit");
+
+/** A hook as its owner sees it: never the secret, never the basic-auth password. */
+export function toHook(row: WebhookRow): z.infer<typeof Hook> {
+  const auth = parseStoredConfig(row.config).auth;
+  return {
+    id: row.id,
+    event_type: row.eventType,
+    target_url: row.targetUrl,
+    retry_countdown_config: JSON.parse(row.countdown),
+    max_retries: row.maxRetries,
+    config: auth ? { auth: { auth_type: auth.auth_type, username: auth.username } } : {},
+    callback: row.callback,
+    is_active: row.isActive,
+    disabled_reason: row.disabledReason,
+    consecutive_failures: row.consecutiveFailures,
+    created_at: new Date(row.createdAt).toISOString(),
+    updated_at: new Date(row.updatedAt).toISOString(),
+  };
+}
+
+export function toAttempt(row: AttemptRow): z.infer<typeof Attempt> {
+  return {
+    event_uuid: row.eventUuid,
+    event_type: row.eventType,
+    attempt: row.attempt,
+    status: row.status,
+    response_status: row.responseStatus,
+    response_body: row.responseBody,
+    duration_ms: row.durationMs,
+    error: row.error,
+    created_at: new Date(row.createdAt).toISOString(),
+  };
+}

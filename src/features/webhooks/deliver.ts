@@ -1,0 +1,260 @@
+import type { Db } from "../../platform/db";
+import { getDb } from "../../platform/db";
+import { refusalToCarry } from "./access";
+import { type DeliveryPayload, runCallback } from "./callbacks";
+import { basicAuthOf, parseStoredConfig } from "./config";
+import { countdownDelay, MAX_DELAY_SECONDS } from "./countdown";
+import {
+  type AttemptOutcome,
+  abandonDelivery,
+  claimAttempts,
+  completeAttempts,
+  type DeliveryContext,
+  type DeliveryRow,
+  type EventRow,
+  type HookEffect,
+  loadDeliveries,
+  type WebhookRow,
+} from "./queries";
+import {
+  type DeliveryMessage,
+  enqueueDeliveries,
+  isDeliveryMessage,
+  MAX_QUEUE_DELAY_SECONDS,
+} from "./queue";
+import { type SendResult, sendDelivery } from "./send";
+import { checkTarget, privateTargetsAllowed } from "./targets";
+
+/** A hook is disabled after this many events in a row ended failed. */
+export const AUTO_DISABLE_AFTER = 50;
+/** A message up to this early still counts as due (Queue delays are whole seconds). */
+const DUE_SLACK_MS = 1_000;
+/** How long past the timeout a running attempt keeps its lease before the scan may retake it. */
+const LEASE_MARGIN_MS = 60_000;
+/** Wait before retrying a message whose handling crashed (e.g. D1 unavailable). */
+const CRASH_RETRY_SECONDS = 30;
+
+type Next = { kind: "done" } | { kind: "wait"; seconds: number };
+
+function timeoutMs(env: Env): number {
+  const seconds = Number.parseFloat(env.WEBHOOK_TIMEOUT_SECONDS ?? "");
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 10_000;
+}
+
+function refused(reason: string): SendResult {
+  return { ok: false, status: null, body: null, durationMs: 0, error: reason, retryAfter: null };
+}
+
+/** Whether and when to try again, and what the attempt does to the hook's health. */
+function decide(
+  hook: WebhookRow,
+  retryNumber: number,
+  result: SendResult,
+  permanent: boolean,
+  now: number,
+): { retryAt: number | null; delay: number | null; hookEffect: HookEffect } {
+  if (result.ok) return { retryAt: null, delay: null, hookEffect: { kind: "succeeded" } };
+  if (result.status === 410) {
+    return {
+      retryAt: null,
+      delay: null,
+      hookEffect: { kind: "gone", reason: "The target answered 410 Gone" },
+    };
+  }
+  if (permanent || retryNumber > hook.maxRetries) {
+    return {
+      retryAt: null,
+      delay: null,
+      hookEffect: {
+        kind: "failed",
+        disableAfter: AUTO_DISABLE_AFTER,
+        reason: `Disabled after ${AUTO_DISABLE_AFTER} consecutive failed events`,
+      },
+    };
+  }
+  const countdown = countdownDelay(JSON.parse(hook.countdown), retryNumber);
+  const delay = Math.min(Math.max(countdown, result.retryAfter ?? 0), MAX_DELAY_SECONDS);
+  return { retryAt: now + delay * 1000, delay, hookEffect: { kind: "none" } };
+}
+
+/** A message whose delivery is open and due, with what its attempt needs. */
+interface Due {
+  message: Message<DeliveryMessage>;
+  delivery: DeliveryRow;
+  hook: WebhookRow;
+  event: EventRow;
+}
+
+/** A delivery message: what happens to it before any attempt (closed, gone, not yet due). */
+async function triage(
+  db: Db,
+  message: Message<DeliveryMessage>,
+  ctx: DeliveryContext | undefined,
+  now: number,
+): Promise<Next | Due> {
+  if (!ctx) return { kind: "done" };
+  const { delivery, hook, event } = ctx;
+  if (delivery.status === "succeeded" || delivery.status === "failed") return { kind: "done" };
+  if (!hook?.isActive || !event) {
+    await abandonDelivery(db, delivery, hook ? "The webhook is disabled" : "The webhook is gone");
+    return { kind: "done" };
+  }
+  const refusal = refusalToCarry(hook, event.eventType);
+  if (refusal) {
+    await abandonDelivery(db, delivery, refusal);
+    return { kind: "done" };
+  }
+  if (delivery.nextAttemptAt > now + DUE_SLACK_MS) {
+    return { kind: "wait", seconds: Math.ceil((delivery.nextAttemptAt - now) / 1000) };
+  }
+  return { message, delivery, hook, event };
+}
+
+/** One attempt of a claimed delivery: the POST, then what to write and when to look again. */
+async function attempt(env: Env, { delivery, hook, event }: Due, limitMs: number) {
+  const attempt = delivery.attempts + 1;
+  const data: unknown = JSON.parse(event.data);
+  const payload: DeliveryPayload = { event: { type: event.eventType, uuid: event.uuid }, data };
+  const verdict = await checkTarget(hook.targetUrl, privateTargetsAllowed(env));
+  const result = verdict.ok
+    ? await sendDelivery({
+        url: hook.targetUrl,
+        secret: hook.secretKey,
+        eventType: event.eventType,
+        eventUuid: event.uuid,
+        body: JSON.stringify(payload),
+        basicAuth: basicAuthOf(parseStoredConfig(hook.config)),
+        timeoutMs: limitMs,
+      })
+    : refused(verdict.reason);
+  const permanent = !verdict.ok && verdict.permanent;
+  const plan = decide(hook, attempt - delivery.roundStart, result, permanent, Date.now());
+  const outcome: AttemptOutcome = {
+    delivery,
+    attempt,
+    eventType: event.eventType,
+    status: result.ok ? "succeeded" : "failed",
+    responseStatus: result.status,
+    responseBody: result.body,
+    durationMs: verdict.ok ? result.durationMs : null,
+    error: result.error,
+    retryAt: plan.retryAt,
+    hookEffect: plan.hookEffect,
+  };
+  const callback = () =>
+    runCallback(
+      hook.callback,
+      {
+        webhook_id: hook.id,
+        event_uuid: event.uuid,
+        attempt,
+        status: result.ok ? "succeeded" : plan.retryAt ? "retrying" : "failed",
+        response_status: result.status,
+        error: result.error,
+        duration_ms: outcome.durationMs,
+      },
+      event.eventType,
+      data,
+      payload,
+    );
+  const next: Next = plan.delay === null ? { kind: "done" } : { kind: "wait", seconds: plan.delay };
+  return { outcome, callback, next };
+}
+
+async function settle(env: Env, message: Message<DeliveryMessage>, next: Next): Promise<void> {
+  if (next.kind === "done") {
+    message.ack();
+  } else if (next.seconds <= MAX_QUEUE_DELAY_SECONDS) {
+    message.retry({ delaySeconds: next.seconds });
+  } else {
+    // Longer than a Queue may delay: a fresh message waits the maximum, then looks again.
+    await enqueueDeliveries(env, [message.body.delivery_id], MAX_QUEUE_DELAY_SECONDS);
+    message.ack();
+  }
+}
+
+/**
+ * A batch of delivery messages in a fixed number of D1 round trips: one read of every delivery,
+ * one transaction claiming the due ones, the POSTs in parallel, one transaction writing every
+ * outcome; then the callbacks and each message's ack or retry.
+ */
+async function deliverAll(
+  env: Env,
+  messages: Message<DeliveryMessage>[],
+  settled: Set<Message<DeliveryMessage>>,
+): Promise<void> {
+  const db = getDb(env.DB);
+  const contexts = await loadDeliveries(
+    db,
+    messages.map((m) => m.body.delivery_id),
+  );
+  const now = Date.now();
+  const limitMs = timeoutMs(env);
+  const due: Due[] = [];
+  for (const message of messages) {
+    const step = await triage(db, message, contexts.get(message.body.delivery_id), now);
+    if ("message" in step) {
+      due.push(step);
+    } else {
+      await settle(env, message, step);
+      settled.add(message);
+    }
+  }
+  const won = await claimAttempts(
+    db,
+    due.map(({ delivery }) => ({
+      delivery,
+      dueBy: now + DUE_SLACK_MS,
+      leaseUntil: now + limitMs + LEASE_MARGIN_MS,
+    })),
+  );
+  const claimed = due.filter((d, i) => {
+    if (won[i]) return true;
+    // Another consumer (or a duplicate message) took it.
+    d.message.ack();
+    settled.add(d.message);
+    return false;
+  });
+  const attempts = await Promise.all(claimed.map((d) => attempt(env, d, limitMs)));
+  await completeAttempts(
+    db,
+    attempts.map((a) => a.outcome),
+  );
+  await Promise.all(
+    claimed.map(async (d, i) => {
+      const done = attempts[i];
+      if (!done) return;
+      try {
+        await done.callback();
+        await settle(env, d.message, done.next);
+      } catch (err) {
+        // The outcome is stored: the retried message finds the delivery closed or not yet due.
+        console.error(`Webhook queue: delivery ${d.delivery.id} failed after its attempt`, err);
+        d.message.retry({ delaySeconds: CRASH_RETRY_SECONDS });
+      }
+      settled.add(d.message);
+    }),
+  );
+}
+
+/** Queue consumer: each message carries one delivery id; D1 holds the rest. */
+export async function deliverWebhookBatch(batch: MessageBatch, env: Env): Promise<void> {
+  const messages: Message<DeliveryMessage>[] = [];
+  for (const message of batch.messages) {
+    if (isDeliveryMessage(message.body)) {
+      messages.push(message as Message<DeliveryMessage>);
+    } else {
+      console.error("Webhook queue: dropping a message that is not a delivery");
+      message.ack();
+    }
+  }
+  const settled = new Set<Message<DeliveryMessage>>();
+  try {
+    await deliverAll(env, messages, settled);
+  } catch (err) {
+    const open = messages.filter((m) => !settled.has(m));
+    const ids = open.map((m) => m.body.delivery_id).join(", ");
+    console.error(`Webhook queue: deliveries ${ids} failed to process`, err);
+    for (const message of open) message.retry({ delaySeconds: CRASH_RETRY_SECONDS });
+  }
+}

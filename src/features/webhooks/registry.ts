@@ -1,0 +1,163 @@
+import { z } from "zod";
+import { getDb } from "../../platform/db";
+import { findAppEventType, insertAppEventType, listAppEventTypes } from "./queries";
+
+/** One event type: its name, what it means, the shape of its `data`, and how that is sent. */
+export interface EventTypeDefinition {
+  name: string;
+  description: string;
+  data: z.ZodType;
+  /** Turns the emitted data into the payload's `data`; identity when absent. */
+  serialize?: (data: unknown) => unknown;
+  builtin: boolean;
+}
+
+/** `package-created`, `poker.session_ended`, `app:thing.done`: what an event type may be called. */
+export const EventTypeName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/, "letters, digits and . _ : - (at most 100)");
+
+const Id = z.union([z.string(), z.number()]);
+
+/** Types registered by apps at runtime carry any JSON object. */
+const AppEventData = z.record(z.string(), z.unknown());
+
+const BUILTIN: EventTypeDefinition[] = [
+  {
+    name: "poker.session_ended",
+    description: "A planning poker session ended.",
+    data: z.looseObject({ session_id: Id, name: z.string(), ended_at: z.string() }),
+    builtin: true,
+  },
+  {
+    name: "poker.story_points_submitted",
+    description: "A moderator set the points of a planning poker story.",
+    data: z.looseObject({
+      session_id: Id,
+      story_id: Id,
+      story_label: z.string(),
+      story_points: z.union([z.number(), z.string()]).nullable(),
+    }),
+    builtin: true,
+  },
+  {
+    name: "thread.message_created",
+    description: "A message was posted in a chat thread.",
+    data: z.looseObject({
+      thread_id: Id,
+      message_id: Id,
+      sender_id: Id.nullable(),
+      type: z.string(),
+      text: z.string().nullable(),
+    }),
+    builtin: true,
+  },
+  {
+    name: "state.changed",
+    description: "A person's flow or step changed state.",
+    data: z.looseObject({
+      person_key: z.string(),
+      entity: z.enum(["flow", "step"]),
+      id: Id,
+      identifier: z.string(),
+      state: z.string(),
+      previous_state: z.string().nullable(),
+    }),
+    builtin: true,
+  },
+  {
+    name: "bus.notification",
+    description: "A notification was published on the bus.",
+    data: z.looseObject({
+      db: z.string(),
+      channel: z.string(),
+      title: z.string(),
+      body: z.string(),
+      priority: z.number().int(),
+    }),
+    builtin: true,
+  },
+];
+
+const codeTypes = new Map<string, EventTypeDefinition>(BUILTIN.map((t) => [t.name, t]));
+
+/** Whether the system emits `name` itself (built in or registered in code): admin-only data. */
+export function isBuiltinEventType(name: string): boolean {
+  return codeTypes.has(name);
+}
+
+/** Registers an event type in code (at module load), with the zod schema of its data. */
+export function registerEventType(definition: Omit<EventTypeDefinition, "builtin">): void {
+  if (codeTypes.has(definition.name)) {
+    throw new Error(`Webhook event type '${definition.name}' is already registered`);
+  }
+  codeTypes.set(definition.name, { ...definition, builtin: true });
+}
+
+/**
+ * App types this isolate has seen. App types are never changed or removed once registered, so a
+ * cached type is always right and needs no expiry; a name not cached is looked up in D1, so a
+ * type registered through another isolate is found at its first emit there.
+ */
+const appTypes = new Map<string, EventTypeDefinition>();
+
+function appType(name: string, description: string): EventTypeDefinition {
+  const type = { name, description, data: AppEventData, builtin: false };
+  appTypes.set(name, type);
+  return type;
+}
+
+/** Registers an app type in D1; false when the name is taken (by code or by an app). */
+export async function registerAppEventType(
+  env: Env,
+  name: string,
+  description: string,
+): Promise<EventTypeDefinition | null> {
+  if (codeTypes.has(name) || !(await insertAppEventType(getDb(env.DB), name, description))) {
+    return null;
+  }
+  return appType(name, description);
+}
+
+/** The code type of that name, else the app-registered one (cached, else from D1), else null. */
+export async function findEventType(env: Env, name: string): Promise<EventTypeDefinition | null> {
+  const known = codeTypes.get(name) ?? appTypes.get(name);
+  if (known) return known;
+  const row = await findAppEventType(getDb(env.DB), name);
+  return row ? appType(row.name, row.description) : null;
+}
+
+export interface EventTypeView {
+  event_type: string;
+  description: string;
+  schema: Record<string, unknown>;
+  builtin: boolean;
+}
+
+export function describeEventType(type: EventTypeDefinition): EventTypeView {
+  return {
+    event_type: type.name,
+    description: type.description,
+    schema: z.toJSONSchema(type.data, { io: "input", unrepresentable: "any" }) as Record<
+      string,
+      unknown
+    >,
+    builtin: type.builtin,
+  };
+}
+
+/** Every type, code ones first, then the app's in name order. */
+export async function listEventTypes(env: Env): Promise<EventTypeView[]> {
+  const app = await listAppEventTypes(getDb(env.DB));
+  return [
+    ...[...codeTypes.values()].map(describeEventType),
+    ...app.map((row) =>
+      describeEventType({
+        name: row.name,
+        description: row.description,
+        data: AppEventData,
+        builtin: false,
+      }),
+    ),
+  ];
+}

@@ -1,0 +1,250 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireAdmin, requireCaller } from "../../platform/auth/middleware";
+import { getDb } from "../../platform/db";
+import { conflict, notFound } from "../../platform/errors";
+import {
+  bearerSecurity,
+  createRouter,
+  errorResponses,
+  jsonBody,
+  jsonResponse,
+  listOf,
+  PaginationQuery,
+  page,
+} from "../../platform/http/router";
+import { IdempotencyHeaders, idempotent } from "../../platform/idempotency/middleware";
+import { refusalToCarry } from "./access";
+import {
+  Attempt,
+  CreatedHook,
+  CreateEventTypeBody,
+  CreateHookBody,
+  EmitBody,
+  EventType,
+  Hook,
+  PatchHookBody,
+  toAttempt,
+  toHook,
+} from "./api";
+import { prepareEvent, recordAndDispatch } from "./outbox";
+import {
+  deleteWebhook,
+  findHookDelivery,
+  findWebhook,
+  listAttempts,
+  listWebhooks,
+  reopenDelivery,
+} from "./queries";
+import { enqueueDeliveries } from "./queue";
+import { describeEventType, listEventTypes, registerAppEventType } from "./registry";
+import { createHook, patchHook, scopeOf } from "./subscriptions";
+
+const tags = ["webhooks"];
+const client = { tags, security: bearerSecurity, middleware: requireCaller };
+const admin = { tags, security: bearerSecurity, middleware: requireAdmin };
+
+const IdParams = z.object({ id: z.string().min(1).max(100) });
+const RedeliverParams = IdParams.extend({ event_uuid: z.string().min(1).max(100) });
+
+const listTypes = createRoute({
+  ...client,
+  method: "get",
+  path: "/api/webhooks/event-types",
+  summary: "Event types one may subscribe to, with the JSON Schema of their data",
+  request: { query: PaginationQuery },
+  responses: {
+    200: jsonResponse(listOf(EventType), "Registered event types: built-in first, then the app's"),
+    ...errorResponses(401),
+  },
+});
+
+const registerType = createRoute({
+  ...admin,
+  method: "post",
+  path: "/api/webhooks/event-types",
+  middleware: [requireAdmin, idempotent] as const,
+  summary: "Register an app event type (admin)",
+  request: { headers: IdempotencyHeaders, body: jsonBody(CreateEventTypeBody) },
+  responses: {
+    201: jsonResponse(EventType, "The new event type; its data is any JSON object"),
+    ...errorResponses(400, 401, 403, 409, 422),
+  },
+});
+
+const emitEvent = createRoute({
+  ...admin,
+  method: "post",
+  path: "/api/webhook-events",
+  middleware: [requireAdmin, idempotent] as const,
+  summary: "Emit an event to every active hook of its type (admin)",
+  description: "Idempotent on `event_uuid`: the same uuid twice is delivered once.",
+  request: { headers: IdempotencyHeaders, body: jsonBody(EmitBody) },
+  responses: {
+    202: jsonResponse(z.object({ event_uuid: z.string() }), "Recorded; deliveries are queued"),
+    ...errorResponses(400, 401, 403, 409, 422),
+  },
+});
+
+const collectionRoutes = (path: string) => ({
+  create: createRoute({
+    ...client,
+    method: "post",
+    path,
+    middleware: [requireCaller, idempotent] as const,
+    summary: "Subscribe a target URL to an event type",
+    description:
+      "Needs the admin token, or a `webhooks.subscribe:<glob>` permission whose glob matches " +
+      "`event_type` (`*` matches any run of characters). Built-in event types: admin only. " +
+      "Without `secret_key` one is generated; it is shown in this answer only.",
+    request: { headers: IdempotencyHeaders, body: jsonBody(CreateHookBody) },
+    responses: {
+      201: jsonResponse(CreatedHook, "The hook, with its secret this once"),
+      ...errorResponses(400, 401, 403, 409, 422),
+    },
+  }),
+  list: createRoute({
+    ...client,
+    method: "get",
+    path,
+    summary: "Your hooks (admin: every hook)",
+    request: { query: PaginationQuery },
+    responses: { 200: jsonResponse(listOf(Hook), "A page of hooks"), ...errorResponses(400, 401) },
+  }),
+});
+
+const itemRoutes = (path: string) => ({
+  get: createRoute({
+    ...client,
+    method: "get",
+    path,
+    summary: "One of your hooks",
+    request: { params: IdParams },
+    responses: { 200: jsonResponse(Hook, "The hook"), ...errorResponses(401, 404) },
+  }),
+  patch: createRoute({
+    ...client,
+    method: "patch",
+    path,
+    summary: "Change one of your hooks; `is_active: true` re-enables a disabled one",
+    request: { params: IdParams, body: jsonBody(PatchHookBody) },
+    responses: {
+      200: jsonResponse(Hook, "The hook"),
+      ...errorResponses(400, 401, 403, 404, 409),
+    },
+  }),
+  remove: createRoute({
+    ...client,
+    method: "delete",
+    path,
+    summary: "Cancel one of your hooks (its log goes with it)",
+    request: { params: IdParams },
+    responses: { 204: { description: "Deleted" }, ...errorResponses(401, 404) },
+  }),
+});
+
+const deliveries = createRoute({
+  ...client,
+  method: "get",
+  path: "/api/webhooks/{id}/deliveries",
+  summary: "The delivery log of one of your hooks: every attempt, newest first",
+  request: { params: IdParams, query: PaginationQuery },
+  responses: {
+    200: jsonResponse(listOf(Attempt), "A page of attempts"),
+    ...errorResponses(400, 401, 404),
+  },
+});
+
+const redeliver = createRoute({
+  ...client,
+  method: "post",
+  path: "/api/webhooks/{id}/deliveries/{event_uuid}/redeliver",
+  summary: "Deliver an event to this hook again, with a fresh retry budget",
+  description:
+    "Only an event that was delivered (or attempted) to this hook; any other `event_uuid` is a 404.",
+  request: { params: RedeliverParams },
+  responses: {
+    202: jsonResponse(z.object({ event_uuid: z.string() }), "Queued"),
+    ...errorResponses(401, 404, 409),
+  },
+});
+
+const router = createRouter()
+  .openapi(listTypes, async (c) => {
+    const { limit, offset } = c.req.valid("query");
+    const types = await listEventTypes(c.env);
+    return c.json(page(types.slice(offset, offset + limit + 1), limit, offset), 200);
+  })
+  .openapi(registerType, async (c) => {
+    const { event_type, description } = c.req.valid("json");
+    const type = await registerAppEventType(c.env, event_type, description);
+    if (!type) throw conflict(`Event type '${event_type}' is already registered`);
+    return c.json(describeEventType(type), 201);
+  })
+  .openapi(emitEvent, async (c) => {
+    const body = c.req.valid("json");
+    const event = await prepareEvent(c.env, body.event_type, body.data, body.event_uuid);
+    await recordAndDispatch(c.env, event, c.executionCtx);
+    return c.json({ event_uuid: event.uuid }, 202);
+  })
+  .openapi(deliveries, async (c) => {
+    const { id } = c.req.valid("param");
+    const { limit, offset } = c.req.valid("query");
+    const db = getDb(c.env.DB);
+    if (!(await findWebhook(db, scopeOf(c.var.caller), id))) throw notFound("Webhook");
+    const rows = await listAttempts(db, id, limit + 1, offset);
+    return c.json(page(rows.map(toAttempt), limit, offset), 200);
+  })
+  .openapi(redeliver, async (c) => {
+    const { id, event_uuid } = c.req.valid("param");
+    const db = getDb(c.env.DB);
+    const hook = await findWebhook(db, scopeOf(c.var.caller), id);
+    if (!hook) throw notFound("Webhook");
+    // Only what this hook got (or was attempted) may go to it again: event uuids can be computed.
+    const found = await findHookDelivery(db, id, event_uuid);
+    if (!found || refusalToCarry(hook, found.event.eventType)) throw notFound("Delivery");
+    if (!hook.isActive) throw conflict("The webhook is disabled; re-enable it with PATCH first");
+    const deliveryId = await reopenDelivery(db, id, found.event, found.delivery);
+    if (deliveryId === null) throw conflict("This event is already being delivered to this hook");
+    await enqueueDeliveries(c.env, [deliveryId]);
+    return c.json({ event_uuid }, 202);
+  });
+
+// The contract's paths and dj-whisperer's aliases (items also with Django's trailing slash).
+for (const routes of ["/api/webhooks", "/whisperer/hooks/"].map(collectionRoutes)) {
+  router
+    .openapi(routes.create, async (c) => {
+      const { hook, secret } = await createHook(c.env, c.var.caller, c.req.valid("json"));
+      return c.json({ ...toHook(hook), secret_key: secret }, 201);
+    })
+    .openapi(routes.list, async (c) => {
+      const { limit, offset } = c.req.valid("query");
+      const rows = await listWebhooks(getDb(c.env.DB), scopeOf(c.var.caller), limit + 1, offset);
+      return c.json(page(rows.map(toHook), limit, offset), 200);
+    });
+}
+
+for (const routes of ["/api/webhooks/{id}", "/whisperer/hooks/{id}", "/whisperer/hooks/{id}/"].map(
+  itemRoutes,
+)) {
+  router
+    .openapi(routes.get, async (c) => {
+      const { id } = c.req.valid("param");
+      const hook = await findWebhook(getDb(c.env.DB), scopeOf(c.var.caller), id);
+      if (!hook) throw notFound("Webhook");
+      return c.json(toHook(hook), 200);
+    })
+    .openapi(routes.patch, async (c) => {
+      const { id } = c.req.valid("param");
+      const hook = await patchHook(c.env, c.var.caller, id, c.req.valid("json"));
+      return c.json(toHook(hook), 200);
+    })
+    .openapi(routes.remove, async (c) => {
+      const { id } = c.req.valid("param");
+      if (!(await deleteWebhook(getDb(c.env.DB), scopeOf(c.var.caller), id))) {
+        throw notFound("Webhook");
+      }
+      return c.body(null, 204);
+    });
+}
+
+export const webhookRoutes = router;

@@ -1,0 +1,22 @@
+import { getDb } from "../../platform/db";
+import { takeOverdueDeliveries } from "./queries";
+import { enqueueDeliveries } from "./queue";
+
+const SCAN_LIMIT = 500;
+
+/**
+ * Cron, every minute: re-enqueues deliveries left pending or retrying past their due time (or
+ * their attempt's lease), e.g. after a crash between a write and its dispatch, a failed Queue
+ * send, or a message lost with a restarted `wrangler dev`. No grace beyond the due time: with a
+ * tick a minute, whatever a crash leaves is sent within 60 s. A delivery whose message is only
+ * late gets a second one, which is harmless: an attempt is claimed in D1 before it is made.
+ */
+export async function scanUndelivered(env: Env): Promise<number> {
+  const now = Date.now();
+  // Due before this scan began: what it takes now is due at `now`, so a second scan in the same
+  // millisecond leaves it alone.
+  const ids = await takeOverdueDeliveries(getDb(env.DB), now - 1, now, SCAN_LIMIT);
+  await enqueueDeliveries(env, ids);
+  if (ids.length > 0) console.warn(`Webhook scan: re-enqueued ${ids.length} overdue deliveries`);
+  return ids.length;
+}

@@ -1,0 +1,589 @@
+import { DurableObject } from "cloudflare:workers";
+import type { z } from "zod";
+import type { Caller } from "../platform/auth/caller";
+import { type ApiError, toApiError } from "../platform/errors";
+import {
+  AUTH_EVENT,
+  CLOSE_CODES,
+  type CloseReason,
+  exceedsFrameLimit,
+  issuesToErrors,
+  MAX_FRAME_BYTES,
+  parseClientFrame,
+  type Reply,
+  type RequestId,
+  type ServerEvent,
+} from "../protocol";
+import type {
+  BatchCommand,
+  Command,
+  CommandContext,
+  CommandTable,
+  SingleCommand,
+} from "./commands";
+import { EventStream } from "./event-stream";
+import { callerFromHeaders, ROOM_ID_HEADER } from "./forward";
+import { type Member, memberCan, memberFromCaller } from "./member";
+import { FrameRateLimiter } from "./rate-limit";
+import { type Outcome, RoomQueue } from "./room-queue";
+import { SocketLifetime } from "./socket-lifetime";
+
+/**
+ * A socket silent this long (no frame, no auto-answered `ping`) is dropped by the sweep, in rooms
+ * with presence (`dropsSilentSockets`).
+ */
+export const IDLE_TIMEOUT_MS = 60_000;
+/** Writing the attachment on every frame is wasteful; `lastSeen` only needs this precision. */
+const LAST_SEEN_RESOLUTION_MS = 5_000;
+
+/**
+ * The base of every room kind (poker session, thread, bus channel, person).
+ *
+ * It implements the runtime entry points once: WebSocket upgrade with hibernation, the frame
+ * envelope, command dispatch with per-event permissions, replies, limits, the ordered event
+ * stream with `?since=` resume, the idle sweep alarm, and the socket's credential lifetime
+ * (`token_expiring`, the in-band `auth` refresh, close 4401 at expiry or key revocation, the
+ * per-user socket cap). A room kind declares its `commands` and overrides the hooks it needs
+ * (`onJoin`, `onLeave`, `snapshot`, `renderFor`, `onRequest`, ...).
+ */
+export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObject<Env> {
+  protected readonly sql: SqlStorage;
+  protected readonly stream: EventStream;
+  /**
+   * Whether silence means gone: a room that shows who is present (poker) drops a socket silent
+   * for IDLE_TIMEOUT_MS; a room whose sockets only listen (bus, threads, persons) keeps them.
+   */
+  protected readonly dropsSilentSockets: boolean = true;
+  private readonly limiter = new FrameRateLimiter();
+  private readonly members = new WeakMap<WebSocket, Member<S>>();
+  private readonly departed = new WeakSet<WebSocket>();
+  private readonly queue = new RoomQueue();
+  private readonly lifetime = new SocketLifetime<S>({
+    env: () => this.env,
+    sockets: () => this.sockets(),
+    socketsTagged: (tag) => this.socketsTagged(tag),
+    memberOf: (ws) => this.memberOf(ws),
+    saveMember: (ws, member) => this.saveMember(ws, member),
+    send: (ws, frame) => this.send(ws, frame),
+    sendError: (ws, status, errors, requestId) => this.sendError(ws, status, errors, requestId),
+    closeSocket: (ws, reason, text) => this.closeSocket(ws, reason, text),
+    meta: (key) => this.meta(key),
+    setMeta: (key, value) => this.setMeta(key, value),
+    ensureAlarmBy: (due) => this.ensureAlarmBy(due),
+    reportError: (err, where) => this.reportError(err, where),
+    credentialRefreshed: async (ws, member, previous) => {
+      try {
+        await this.onCredentialRefreshed(ws, member, previous);
+      } catch (err) {
+        this.reportError(err, "onCredentialRefreshed");
+      }
+    },
+  });
+
+  /** The client events of this room kind. */
+  protected abstract readonly commands: CommandTable<S>;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.stream = new EventStream(this.sql);
+    this.sql.exec(
+      "CREATE TABLE IF NOT EXISTS room_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    );
+    // Answered by the runtime without waking the object; the timestamp feeds the idle sweep.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+  }
+
+  // ---- hooks for room kinds -------------------------------------------------------------
+
+  /**
+   * Initial per-socket state for a new connection (may read storage or D1): it is known before
+   * any `?since=` replay is rendered for the socket.
+   */
+  protected initialState(_request: Request, _caller: Caller): S | Promise<S> {
+    return {} as S;
+  }
+
+  /**
+   * Hibernation tags of a new socket (at most 10, each at most 256 characters), so a room can
+   * reach a group with `socketsTagged(tag)` without reading every attachment.
+   */
+  protected socketTags(_member: Member<S>): string[] {
+    return [];
+  }
+
+  /** Runs after a socket joined (and after any `?since=` replay). */
+  protected onJoin(_ws: WebSocket, _member: Member<S>): void | Promise<void> {}
+
+  /** Runs once when a socket leaves: closed, errored, or dropped by the idle sweep. */
+  protected onLeave(_ws: WebSocket, _member: Member<S>): void | Promise<void> {}
+
+  /**
+   * Runs after an `auth` frame replaced the socket's credential (saved and answered), for rooms
+   * that show or derive something from a socket's permissions: e.g. close the socket with
+   * `accessRemoved` when the new permissions no longer admit it.
+   */
+  protected onCredentialRefreshed(
+    _ws: WebSocket,
+    _member: Member<S>,
+    _previous: Member<S>,
+  ): void | Promise<void> {}
+
+  /** The full current state, sent as `resync` when a resume is older than the stream keeps. */
+  protected snapshot(_member: Member<S>): unknown | Promise<unknown> {
+    return {};
+  }
+
+  /**
+   * A socket's own view of a stream event (e.g. hidden votes); null sends nothing to it.
+   * Rooms that send the same frame to everyone leave it undefined: broadcasts then serialise once.
+   */
+  protected renderFor?(event: ServerEvent, member: Member<S>): ServerEvent | null;
+
+  /** Non-WebSocket requests forwarded by the Worker (SSE, long polls). */
+  protected onRequest(_request: Request): Response | Promise<Response> {
+    return Response.json({ error: { code: "not_found", message: "Not found" } }, { status: 404 });
+  }
+
+  /** Room-specific alarm work; `nextAlarmAt` tells when it is next due (null: not needed). */
+  protected onAlarm(): void | Promise<void> {}
+  protected nextAlarmAt(): number | null {
+    return null;
+  }
+
+  // ---- helpers for room kinds -----------------------------------------------------------
+
+  /** Declares a command; its data type is inferred from the schema. */
+  protected command<Schema extends z.ZodType>(def: {
+    permission?: string;
+    schema: Schema;
+    concurrent?: boolean;
+    handle(ctx: CommandContext<z.output<Schema>, S>): unknown | Promise<unknown>;
+  }): SingleCommand<z.output<Schema>, S> {
+    return def as SingleCommand<z.output<Schema>, S>;
+  }
+
+  /** Declares a command whose frames that queue up are handled together (see `BatchCommand`). */
+  protected batchCommand<Schema extends z.ZodType>(def: {
+    permission?: string;
+    schema: Schema;
+    handleBatch(frames: CommandContext<z.output<Schema>, S>[]): Promise<Outcome[]>;
+  }): BatchCommand<z.output<Schema>, S> {
+    return def as BatchCommand<z.output<Schema>, S>;
+  }
+
+  /** The room's external id (session id, thread id, ...), known since its first request. */
+  protected get roomId(): string {
+    return this.meta("room_id") ?? "";
+  }
+
+  protected meta(key: string): string | null {
+    const row = this.sql
+      .exec<{ value: string }>("SELECT value FROM room_meta WHERE key = ?", key)
+      .toArray()[0];
+    return row?.value ?? null;
+  }
+
+  protected setMeta(key: string, value: string): void {
+    this.sql.exec(
+      "INSERT INTO room_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      key,
+      value,
+    );
+  }
+
+  /** Records the room id; RPC entry points call it with the id the Worker routed by. */
+  protected bind(roomId: string): void {
+    if (this.meta("room_id") !== roomId) this.setMeta("room_id", roomId);
+  }
+
+  /** Runs `fn` after every earlier command/RPC of this room has finished: one change at a time. */
+  protected exclusive<T>(fn: () => T | Promise<T>): Promise<T> {
+    return this.queue.run(fn);
+  }
+
+  /**
+   * Like `exclusive`, but calls with the same `key` that queue up behind other work run as one
+   * `handle(items)`, which returns one outcome per item (see `RoomQueue.batch`).
+   */
+  protected exclusiveBatch<T, R>(
+    key: string,
+    item: T,
+    handle: (items: T[]) => Promise<Outcome<R>[]> | Outcome<R>[],
+  ): Promise<R> {
+    return this.queue.batch(key, item, handle);
+  }
+
+  /** Open sockets of this room, optionally without one. */
+  protected sockets(except?: WebSocket): WebSocket[] {
+    return this.ctx
+      .getWebSockets()
+      .filter((ws) => ws !== except && ws.readyState === WebSocket.OPEN && !this.departed.has(ws));
+  }
+
+  /** Open sockets accepted with `tag` (see `socketTags`). */
+  protected socketsTagged(tag: string): WebSocket[] {
+    return this.ctx
+      .getWebSockets(tag)
+      .filter((ws) => ws.readyState === WebSocket.OPEN && !this.departed.has(ws));
+  }
+
+  protected memberOf(ws: WebSocket): Member<S> {
+    let member = this.members.get(ws);
+    if (!member) {
+      member = ws.deserializeAttachment() as Member<S>;
+      this.members.set(ws, member);
+    }
+    return member;
+  }
+
+  protected saveMember(ws: WebSocket, member: Member<S>): void {
+    this.members.set(ws, member);
+    ws.serializeAttachment(member);
+  }
+
+  protected can(member: Member<S>, permission: string): boolean {
+    return memberCan(member, permission);
+  }
+
+  /** How a frame becomes text; a room kind with its own canonical form overrides this. */
+  protected serialize(frame: ServerEvent | Reply): string {
+    return JSON.stringify(frame);
+  }
+
+  /** Sends a frame to one socket; a socket that went away meanwhile is ignored. */
+  protected send(ws: WebSocket, frame: ServerEvent | Reply): void {
+    sendText(ws, this.serialize(frame));
+  }
+
+  /** Sends an event outside the ordered stream (no `seq`) to every open socket but `except`. */
+  protected broadcast(event: string, data: unknown, except?: WebSocket): void {
+    const text = this.serialize({ event, data });
+    for (const ws of this.sockets(except)) sendText(ws, text);
+  }
+
+  /** Appends an event to the ordered stream (durably, with its `seq`) and sends it to everyone. */
+  protected publish(event: string, data: unknown): ServerEvent {
+    const frame = this.stream.append(event, data);
+    this.deliver(frame, this.sockets());
+    return frame;
+  }
+
+  // ---- runtime entry points -------------------------------------------------------------
+
+  override async fetch(request: Request): Promise<Response> {
+    const roomId = request.headers.get(ROOM_ID_HEADER);
+    if (roomId) this.bind(roomId);
+    try {
+      if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+        return await this.onRequest(request);
+      }
+      return await this.accept(request);
+    } catch (err) {
+      const api = this.reportError(err, "fetch");
+      return Response.json(api.toBody(), { status: api.status });
+    }
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    try {
+      await this.handleFrame(ws, message);
+    } catch (err) {
+      const api = this.reportError(err, "webSocketMessage");
+      this.sendError(ws, api.status, errorsOf(api));
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    try {
+      await this.leave(ws);
+    } catch (err) {
+      this.reportError(err, "webSocketClose");
+    } finally {
+      // The hibernation API does not answer the close frame itself; 1005/1006/1015 are reserved.
+      const reply = code === 1005 || code === 1006 || code === 1015 ? 1000 : code;
+      try {
+        ws.close(reply, reason);
+      } catch {
+        // already closed
+      }
+    }
+  }
+
+  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    try {
+      await this.leave(ws);
+    } catch (err) {
+      this.reportError(err, "webSocketError");
+    }
+    this.reportError(error, "webSocketError");
+  }
+
+  override async alarm(): Promise<void> {
+    try {
+      await this.sweepIdleSockets();
+      await this.lifetime.enforce();
+      this.stream.prune();
+      await this.onAlarm();
+    } catch (err) {
+      this.reportError(err, "alarm");
+    } finally {
+      await this.scheduleAlarm();
+    }
+  }
+
+  // ---- internals ------------------------------------------------------------------------
+
+  private async accept(request: Request): Promise<Response> {
+    const caller = callerFromHeaders(request.headers);
+    const member = memberFromCaller(caller, await this.initialState(request, caller));
+    // After the last await before accepting: sockets accepted meanwhile count, the cap is exact.
+    const refusal = this.lifetime.refusal(member);
+    if (refusal) return Response.json(refusal.toBody(), { status: refusal.status });
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    this.ctx.acceptWebSocket(server, [...this.lifetime.tagsOf(member), ...this.socketTags(member)]);
+    this.saveMember(server, member);
+
+    const since = new URL(request.url).searchParams.get("since");
+    if (since !== null) await this.resume(server, member, Number(since));
+    await this.onJoin(server, member);
+    // A new socket cannot be idle before IDLE_TIMEOUT_MS, nor need its credential checked
+    // before its own dues; the alarm then works out the rest, so accepting stays O(1) however
+    // many sockets the room holds.
+    const due = [
+      this.dropsSilentSockets ? Date.now() + IDLE_TIMEOUT_MS : null,
+      this.lifetime.dueAt(member),
+    ].filter((at) => at !== null);
+    if (due.length) await this.ensureAlarmBy(Math.min(...due));
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  private async resume(ws: WebSocket, member: Member<S>, since: number): Promise<void> {
+    const missed = Number.isSafeInteger(since) && since >= 0 ? this.stream.after(since) : null;
+    if (missed === null) {
+      // The snapshot is the state as of the stream's head: clients continue after that seq.
+      const seq = this.stream.head();
+      this.send(ws, { event: "resync", data: await this.snapshot(member), seq });
+      return;
+    }
+    this.deliver(missed, [ws]);
+  }
+
+  private deliver(frames: ServerEvent | ServerEvent[], targets: WebSocket[]): void {
+    const list = Array.isArray(frames) ? frames : [frames];
+    const render = this.renderFor?.bind(this);
+    for (const frame of list) {
+      // Sockets that get the frame as stored share one serialisation; own views are serialised each.
+      let shared: string | undefined;
+      for (const ws of targets) {
+        const view = render ? render(frame, this.memberOf(ws)) : frame;
+        if (view === frame) {
+          shared ??= this.serialize(frame);
+          sendText(ws, shared);
+        } else if (view) {
+          this.send(ws, view);
+        }
+      }
+    }
+  }
+
+  private async handleFrame(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    if (typeof message !== "string") {
+      const tooBig = message.byteLength > MAX_FRAME_BYTES;
+      this.sendError(
+        ws,
+        tooBig ? 413 : 400,
+        [tooBig ? "Frame exceeds 64 KiB" : "Binary frames are not supported; send JSON text"],
+        requestIdOf(new TextDecoder().decode(message)),
+      );
+      return;
+    }
+    if (exceedsFrameLimit(message)) {
+      this.sendError(ws, 413, ["Frame exceeds 64 KiB"], requestIdOf(message));
+      return;
+    }
+    if (!this.limiter.allow(ws)) {
+      this.sendError(ws, 429, ["Too many frames; slow down"], requestIdOf(message));
+      return;
+    }
+    const parsed = parseClientFrame(message);
+    if (!parsed.ok) {
+      this.sendError(ws, parsed.status, parsed.errors, parsed.requestId);
+      return;
+    }
+    const { frame } = parsed;
+    const member = this.touch(ws);
+    if (this.lifetime.expired(member)) {
+      // The alarm closes it at expiry; a frame that comes first is not served either.
+      this.sendError(ws, 401, ["The credential has expired"], frame.requestId);
+      await this.closeSocket(ws, "credentialExpired", "credential expired");
+      return;
+    }
+    // Before the room's own commands, so no room kind can shadow the refresh.
+    if (frame.event === AUTH_EVENT) {
+      await this.lifetime.refresh(ws, frame);
+      return;
+    }
+    const command = Object.hasOwn(this.commands, frame.event)
+      ? this.commands[frame.event]
+      : undefined;
+    if (!command) {
+      this.sendError(ws, 400, [`Unknown event '${frame.event}'`], frame.requestId);
+      return;
+    }
+    if (command.permission && !this.can(member, command.permission)) {
+      console.warn(
+        `${this.constructor.name}:${this.roomId} refused '${frame.event}' from ${member.userId ?? member.name}: needs ${command.permission}`,
+      );
+      this.sendError(
+        ws,
+        403,
+        [`'${frame.event}' needs the '${command.permission}' permission`],
+        frame.requestId,
+      );
+      return;
+    }
+    const data = command.schema.safeParse(frame.data);
+    if (!data.success) {
+      this.sendError(
+        ws,
+        400,
+        issuesToErrors(data.error).map((e) => `data.${e}`),
+        frame.requestId,
+      );
+      return;
+    }
+    try {
+      const ctx = { ws, member: this.memberOf(ws), data: data.data, requestId: frame.requestId };
+      const result = await this.runCommand(frame.event, command, ctx);
+      if (frame.requestId !== undefined) {
+        const reply: Reply = { request_id: frame.requestId, status: 200, errors: [] };
+        if (result !== undefined) reply.data = result;
+        this.send(ws, reply);
+      }
+    } catch (err) {
+      const api = this.reportError(err, "webSocketMessage");
+      this.sendError(ws, api.status, errorsOf(api), frame.requestId);
+    }
+  }
+
+  private runCommand<D>(
+    event: string,
+    command: Command<D, S>,
+    ctx: CommandContext<D, S>,
+  ): Promise<unknown> {
+    if ("handleBatch" in command) {
+      return this.exclusiveBatch(`command:${event}`, ctx, (frames) => command.handleBatch(frames));
+    }
+    if (command.concurrent) return Promise.resolve(command.handle(ctx));
+    return this.exclusive(() => command.handle(ctx));
+  }
+
+  private touch(ws: WebSocket): Member<S> {
+    const member = this.memberOf(ws);
+    const now = Date.now();
+    if (now - member.lastSeen >= LAST_SEEN_RESOLUTION_MS) {
+      this.saveMember(ws, { ...member, lastSeen: now });
+    }
+    return this.memberOf(ws);
+  }
+
+  private sendError(ws: WebSocket, status: number, errors: string[], requestId?: RequestId): void {
+    if (requestId !== undefined) this.send(ws, { request_id: requestId, status, errors });
+    else this.send(ws, { event: "error", data: { status, errors } });
+  }
+
+  private async leave(ws: WebSocket): Promise<void> {
+    if (this.departed.has(ws)) return;
+    this.departed.add(ws);
+    await this.onLeave(ws, this.memberOf(ws));
+  }
+
+  private lastActivity(ws: WebSocket): number {
+    const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+    return Math.max(this.memberOf(ws).lastSeen, pinged);
+  }
+
+  private async sweepIdleSockets(now = Date.now()): Promise<void> {
+    if (!this.dropsSilentSockets) return;
+    for (const ws of this.sockets()) {
+      if (now - this.lastActivity(ws) < IDLE_TIMEOUT_MS) continue;
+      await this.closeSocket(ws, "idle", "idle timeout");
+    }
+  }
+
+  /** Closes a socket with one of the protocol's codes and runs its leave hook now. */
+  protected async closeSocket(ws: WebSocket, reason: CloseReason, text: string): Promise<void> {
+    try {
+      ws.close(CLOSE_CODES[reason].code, text);
+    } catch {
+      // already closing
+    }
+    await this.leave(ws);
+  }
+
+  /**
+   * One alarm for the idle sweep, the sockets' credentials and the room kind's own timers:
+   * whichever is due first. A room whose sockets neither go idle nor expire sets none for them.
+   */
+  private async scheduleAlarm(): Promise<void> {
+    const due: number[] = [];
+    const soon = Date.now() + 1_000;
+    const open = this.sockets();
+    if (this.dropsSilentSockets && open.length) {
+      const oldest = Math.min(...open.map((ws) => this.lastActivity(ws)));
+      due.push(Math.max(oldest + IDLE_TIMEOUT_MS, soon));
+    }
+    const credentials = this.lifetime.nextDueAt(open);
+    if (credentials !== null) due.push(Math.max(credentials, soon));
+    const own = this.nextAlarmAt();
+    if (own !== null) due.push(own);
+    if (!due.length) return;
+    await this.ensureAlarmBy(Math.min(...due));
+  }
+
+  protected async ensureAlarmBy(due: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > due || current < Date.now()) {
+      await this.ctx.storage.setAlarm(due);
+    }
+  }
+
+  /** Logs unknown errors once with the room's name; returns what the client may see. */
+  protected reportError(err: unknown, where: string): ApiError {
+    const api = toApiError(err);
+    if (api.code === "internal") {
+      console.error(`Error in ${this.constructor.name}:${this.roomId} ${where}`, err);
+    }
+    return api;
+  }
+}
+
+function sendText(ws: WebSocket, text: string): void {
+  try {
+    ws.send(text);
+  } catch {
+    // The socket closed between listing and sending; its close handler cleans up.
+  }
+}
+
+function errorsOf(err: ApiError): string[] {
+  const details = err.details;
+  if (details && typeof details === "object" && !Array.isArray(details)) {
+    const entries = Object.entries(details as Record<string, unknown>);
+    if (entries.length) {
+      return entries.flatMap(([field, problems]) =>
+        (Array.isArray(problems) ? problems : [problems]).map((p) => `${field}: ${String(p)}`),
+      );
+    }
+  }
+  return [err.message];
+}
+
+/** The request id of a frame refused before it is handled (size, binary, rate limit). */
+function requestIdOf(message: string): RequestId | undefined {
+  const parsed = parseClientFrame(message);
+  if (parsed.ok) return parsed.frame.requestId;
+  return parsed.requestId;
+}

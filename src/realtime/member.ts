@@ -1,0 +1,46 @@
+import type { Caller } from "../platform/auth/caller";
+import { credentialFacts } from "./socket-credential";
+
+/**
+ * Per-connection facts, kept in the socket attachment so they survive hibernation.
+ * `state` is the room kind's own per-socket data (subscriptions, channels...).
+ */
+export interface Member<S = Record<string, unknown>> {
+  userId: string | null;
+  name: string;
+  permissions: string[];
+  admin: boolean;
+  lang?: string;
+  connectedAt: number;
+  /** Last frame received from the client (auto-answered pings are tracked by the runtime). */
+  lastSeen: number;
+  /** When the socket's credential ends (epoch ms); the socket is closed 4401 then. */
+  expiresAt?: number;
+  /** The API key behind the credential: the socket closes 4401 when the key is revoked. */
+  keyId?: string;
+  /** When `token_expiring` is due; removed once sent, so each credential is warned once. */
+  warnAt?: number;
+  state: S;
+}
+
+export function memberFromCaller<S>(caller: Caller, state: S, now = Date.now()): Member<S> {
+  const base = { connectedAt: now, lastSeen: now, state };
+  switch (caller.kind) {
+    case "admin":
+      return { ...base, userId: null, name: "admin", permissions: [], admin: true };
+    case "user":
+      return {
+        ...base,
+        ...credentialFacts(caller, now),
+        userId: caller.user.id,
+        name: caller.user.name,
+        admin: false,
+      };
+    case "anonymous":
+      return { ...base, userId: null, name: "anonymous", permissions: [], admin: false };
+  }
+}
+
+export function memberCan(member: Member<unknown>, permission: string): boolean {
+  return member.admin || member.permissions.includes(permission);
+}
