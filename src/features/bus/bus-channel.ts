@@ -7,7 +7,7 @@ import { GroupCommit } from "../../realtime/group-commit";
 import type { Member } from "../../realtime/member";
 import type { RoomKind } from "../../realtime/room-kind";
 import { succeeded } from "../../realtime/room-queue";
-import { type PreparedEvent, ROOM_OUTBOX_RETRY_MS, RoomOutbox } from "../webhooks/outbox";
+import { type PreparedEvent, ROOM_OUTBOX_RETRY_MS, RoomOutbox } from "../webhooks";
 import { ChannelName, DbName, listenChannels, parseChannelQuery } from "./channels";
 import { SseStreams } from "./sse";
 import { BusStore, KEEP_MS, type NewMessage } from "./store";

@@ -1,4 +1,4 @@
-import type { PreparedEvent } from "../webhooks/outbox";
+import type { PreparedEvent } from "../webhooks";
 import { busStub } from "./bus-channel";
 import { ChannelName, DbName } from "./channels";
 import { MessageInput } from "./wire";

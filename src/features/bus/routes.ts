@@ -12,7 +12,7 @@ import {
 } from "../../platform/http/router";
 import { IdempotencyHeaders, idempotent } from "../../platform/idempotency/middleware";
 import { MAX_FRAME_BYTES } from "../../protocol";
-import { prepareEvent } from "../webhooks/outbox";
+import { prepareEvent } from "../webhooks";
 import {
   ChannelList,
   ChannelName,

@@ -1,4 +1,4 @@
-import type { PreparedEvent, RoomOutbox } from "../webhooks/outbox";
+import type { PreparedEvent, RoomOutbox } from "../webhooks";
 import { formatMessageId, newBusTag, parseMessageId } from "./message-id";
 import type { DeliveredMessage, Delivery, MessageInput } from "./wire";
 

@@ -14,7 +14,7 @@ import {
   page,
 } from "../../platform/http/router";
 import { IdempotencyHeaders, idempotent } from "../../platform/idempotency/middleware";
-import { chatFieldErrors } from "../threads/chat-field-errors";
+import { chatFieldErrors } from "../threads";
 import { CODES } from "./answer-input";
 import type { Schema } from "./model";
 import {

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { FreeObject, jsonBytes, MAX_META_BYTES } from "../threads/bounds";
+import { FreeObject, jsonBytes, MAX_META_BYTES } from "../threads";
 import type { Answer, Group, LocalizedText, Question } from "./model";
 import { QUESTION_TYPES } from "./model";
 import { ForkRule, Modification } from "./rules";

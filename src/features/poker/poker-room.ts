@@ -7,7 +7,7 @@ import type { Member } from "../../realtime/member";
 import type { RoomKind } from "../../realtime/room-kind";
 import { failed, succeeded } from "../../realtime/room-queue";
 import { asResult, type RpcResult } from "../../realtime/rpc-result";
-import { dispatchEvents, outboxStatements, prepareEvent } from "../webhooks/outbox";
+import { dispatchEvents, outboxStatements, prepareEvent } from "../webhooks";
 import { storyPointsFor } from "./deck";
 import { nextStory } from "./next-story";
 import {

@@ -1,9 +1,7 @@
-import type { AcceptedAnswer } from "../chat-schemas/answer-input";
-import { CODES } from "../chat-schemas/answer-input";
-import type { Question } from "../chat-schemas/model";
-import { questionType } from "../chat-schemas/question-types";
-import { chatInvalid } from "../threads/errors";
-import type { PostDraft } from "../threads/member-state";
+import type { AcceptedAnswer, Question } from "../chat-schemas";
+import { CODES, questionType } from "../chat-schemas";
+import type { PostDraft } from "../threads";
+import { chatInvalid } from "../threads";
 import { escapeHtml, unescapeHtml } from "./text";
 
 /**

@@ -1,16 +1,17 @@
 import type { Caller } from "../../platform/auth/caller";
 import { getDb } from "../../platform/db";
 import {
+  applyModifications,
   END,
+  forkTarget,
   initialQuestion,
+  loadSchema,
   type Question,
   questionByQid,
   type Schema,
-} from "../chat-schemas/model";
-import { loadSchema } from "../chat-schemas/queries";
-import { applyModifications, forkTarget, type Variables } from "../chat-schemas/rules";
-import type { MemberChange, ThreadOps } from "../threads/member-state";
-import type { MemberRow } from "../threads/queries";
+  type Variables,
+} from "../chat-schemas";
+import type { MemberChange, MemberRow, ThreadOps } from "../threads";
 import { type Audience, questionMessage } from "./question-message";
 import { planRepeat } from "./schedule";
 

@@ -1,18 +1,24 @@
-import type { AcceptedAnswer } from "../chat-schemas/answer-input";
-import { CODES } from "../chat-schemas/answer-input";
-import { findQuestion, type Question, type Schema } from "../chat-schemas/model";
-import { applyAnswer, nextQid } from "../chat-schemas/navigation";
-import { questionType } from "../chat-schemas/question-types";
-import { chatInvalid, FieldCodes } from "../threads/errors";
+import type { AcceptedAnswer } from "../chat-schemas";
 import {
+  applyAnswer,
+  CODES,
+  findQuestion,
+  nextQid,
+  type Question,
+  questionType,
+  type Schema,
+} from "../chat-schemas";
+import {
+  chatInvalid,
+  FieldCodes,
   isScripted,
   type MemberChangeContext,
   type MemberChangedContext,
+  type MemberStateHooks,
   type PostContext,
   type PostedContext,
-  registerMemberStateHooks,
   SCHEMA_STATES,
-} from "../threads/member-state";
+} from "../threads";
 import { acceptAnswer } from "./answer";
 import {
   advance,
@@ -193,4 +199,10 @@ async function afterPost(ctx: PostedContext): Promise<void> {
   await advance(ctx.ops, member, p.schema, nextQid(p.question, p.answer, pool), pool, ctx.actor);
 }
 
-registerMemberStateHooks({ beforeMemberChange, afterMemberChange, beforePost, afterPost });
+/** The member state hooks of automated conversations (registered by `src/rooms.ts`). */
+export const scriptedHooks: MemberStateHooks = {
+  beforeMemberChange,
+  afterMemberChange,
+  beforePost,
+  afterPost,
+};

@@ -1,6 +1,6 @@
 import { and, eq, isNotNull, max, min, sql } from "drizzle-orm";
 import type { Db } from "../../platform/db";
-import { threadMembers, threadMessages } from "../threads/schema";
+import { threadMembers, threadMessages } from "../threads";
 
 /**
  * A member's latest answer text per question (question id → HTML-escaped text as stored), for

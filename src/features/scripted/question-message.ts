@@ -1,8 +1,13 @@
 import { getDb } from "../../platform/db";
-import { localize, type Question, type Schema } from "../chat-schemas/model";
-import type { Variables } from "../chat-schemas/rules";
-import { renderTemplate, type TemplateContext } from "../chat-schemas/template";
-import type { SystemMessageInput, ThreadOps } from "../threads/member-state";
+import type { Variables } from "../chat-schemas";
+import {
+  localize,
+  type Question,
+  renderTemplate,
+  type Schema,
+  type TemplateContext,
+} from "../chat-schemas";
+import type { SystemMessageInput, ThreadOps } from "../threads";
 import { latestAnswers } from "./queries";
 import { escapeHtml, unescapeHtml } from "./text";
 

@@ -1,14 +1,6 @@
-import type { ThreadService } from "../threads/service";
+import type { RestartClock, ScheduledRestarts, ThreadService } from "../threads";
 import { restartDue, restartsChanged } from "./engine";
 import { earliestRestart } from "./queries";
-
-/** The part of the thread room the scheduled repeats need: its meta row and its alarm. */
-export interface RestartClock {
-  meta(key: string): string | null;
-  setMeta(key: string, value: string): void;
-  /** Makes the room's alarm fire no later than `at` (ms). */
-  wakeBy(at: number): Promise<void>;
-}
 
 const META_KEY = "scripted_next_restart";
 
@@ -34,3 +26,10 @@ export async function runDueRestarts(svc: ThreadService, clock: RestartClock): P
   const at = await earliestRestart(svc.db, svc.threadId);
   clock.setMeta(META_KEY, at ?? "");
 }
+
+/** The scheduled repeats, as the thread room runs them (registered by `src/rooms.ts`). */
+export const scriptedRestarts: ScheduledRestarts = {
+  alarmAt: restartAlarmAt,
+  plan: planRestarts,
+  runDue: runDueRestarts,
+};

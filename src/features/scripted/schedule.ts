@@ -1,4 +1,4 @@
-import type { MemberRow } from "../threads/queries";
+import type { MemberRow } from "../threads";
 
 /** `frequency_unit` × `frequency_value` after `from`; months keep the day where they can. */
 export function addInterval(from: Date, unit: string, value: number): Date {

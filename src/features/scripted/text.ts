@@ -1,4 +1,4 @@
-import { escapeHtml } from "../threads/text";
+import { escapeHtml } from "../../platform/html";
 
 export { escapeHtml };
 

@@ -1,6 +1,6 @@
 import { getDb } from "../../platform/db";
 import { notFound } from "../../platform/errors";
-import { outboxStatements, type PreparedEvent, prepareEvent } from "../webhooks/outbox";
+import { outboxStatements, type PreparedEvent, prepareEvent } from "../webhooks";
 import {
   type FlowRow,
   findFlow,

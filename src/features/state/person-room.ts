@@ -8,7 +8,7 @@ import type { CommandContext } from "../../realtime/commands";
 import type { Member } from "../../realtime/member";
 import type { RoomKind } from "../../realtime/room-kind";
 import { asResult, type RpcResult } from "../../realtime/rpc-result";
-import { dispatchEvents } from "../webhooks/outbox";
+import { dispatchEvents } from "../webhooks";
 import { type Changed, setFlowState, setStepState } from "./changes";
 import {
   type FlowRow,

@@ -1,7 +1,14 @@
 import type { FieldErrors } from "../../platform/errors";
-import { type AcceptedAnswer, type AnswerInput, CODES } from "../chat-schemas/answer-input";
-import { findQuestion, type Question, type Schema } from "../chat-schemas/model";
-import { questionType, validateAnswer } from "../chat-schemas/question-types";
+import {
+  type AcceptedAnswer,
+  type AnswerInput,
+  CODES,
+  findQuestion,
+  type Question,
+  questionType,
+  type Schema,
+  validateAnswer,
+} from "../chat-schemas";
 
 export type ItemCheck =
   | { ok: true; question: Question; answer: AcceptedAnswer }

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, sql } from "drizzle-orm";
 import type { Db } from "../../platform/db";
-import { type SurveyState, surveyItems, surveys } from "../chat-schemas/schema";
+import { type SurveyState, surveyItems, surveys } from "../chat-schemas";
 
 export type SurveyRow = typeof surveys.$inferSelect;
 export type SurveyItemRow = typeof surveyItems.$inferSelect;

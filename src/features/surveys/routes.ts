@@ -15,12 +15,9 @@ import {
   page,
 } from "../../platform/http/router";
 import { IdempotencyHeaders, idempotent } from "../../platform/idempotency/middleware";
-import { CODES } from "../chat-schemas/answer-input";
-import { AnswerRef, QuestionRef } from "../chat-schemas/answer-refs";
-import type { Schema } from "../chat-schemas/model";
-import { isConstraintViolation, loadSchema } from "../chat-schemas/queries";
-import { schemaSettings } from "../chat-schemas/settings";
-import { chatFieldErrors } from "../threads/chat-field-errors";
+import type { Schema } from "../chat-schemas";
+import { CODES, isConstraintViolation, loadSchema, schemaSettings } from "../chat-schemas";
+import { AnswerRef, chatFieldErrors, QuestionRef } from "../threads";
 import { checkItem } from "./items";
 import {
   applyItemChange,

@@ -1,4 +1,4 @@
-import { END, initialQuestion, type Question } from "../chat-schemas/model";
+import { END, initialQuestion, type Question } from "../chat-schemas";
 
 /** What the state computation needs of a survey item. */
 export interface ItemFacts {

@@ -1,5 +1,5 @@
 import type { FieldErrors } from "../../platform/errors";
-import { escapeHtml } from "./text";
+import { escapeHtml } from "../../platform/html";
 
 /** An attachment as a client sends it (`POST /api/threads/:id/messages`, `attachments`). */
 export interface AttachmentInput {

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { UserId, UserName } from "../../platform/auth/user-id";
-import { AnswerRef, QuestionRef } from "../chat-schemas/answer-refs";
+import { AnswerRef, QuestionRef } from "./answer-refs";
 import {
   FreeObject,
   jsonBytes,

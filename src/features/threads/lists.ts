@@ -1,6 +1,7 @@
 import type { Caller } from "../../platform/auth/caller";
 import type { Db } from "../../platform/db";
 import { badRequest } from "../../platform/errors";
+import { escapeHtml } from "../../platform/html";
 import { accessViewer, may, type ThreadAccess } from "./access";
 import { chatInvalid } from "./errors";
 import { nudgeUnread } from "./nudge";
@@ -18,7 +19,6 @@ import {
 } from "./queries";
 import { loadBases } from "./read";
 import type { ChatSettings, PageSettings } from "./settings";
-import { escapeHtml } from "./text";
 import { viewerOf } from "./viewer";
 import { byMessage, memberView, messageBase, messageFor, outsiderView, userView } from "./views";
 

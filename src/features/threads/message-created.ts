@@ -1,6 +1,6 @@
 import { type SQL, sql } from "drizzle-orm";
-import { prepareEvent } from "../webhooks/outbox";
-import type { NewEvent } from "../webhooks/queries";
+import type { NewEvent } from "../webhooks";
+import { prepareEvent } from "../webhooks";
 
 /**
  * The first 16 hex digits of every `thread.message_created` uuid (from the type's name, with

@@ -1,6 +1,7 @@
 import { notFound } from "../../platform/errors";
+import { escapeHtml } from "../../platform/html";
 import type { IdempotentRun } from "../../platform/idempotency/run";
-import { dispatchEvents } from "../webhooks/outbox";
+import { dispatchEvents } from "../webhooks";
 import { accessViewer, forbidden, may, memberViewer, type ThreadAccess } from "./access";
 import { prepareAttachment, validateAttachment } from "./attachments";
 import { chatForbidden, FieldCodes } from "./errors";
@@ -24,7 +25,6 @@ import {
 } from "./queries";
 import { callerThreadView, loadBases } from "./read";
 import type { MessageDraft, ThreadService } from "./service";
-import { escapeHtml } from "./text";
 import { messageFor } from "./views";
 
 /**

@@ -1,4 +1,4 @@
-import { publishToBus } from "../bus/publish";
+import { publishToBus } from "../bus";
 
 /**
  * Tells each user's bus channel (`user:<id>`, namespace `settings.busDb`) its new unread count

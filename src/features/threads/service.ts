@@ -1,7 +1,7 @@
 import type { Caller } from "../../platform/auth/caller";
 import { type Db, getDb } from "../../platform/db";
 import { notFound } from "../../platform/errors";
-import { dispatchEvents, outboxStatements } from "../webhooks/outbox";
+import { dispatchEvents, outboxStatements } from "../webhooks";
 import { authorize, memberViewer, type ThreadAccess } from "./access";
 import type { StoredAttachment } from "./attachments";
 import {

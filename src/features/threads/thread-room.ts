@@ -1,4 +1,3 @@
-import "../scripted/hooks";
 import type { Caller } from "../../platform/auth/caller";
 import { hasPermission, PERMISSIONS } from "../../platform/auth/permissions";
 import { getDb } from "../../platform/db";
@@ -10,12 +9,7 @@ import { EventTooLarge } from "../../realtime/event-stream";
 import type { Member } from "../../realtime/member";
 import type { RoomKind } from "../../realtime/room-kind";
 import { asResult, type RpcResult } from "../../realtime/rpc-result";
-import {
-  planRestarts,
-  type RestartClock,
-  restartAlarmAt,
-  runDueRestarts,
-} from "../scripted/restart-alarm";
+import { type RestartClock, scheduledRestarts } from "./extensions";
 import type {
   CreateThreadInput,
   EditMessageInput,
@@ -273,7 +267,7 @@ export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFan
           if (!this.caughtUp) await this.catchUp(svc);
           try {
             const result = await fn(svc);
-            await planRestarts(svc, this.restartClock);
+            await scheduledRestarts()?.plan(svc, this.restartClock);
             return result;
           } catch (err) {
             // It may have stored a message it did not publish.
@@ -305,7 +299,7 @@ export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFan
     this.caughtUp = true;
   }
 
-  // ---- scheduled repeats of scripted members (on_finish: repeat with a frequency) ---------
+  // ---- scheduled work of a registered extension (scripted repeats: on_finish with a frequency) ---
 
   private readonly restartClock: RestartClock = {
     meta: (key) => this.meta(key),
@@ -317,13 +311,14 @@ export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFan
   };
 
   protected override nextAlarmAt(): number | null {
-    return restartAlarmAt(this.restartClock);
+    return scheduledRestarts()?.alarmAt(this.restartClock) ?? null;
   }
 
   protected override async onAlarm(): Promise<void> {
-    if (!this.roomId || restartAlarmAt(this.restartClock) === null) return;
+    const restarts = scheduledRestarts();
+    if (!this.roomId || !restarts || restarts.alarmAt(this.restartClock) === null) return;
     const result = await this.run(this.roomId, { kind: "admin" }, (svc) =>
-      runDueRestarts(svc, this.restartClock),
+      restarts.runDue(svc, this.restartClock),
     );
     if (!result.ok)
       console.error(`ThreadRoom:${this.roomId} scheduled restarts failed`, result.error);

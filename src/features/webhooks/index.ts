@@ -1,0 +1,3 @@
+/** The public entry of the webhooks feature: other features import only this file (docs/ARCHITECTURE.md, "Layering"). */
+export * from "./outbox";
+export * from "./queries";
