@@ -1,4 +1,5 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
+import { z } from "zod";
 import { requireCaller } from "../platform/auth/middleware";
 import { badRequest, notFound } from "../platform/errors";
 import { createRouter, errorResponses } from "../platform/http/router";

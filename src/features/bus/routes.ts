@@ -1,4 +1,5 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
+import { z } from "zod";
 import { requireAdmin, requireCaller, requirePermission } from "../../platform/auth/middleware";
 import { PERMISSIONS } from "../../platform/auth/permissions";
 import { UserId } from "../../platform/auth/user-id";

@@ -1,4 +1,5 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
+import { z } from "zod";
 import type { Caller } from "../../platform/auth/caller";
 import { requireAdmin, requireCaller } from "../../platform/auth/middleware";
 import { getDb } from "../../platform/db";

@@ -1,4 +1,6 @@
-import { z } from "@hono/zod-openapi";
+// Adds .openapi() to zod's schemas (extendZodWithOpenApi) before this module runs.
+import "@hono/zod-openapi";
+import { z } from "zod";
 import { FreeObject, jsonBytes, MAX_META_BYTES } from "../threads";
 import type { Answer, Group, LocalizedText, Question } from "./model";
 import { QUESTION_TYPES } from "./model";

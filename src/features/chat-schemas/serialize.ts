@@ -1,4 +1,6 @@
-import { z } from "@hono/zod-openapi";
+// Adds .openapi() to zod's schemas (extendZodWithOpenApi) before this module runs.
+import "@hono/zod-openapi";
+import { z } from "zod";
 import { localize, type Question, type Schema, type SchemaSummary } from "./model";
 import type { TreeDraft } from "./schema-input";
 

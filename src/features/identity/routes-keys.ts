@@ -1,4 +1,5 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
+import { z } from "zod";
 import { forgetKeyLiveness, generateApiKey, hashApiKey } from "../../platform/auth/api-keys";
 import {
   type ApiKeyRow,

@@ -1,4 +1,5 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
+import { z } from "zod";
 import { createRouter, jsonResponse } from "../../platform/http/router";
 
 const health = createRoute({

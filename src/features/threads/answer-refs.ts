@@ -1,4 +1,6 @@
-import { z } from "@hono/zod-openapi";
+// Adds .openapi() to zod's schemas (extendZodWithOpenApi) before this module runs.
+import "@hono/zod-openapi";
+import { z } from "zod";
 
 /**
  * How clients name a schema's answers and questions (scripted messages, survey items). The

@@ -1,4 +1,6 @@
-import { z } from "@hono/zod-openapi";
+// Adds .openapi() to zod's schemas (extendZodWithOpenApi) before this module runs.
+import "@hono/zod-openapi";
+import { z } from "zod";
 import { UserId, UserName } from "../../platform/auth/user-id";
 import { AnswerRef, QuestionRef } from "./answer-refs";
 import {

@@ -1,4 +1,7 @@
-import { z } from "@hono/zod-openapi";
+// Adds .openapi() to zod's schemas (extendZodWithOpenApi) before this module runs.
+import "@hono/zod-openapi";
+import { z } from "zod";
+import { PaginationQuery } from "../../platform/http/router";
 import { MEMBER_STATES } from "./member-state";
 import { NOTIFICATION_NAMES } from "./notifications";
 import { PERMISSION_NAMES } from "./permissions";
@@ -29,10 +32,12 @@ export const MessageParams = ThreadParams.extend({
     .openapi({ param: { name: "mid", in: "path" }, type: "integer" }),
 });
 
-/** `?limit=` (the settings' default, normally 50, max 200) and `?offset=`. */
-export const PageQuery = z.object({
+/**
+ * The one pagination query (`PaginationQuery`) with its `?limit=` left to the chat settings (their
+ * default, normally 50, max 200; `pageLimit`).
+ */
+export const PageQuery = PaginationQuery.extend({
   limit: z.coerce.number().int().min(1).optional().openapi({ example: 50 }),
-  offset: z.coerce.number().int().min(0).default(0).openapi({ example: 0 }),
 });
 
 export const Attachment = z

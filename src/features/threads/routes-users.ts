@@ -1,4 +1,5 @@
-import { createRoute, type z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
+import type { z } from "zod";
 import { requireCaller } from "../../platform/auth/middleware";
 import { getDb } from "../../platform/db";
 import { notFound } from "../../platform/errors";

@@ -1,4 +1,5 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
+import { z } from "zod";
 import { requireCaller } from "../../platform/auth/middleware";
 import { getDb } from "../../platform/db";
 import { badRequest } from "../../platform/errors";

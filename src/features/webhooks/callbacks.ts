@@ -41,10 +41,6 @@ export function isRegisteredCallback(name: string): boolean {
   return callbacks.has(name);
 }
 
-export function callbackNames(): string[] {
-  return [...callbacks.keys()];
-}
-
 /** Runs a hook's callback after an attempt; a failing callback is logged, never retried. */
 export async function runCallback(
   name: string | null,

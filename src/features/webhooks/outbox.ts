@@ -68,11 +68,10 @@ export async function prepareEvent(
     );
     throw badRequest(`Invalid data for event type '${eventType}'`, details);
   }
-  const payloadData = type.serialize ? type.serialize(parsed.data) : parsed.data;
   return {
     uuid,
     eventType,
-    data: JSON.stringify(payloadData),
+    data: JSON.stringify(parsed.data),
     // Built-in types carry many users' data: only the admin's hooks get them.
     onlyOwner: type.builtin ? ADMIN_OWNER : undefined,
   };

@@ -7,8 +7,6 @@ export interface EventTypeDefinition {
   name: string;
   description: string;
   data: z.ZodType;
-  /** Turns the emitted data into the payload's `data`; identity when absent. */
-  serialize?: (data: unknown) => unknown;
   builtin: boolean;
 }
 
@@ -84,14 +82,6 @@ const codeTypes = new Map<string, EventTypeDefinition>(BUILTIN.map((t) => [t.nam
 /** Whether the system emits `name` itself (built in or registered in code): admin-only data. */
 export function isBuiltinEventType(name: string): boolean {
   return codeTypes.has(name);
-}
-
-/** Registers an event type in code (at module load), with the zod schema of its data. */
-export function registerEventType(definition: Omit<EventTypeDefinition, "builtin">): void {
-  if (codeTypes.has(definition.name)) {
-    throw new Error(`Webhook event type '${definition.name}' is already registered`);
-  }
-  codeTypes.set(definition.name, { ...definition, builtin: true });
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { z } from "@hono/zod-openapi";
+import type { z } from "zod";
 import type { Caller } from "../../platform/auth/caller";
 import { getDb } from "../../platform/db";
 import { badRequest, conflict, forbidden, notFound, unauthorized } from "../../platform/errors";

@@ -9,10 +9,6 @@ export const PERMISSIONS = {
   stateObserve: "state.observe",
 } as const;
 
-export function isAdmin(caller: Caller): boolean {
-  return caller.kind === "admin";
-}
-
 /**
  * `permission` limited to one resource (a poker session): `planning_poker.vote:<session id>`.
  * Invite links mint these, so a guest's token is worth nothing in another session.

@@ -1,4 +1,6 @@
-import { z } from "@hono/zod-openapi";
+// Adds .openapi() to zod's schemas (extendZodWithOpenApi) before this module runs.
+import "@hono/zod-openapi";
+import { z } from "zod";
 
 /**
  * User ids (CONTRACT.md §1): 1–128 characters of `A-Z a-z 0-9 . _ @ + -`. The charset keeps ids

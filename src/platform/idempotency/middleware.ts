@@ -1,6 +1,8 @@
-import { z } from "@hono/zod-openapi";
+// Adds .openapi() to zod's schemas (extendZodWithOpenApi) before this module runs.
+import "@hono/zod-openapi";
 import canonicalize from "canonicalize";
 import { createMiddleware } from "hono/factory";
+import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import type { Caller } from "../auth/caller";
 import { getDb } from "../db";
