@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { z } from "zod";
 import type { Caller } from "../platform/auth/caller";
 import { type ApiError, toApiError } from "../platform/errors";
+import * as time from "../platform/time";
 import {
   AUTH_EVENT,
   CLOSE_CODES,
@@ -302,11 +303,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     } finally {
       // The hibernation API does not answer the close frame itself; 1005/1006/1015 are reserved.
       const reply = code === 1005 || code === 1006 || code === 1015 ? 1000 : code;
-      try {
-        ws.close(reply, reason);
-      } catch {
-        // already closed
-      }
+      closeQuietly(ws, reply, reason);
     }
   }
 
@@ -352,7 +349,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     // before its own dues; the alarm then works out the rest, so accepting stays O(1) however
     // many sockets the room holds.
     const due = [
-      this.dropsSilentSockets ? Date.now() + IDLE_TIMEOUT_MS : null,
+      this.dropsSilentSockets ? time.now() + IDLE_TIMEOUT_MS : null,
       this.lifetime.dueAt(member),
     ].filter((at) => at !== null);
     if (due.length) await this.ensureAlarmBy(Math.min(...due));
@@ -482,7 +479,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
 
   private touch(ws: WebSocket): Member<S> {
     const member = this.memberOf(ws);
-    const now = Date.now();
+    const now = time.now();
     if (now - member.lastSeen >= LAST_SEEN_RESOLUTION_MS) {
       this.saveMember(ws, { ...member, lastSeen: now });
     }
@@ -505,7 +502,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     return Math.max(this.memberOf(ws).lastSeen, pinged);
   }
 
-  private async sweepIdleSockets(now = Date.now()): Promise<void> {
+  private async sweepIdleSockets(now = time.now()): Promise<void> {
     if (!this.dropsSilentSockets) return;
     for (const ws of this.sockets()) {
       if (now - this.lastActivity(ws) < IDLE_TIMEOUT_MS) continue;
@@ -515,11 +512,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
 
   /** Closes a socket with one of the protocol's codes and runs its leave hook now. */
   protected async closeSocket(ws: WebSocket, reason: CloseReason, text: string): Promise<void> {
-    try {
-      ws.close(CLOSE_CODES[reason].code, text);
-    } catch {
-      // already closing
-    }
+    closeQuietly(ws, CLOSE_CODES[reason].code, text);
     await this.leave(ws);
   }
 
@@ -529,7 +522,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
    */
   private async scheduleAlarm(): Promise<void> {
     const due: number[] = [];
-    const soon = Date.now() + 1_000;
+    const soon = time.now() + 1_000;
     const open = this.sockets();
     if (this.dropsSilentSockets && open.length) {
       const oldest = Math.min(...open.map((ws) => this.lastActivity(ws)));
@@ -543,11 +536,17 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     await this.ensureAlarmBy(Math.min(...due));
   }
 
-  protected async ensureAlarmBy(due: number): Promise<void> {
+  /**
+   * The one place a room sets its alarm. By default it makes the alarm fire no later than `due`
+   * (set when there is none, a later one, or a stale one already past); `ifNone` sets `due` only
+   * when no alarm is set at all.
+   */
+  protected async ensureAlarmBy(due: number, ifNone = false): Promise<void> {
     const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > due || current < Date.now()) {
-      await this.ctx.storage.setAlarm(due);
-    }
+    const set = ifNone
+      ? current === null
+      : current === null || current > due || current < time.now();
+    if (set) await this.ctx.storage.setAlarm(due);
   }
 
   /** Logs unknown errors once with the room's name; returns what the client may see. */
@@ -557,6 +556,15 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
       console.error(`Error in ${this.constructor.name}:${this.roomId} ${where}`, err);
     }
     return api;
+  }
+}
+
+/** Closes a socket; one already closing or closed throws, which changes nothing here. */
+export function closeQuietly(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.close(code, reason);
+  } catch {
+    // already closing or closed
   }
 }
 

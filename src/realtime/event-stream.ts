@@ -1,4 +1,5 @@
 import { ApiError } from "../platform/errors";
+import * as time from "../platform/time";
 import type { ServerEvent } from "../protocol";
 
 /** Retention of a room's ordered stream (CONTRACT.md §2): at least 1,000 events or 24 hours. */
@@ -60,7 +61,7 @@ export class EventStream {
         "INSERT INTO room_events (event, data, at) VALUES (?, ?, ?) RETURNING seq",
         event,
         encodeEvent(event, data),
-        Date.now(),
+        time.now(),
       )
       .one();
     return { event, data, seq: row.seq };
@@ -87,7 +88,7 @@ export class EventStream {
   }
 
   /** Drops events that are both beyond the last 1,000 and older than 24 h. */
-  prune(now = Date.now()): void {
+  prune(now = time.now()): void {
     this.sql.exec(
       "DELETE FROM room_events WHERE seq <= ? AND at < ?",
       this.head() - STREAM_KEEP_EVENTS,

@@ -1,4 +1,5 @@
 import type { Caller } from "../platform/auth/caller";
+import * as time from "../platform/time";
 import { credentialFacts } from "./socket-credential";
 
 /**
@@ -23,7 +24,7 @@ export interface Member<S = Record<string, unknown>> {
   state: S;
 }
 
-export function memberFromCaller<S>(caller: Caller, state: S, now = Date.now()): Member<S> {
+export function memberFromCaller<S>(caller: Caller, state: S, now = time.now()): Member<S> {
   const base = { connectedAt: now, lastSeen: now, state };
   switch (caller.kind) {
     case "admin":

@@ -1,3 +1,4 @@
+import * as time from "../platform/time";
 /** Token bucket per socket: 50 frames/s sustained with a short burst (CONTRACT.md §2). */
 export const FRAMES_PER_SECOND = 50;
 const BURST = 100;
@@ -11,7 +12,7 @@ export class FrameRateLimiter {
   // In memory only: a hibernated room has had no recent frames, so a fresh bucket is right.
   private readonly buckets = new WeakMap<WebSocket, Bucket>();
 
-  allow(ws: WebSocket, now = Date.now()): boolean {
+  allow(ws: WebSocket, now = time.now()): boolean {
     const bucket = this.buckets.get(ws) ?? { tokens: BURST, at: now };
     bucket.tokens = Math.min(BURST, bucket.tokens + ((now - bucket.at) / 1000) * FRAMES_PER_SECOND);
     bucket.at = now;

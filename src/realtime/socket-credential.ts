@@ -1,4 +1,5 @@
 import type { Caller } from "../platform/auth/caller";
+import * as time from "../platform/time";
 import type { Member } from "./member";
 
 /**
@@ -30,7 +31,7 @@ type CredentialFacts = Pick<Member, "permissions" | "lang" | "expiresAt" | "keyI
 /** The member facts a user credential sets; a refresh replaces exactly these. */
 export function credentialFacts(
   caller: Extract<Caller, { kind: "user" }>,
-  now = Date.now(),
+  now = time.now(),
 ): CredentialFacts {
   const { expiresAt } = caller;
   return {

@@ -1,6 +1,7 @@
 import { liveKeyIds } from "../platform/auth/api-keys";
 import { type Caller, resolveCredential } from "../platform/auth/caller";
 import { ApiError, unauthorized } from "../platform/errors";
+import * as time from "../platform/time";
 import {
   AuthData,
   type ClientFrame,
@@ -70,7 +71,7 @@ export class SocketLifetime<S> {
   }
 
   /** When this socket next needs the alarm; null: never (admin, or a key without expiry). */
-  dueAt(member: Member<S>, now = Date.now()): number | null {
+  dueAt(member: Member<S>, now = time.now()): number | null {
     const due = [credentialDueAt(member)];
     if (member.keyId !== undefined) due.push(now + KEY_CHECK_INTERVAL_MS);
     const known = due.filter((at) => at !== null);
@@ -92,7 +93,7 @@ export class SocketLifetime<S> {
     return next === null ? check : Math.min(next, check);
   }
 
-  expired(member: Member<S>, now = Date.now()): boolean {
+  expired(member: Member<S>, now = time.now()): boolean {
     return member.expiresAt !== undefined && member.expiresAt <= now;
   }
 
@@ -100,7 +101,7 @@ export class SocketLifetime<S> {
    * The alarm's part: warns sockets whose credential ends soon (once per credential), closes
    * those whose credential ended, and checks the API keys behind the others.
    */
-  async enforce(now = Date.now()): Promise<void> {
+  async enforce(now = time.now()): Promise<void> {
     const keyed: WebSocket[] = [];
     for (const ws of this.room.sockets()) {
       const member = this.room.memberOf(ws);

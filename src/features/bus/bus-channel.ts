@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { badRequest, notFound, validationError } from "../../platform/errors";
+import * as time from "../../platform/time";
 import { BaseRoom } from "../../realtime/base-room";
 import type { CommandTable } from "../../realtime/commands";
 import { admissionFromHeaders } from "../../realtime/forward";
@@ -101,10 +102,10 @@ export class BusChannel extends BaseRoom<BusSocketState> {
   ): Promise<{ message_id: string }> {
     this.bindOnce(db);
     // Set before the write: an eviction right after the commit still leaves the event a drain.
-    if (event) await this.ensureAlarmBy(Date.now() + ROOM_OUTBOX_RETRY_MS);
+    if (event) await this.ensureAlarmBy(time.now() + ROOM_OUTBOX_RETRY_MS);
     const delivery = await this.publishes.add({ channel, input: message, publishKey, event });
-    if (!this.alarmSet && (await this.ctx.storage.getAlarm()) === null) {
-      await this.ctx.storage.setAlarm(this.nextAlarmAt() ?? Date.now() + PRUNE_INTERVAL_MS);
+    if (!this.alarmSet) {
+      await this.ensureAlarmBy(this.nextAlarmAt() ?? time.now() + PRUNE_INTERVAL_MS, true);
     }
     this.alarmSet = true;
     if (event) await this.outbox.drain(this.env);
@@ -201,8 +202,8 @@ export class BusChannel extends BaseRoom<BusSocketState> {
   protected override nextAlarmAt(): number | null {
     const due: number[] = [];
     const oldest = this.store.oldestAt();
-    if (oldest !== null) due.push(Math.max(oldest + KEEP_MS, Date.now() + PRUNE_INTERVAL_MS));
-    if (this.outbox.oldestAt() !== null) due.push(Date.now() + ROOM_OUTBOX_RETRY_MS);
+    if (oldest !== null) due.push(Math.max(oldest + KEEP_MS, time.now() + PRUNE_INTERVAL_MS));
+    if (this.outbox.oldestAt() !== null) due.push(time.now() + ROOM_OUTBOX_RETRY_MS);
     return due.length ? Math.min(...due) : null;
   }
 

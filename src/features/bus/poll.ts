@@ -1,3 +1,4 @@
+import * as time from "../../platform/time";
 import { BUS_STREAM_URL, busStub, type PollRequest, type StreamRequest } from "./bus-channel";
 import { SSE_HEARTBEAT_MS } from "./sse";
 import { endWhenSilent } from "./watchdog";
@@ -23,7 +24,7 @@ export async function pollBus(
   waitUntil: (promise: Promise<unknown>) => void,
 ): Promise<PollAnswer> {
   if (signal.aborted) return NOTHING;
-  const deadline = Date.now() + poll.timeout_ms;
+  const deadline = time.now() + poll.timeout_ms;
   const pollId = crypto.randomUUID();
   const cancel = () =>
     waitUntil(
@@ -34,11 +35,11 @@ export async function pollBus(
   signal.addEventListener("abort", cancel, { once: true });
   try {
     for (;;) {
-      const timeout_ms = Math.max(0, deadline - Date.now());
+      const timeout_ms = Math.max(0, deadline - time.now());
       try {
         return await busStub(env, db).pollMessage(db, { ...poll, timeout_ms }, pollId);
       } catch (err) {
-        if (signal.aborted || thrownByObject(err) || deadline - Date.now() <= RETRY_PAUSE_MS) {
+        if (signal.aborted || thrownByObject(err) || deadline - time.now() <= RETRY_PAUSE_MS) {
           throw err;
         }
         await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));

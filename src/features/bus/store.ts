@@ -1,3 +1,4 @@
+import * as time from "../../platform/time";
 import type { PreparedEvent, RoomOutbox } from "../webhooks";
 import { formatMessageId, newBusTag, parseMessageId } from "./message-id";
 import type { DeliveredMessage, Delivery, MessageInput } from "./wire";
@@ -95,7 +96,7 @@ export class BusStore {
    * repeated `publishKey` (a publisher retrying after a lost answer) returns the message stored
    * the first time, with `stored: false`, instead of a second copy (and records no event).
    */
-  appendAll(messages: NewMessage[], now = Date.now()): Appended[] {
+  appendAll(messages: NewMessage[], now = time.now()): Appended[] {
     return this.storage.transactionSync(() => messages.map((m) => this.insert(m, now)));
   }
 
@@ -176,7 +177,7 @@ export class BusStore {
   }
 
   /** Deletes what is beyond both the last 1,000 of its channel and 24 h; remembers how far. */
-  prune(now = Date.now()): number {
+  prune(now = time.now()): number {
     return this.storage.transactionSync(() => {
       const gone = this.sql
         .exec<{ channel: string; seq: number }>(

@@ -22,6 +22,7 @@ import {
   page,
 } from "../../platform/http/router";
 import { IdempotencyHeaders, idempotent } from "../../platform/idempotency/middleware";
+import * as time from "../../platform/time";
 import { CLOSE_CODES } from "../../protocol/close-codes";
 
 const admin = { tags: ["identity"], security: bearerSecurity, middleware: requireAdmin };
@@ -129,7 +130,7 @@ export const keyRoutes = createRouter()
   .openapi(createKey, async (c) => {
     const body = c.req.valid("json");
     const key = generateApiKey();
-    const now = Date.now();
+    const now = time.now();
     const row: ApiKeyRow = {
       id: crypto.randomUUID(),
       name: body.name,
@@ -153,7 +154,7 @@ export const keyRoutes = createRouter()
   })
   .openapi(revokeKey, async (c) => {
     const { id } = c.req.valid("param");
-    if (!(await revokeApiKey(getDb(c.env.DB), id, Date.now()))) throw notFound("API key");
+    if (!(await revokeApiKey(getDb(c.env.DB), id, time.now()))) throw notFound("API key");
     forgetKeyLiveness(id);
     return c.body(null, 204);
   });

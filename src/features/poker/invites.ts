@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { PERMISSIONS } from "../../platform/auth/permissions";
 import { signValue, type TokenSecrets, verifyValue } from "../../platform/auth/tokens";
+import * as time from "../../platform/time";
 import { InviteRole } from "../../protocol/poker-rest";
 
 /** Signed invites are bound to this audience, so a client token is never an invite. */
@@ -20,7 +21,7 @@ export async function createInvite(
   role: InviteRole,
   ttlSeconds: number,
 ): Promise<{ invite: string; expiresAt: Date }> {
-  const exp = Math.floor(Date.now() / 1000) + ttlSeconds;
+  const exp = Math.floor(time.now() / 1000) + ttlSeconds;
   const invite = await signValue(secret, INVITE_AUDIENCE, { sid: sessionId, role, exp });
   return { invite, expiresAt: new Date(exp * 1000) };
 }

@@ -1,8 +1,9 @@
 import { grants, PERMISSIONS } from "../../platform/auth/permissions";
 import { getDb } from "../../platform/db";
 import { ApiError, badRequest, conflict, notFound } from "../../platform/errors";
+import * as time from "../../platform/time";
 import { CLOSE_CODES, pokerClientEvents, type Reply, type ServerEvent } from "../../protocol";
-import { BaseRoom } from "../../realtime/base-room";
+import { BaseRoom, closeQuietly } from "../../realtime/base-room";
 import type { Member } from "../../realtime/member";
 import type { RoomKind } from "../../realtime/room-kind";
 import { failed, succeeded } from "../../realtime/room-queue";
@@ -336,7 +337,7 @@ export class PokerRoom extends BaseRoom {
    * transaction, so an eviction after it loses nothing (the cron scan sends the event).
    */
   private async endNow(session: q.PokerSessionRow): Promise<q.PokerSessionRow> {
-    const endedAt = new Date().toISOString();
+    const endedAt = time.nowIso();
     const event = await prepareEvent(this.env, "poker.session_ended", {
       session_id: session.id,
       name: session.name,
@@ -356,11 +357,7 @@ export class PokerRoom extends BaseRoom {
     // After the current frame's reply has gone out: the moderator's request gets its answer.
     setTimeout(() => {
       for (const ws of this.sockets()) {
-        try {
-          ws.close(CLOSE_CODES.roomEnded.code, "poker session ended");
-        } catch {
-          // already closing
-        }
+        closeQuietly(ws, CLOSE_CODES.roomEnded.code, "poker session ended");
       }
     }, 0);
     await dispatchEvents(this.env, [event.uuid]);

@@ -1,6 +1,7 @@
 import { and, asc, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../../platform/db";
+import * as time from "../../platform/time";
 import type { Participant } from "./participants";
 import { pokerParticipants, pokerSessions, pokerStories, pokerVotes } from "./schema";
 import type { StoryRecord, VoteRecord } from "./story-view";
@@ -8,7 +9,7 @@ import type { StoryRecord, VoteRecord } from "./story-view";
 export type PokerSessionRow = typeof pokerSessions.$inferSelect;
 export type PokerStoryRow = typeof pokerStories.$inferSelect;
 
-const now = () => new Date().toISOString();
+const now = () => time.nowIso();
 
 export interface SessionInput {
   name: string;

@@ -1,5 +1,6 @@
 import type { Caller } from "../../platform/auth/caller";
 import { getDb } from "../../platform/db";
+import * as time from "../../platform/time";
 import {
   applyModifications,
   END,
@@ -162,7 +163,7 @@ export async function advance(
   if (member.onFinish === "close") return save(ops, member.userId, { ...ended, state: "closed" });
   if (member.onFinish !== "repeat") return save(ops, member.userId, { ...ended, state: "open" });
 
-  const plan = planRepeat(member, new Date());
+  const plan = planRepeat(member, time.nowDate());
   const first = startQuestion(member, schema);
   // An immediate restart that ends again without waiting for the member would never stop.
   if (plan.kind === "over" || !first || (plan.kind === "now" && restarted)) {

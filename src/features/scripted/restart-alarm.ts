@@ -1,3 +1,4 @@
+import * as time from "../../platform/time";
 import type { RestartClock, ScheduledRestarts, ThreadService } from "../threads";
 import { restartDue, restartsChanged } from "./engine";
 import { earliestRestart } from "./queries";
@@ -21,8 +22,8 @@ export async function planRestarts(svc: ThreadService, clock: RestartClock): Pro
 /** The alarm: restart every member that is due, then plan the next wake-up. */
 export async function runDueRestarts(svc: ThreadService, clock: RestartClock): Promise<void> {
   const due = restartAlarmAt(clock);
-  if (due === null || due > Date.now()) return;
-  await restartDue(svc, new Date(), svc.caller);
+  if (due === null || due > time.now()) return;
+  await restartDue(svc, time.nowDate(), svc.caller);
   const at = await earliestRestart(svc.db, svc.threadId);
   clock.setMeta(META_KEY, at ?? "");
 }

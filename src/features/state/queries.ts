@@ -1,6 +1,7 @@
 import { and, asc, eq, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../../platform/db";
+import * as time from "../../platform/time";
 import { flowInstances, persons, stepInstances } from "./schema";
 
 export type PersonRow = typeof persons.$inferSelect;
@@ -9,7 +10,7 @@ export type StepRow = typeof stepInstances.$inferSelect;
 /** A step with the person its flow belongs to (rooms are per person). */
 export type StepWithPerson = StepRow & { personKey: string };
 
-const now = () => new Date().toISOString();
+const now = () => time.nowIso();
 
 /** Inserts a person; null when the key is taken. */
 export async function insertPerson(

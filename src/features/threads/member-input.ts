@@ -1,4 +1,5 @@
 import { ApiError, type FieldErrors } from "../../platform/errors";
+import * as time from "../../platform/time";
 import type { MemberChangeInput, MemberInput } from "./inputs";
 import { type MemberChange, SCHEMA_STATES } from "./member-state";
 import { notificationBits } from "./notifications";
@@ -61,7 +62,7 @@ export function newMemberRow(
 
 /** How a stored row would look, for the hooks and the transition check before inserting it. */
 export function previewRow(row: NewMember & MemberChange): MemberRow {
-  const at = new Date().toISOString();
+  const at = time.nowIso();
   return {
     id: 0,
     roles: [],

@@ -3,6 +3,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Db } from "../../platform/db";
 import { recordCreated } from "../../platform/idempotency/queries";
+import * as time from "../../platform/time";
 import { changesAfter, type MessageChange, messagesAfter, recordChange } from "./queries-publish";
 import {
   threadAttachments,
@@ -21,7 +22,7 @@ export type MessageRow = typeof threadMessages.$inferSelect;
 export type AttachmentRow = typeof threadAttachments.$inferSelect;
 export type MemberUpdate = Partial<Omit<MemberRow, "id" | "threadId" | "userId" | "createdAt">>;
 
-const now = () => new Date().toISOString();
+const now = () => time.nowIso();
 
 /**
  * `column IN (<values>)` with the list bound as ONE JSON parameter: D1 caps bound parameters

@@ -1,6 +1,7 @@
 import type { Caller } from "../../platform/auth/caller";
 import { type Db, getDb } from "../../platform/db";
 import { notFound } from "../../platform/errors";
+import * as time from "../../platform/time";
 import { dispatchEvents, outboxStatements } from "../webhooks";
 import { authorize, memberViewer, type ThreadAccess } from "./access";
 import type { StoredAttachment } from "./attachments";
@@ -370,7 +371,7 @@ const STAND_IN_ID = Number.MAX_SAFE_INTEGER;
 
 /** A message as it will be stored, with stand-ins for what D1 assigns (id, timestamps). */
 function provisionalRow(threadId: string, draft: MessageDraft): MessageRow {
-  const at = new Date().toISOString();
+  const at = time.nowIso();
   return {
     id: STAND_IN_ID,
     threadId,

@@ -4,7 +4,7 @@ import { getDb } from "../../platform/db";
 import { forbidden, notFound } from "../../platform/errors";
 import type { IdempotentRun } from "../../platform/idempotency/run";
 import { CLOSE_CODES, type ServerEvent, threadClientEvents } from "../../protocol";
-import { BaseRoom } from "../../realtime/base-room";
+import { BaseRoom, closeQuietly } from "../../realtime/base-room";
 import { EventTooLarge } from "../../realtime/event-stream";
 import type { Member } from "../../realtime/member";
 import type { RoomKind } from "../../realtime/room-kind";
@@ -304,10 +304,7 @@ export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFan
   private readonly restartClock: RestartClock = {
     meta: (key) => this.meta(key),
     setMeta: (key, value) => this.setMeta(key, value),
-    wakeBy: async (at) => {
-      const current = await this.ctx.storage.getAlarm();
-      if (current === null || current > at) await this.ctx.storage.setAlarm(at);
-    },
+    wakeBy: (at) => this.ensureAlarmBy(at),
   };
 
   protected override nextAlarmAt(): number | null {
@@ -388,12 +385,7 @@ export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFan
     reason: string,
   ): void {
     for (const ws of this.sockets()) {
-      if (!match(this.memberOf(ws))) continue;
-      try {
-        ws.close(code, reason);
-      } catch {
-        // already closing
-      }
+      if (match(this.memberOf(ws))) closeQuietly(ws, code, reason);
     }
   }
 }

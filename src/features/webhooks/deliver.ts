@@ -1,5 +1,6 @@
 import type { Db } from "../../platform/db";
 import { getDb } from "../../platform/db";
+import * as time from "../../platform/time";
 import { refusalToCarry } from "./access";
 import { type DeliveryPayload, runCallback } from "./callbacks";
 import { basicAuthOf, parseStoredConfig } from "./config";
@@ -128,7 +129,7 @@ async function attempt(env: Env, { delivery, hook, event }: Due, limitMs: number
       })
     : refused(verdict.reason);
   const permanent = !verdict.ok && verdict.permanent;
-  const plan = decide(hook, attempt - delivery.roundStart, result, permanent, Date.now());
+  const plan = decide(hook, attempt - delivery.roundStart, result, permanent, time.now());
   const outcome: AttemptOutcome = {
     delivery,
     attempt,
@@ -188,7 +189,7 @@ async function deliverAll(
     db,
     messages.map((m) => m.body.delivery_id),
   );
-  const now = Date.now();
+  const now = time.now();
   const limitMs = timeoutMs(env);
   const due: Due[] = [];
   for (const message of messages) {

@@ -1,6 +1,7 @@
 import type { BatchItem } from "drizzle-orm/batch";
 import { type Db, getDb } from "../../platform/db";
 import { badRequest, fieldErrors } from "../../platform/errors";
+import * as time from "../../platform/time";
 import { ADMIN_OWNER } from "./access";
 import { recordGrouped, type WaitUntil } from "./event-writer";
 import {
@@ -138,7 +139,7 @@ export class RoomOutbox {
   }
 
   /** Call inside the change's `transactionSync`. A uuid already waiting adds nothing. */
-  append(event: PreparedEvent, at = Date.now()): void {
+  append(event: PreparedEvent, at = time.now()): void {
     this.storage.sql.exec(
       "INSERT OR IGNORE INTO outbox (uuid, event_type, data, only_owner, at) VALUES (?, ?, ?, ?, ?)",
       event.uuid,

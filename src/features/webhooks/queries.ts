@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, inArray, lt, lte, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../../platform/db";
+import * as time from "../../platform/time";
 import {
   webhookAttempts,
   webhookDeliveries,
@@ -59,7 +60,7 @@ export async function insertAppEventType(
 ): Promise<boolean> {
   const rows = await db
     .insert(webhookEventTypes)
-    .values({ name, description, createdAt: Date.now() })
+    .values({ name, description, createdAt: time.now() })
     .onConflictDoNothing()
     .returning();
   return rows.length === 1;
@@ -72,7 +73,7 @@ export async function insertWebhook(
   db: Db,
   input: Omit<typeof webhooks.$inferInsert, "createdAt" | "updatedAt">,
 ): Promise<WebhookRow | null> {
-  const at = Date.now();
+  const at = time.now();
   try {
     const rows = await db
       .insert(webhooks)
@@ -109,7 +110,7 @@ export async function updateWebhook(
   try {
     const rows = await db
       .update(webhooks)
-      .set({ ...patch, updatedAt: Date.now() })
+      .set({ ...patch, updatedAt: time.now() })
       .where(ownedBy(scope, id))
       .returning();
     return rows[0] ?? null;
@@ -209,7 +210,7 @@ function eventStatements(db: Db, { onlyOwner, ...event }: NewEvent, at: number) 
  * event, in order). A uuid seen before, or earlier in `events`, records nothing.
  */
 export function recordEventStatements(db: Db, events: NewEvent[]): BatchItem<"sqlite">[] {
-  const at = Date.now();
+  const at = time.now();
   return events.flatMap((event) => eventStatements(db, event, at));
 }
 
@@ -282,7 +283,7 @@ export interface Claim {
 function claimStatement(db: Db, { delivery, dueBy, leaseUntil }: Claim) {
   return db
     .update(webhookDeliveries)
-    .set({ attempts: delivery.attempts + 1, nextAttemptAt: leaseUntil, updatedAt: Date.now() })
+    .set({ attempts: delivery.attempts + 1, nextAttemptAt: leaseUntil, updatedAt: time.now() })
     .where(
       and(
         eq(webhookDeliveries.id, delivery.id),
@@ -367,7 +368,7 @@ function hookPatch(effect: HookEffect, at: number) {
  * the next log row and the hook's health.
  */
 export async function completeAttempts(db: Db, outcomes: AttemptOutcome[]): Promise<void> {
-  const at = Date.now();
+  const at = time.now();
   const [first, ...rest] = outcomes.flatMap((o) => outcomeStatements(db, o, at));
   if (first) await db.batch([first, ...rest]);
 }
@@ -436,7 +437,7 @@ export async function abandonDelivery(
   delivery: DeliveryRow,
   reason: string,
 ): Promise<void> {
-  const at = Date.now();
+  const at = time.now();
   await db.batch([
     db
       .update(webhookAttempts)
@@ -484,7 +485,7 @@ export async function reopenDelivery(
   event: EventRow,
   existing: DeliveryRow,
 ): Promise<number | null> {
-  const at = Date.now();
+  const at = time.now();
   const [reopened] = await db
     .update(webhookDeliveries)
     .set({ status: "pending", roundStart: existing.attempts, nextAttemptAt: at, updatedAt: at })
@@ -517,7 +518,7 @@ async function logScheduled(
       eventType: event.eventType,
       attempt,
       status: "pending",
-      createdAt: Date.now(),
+      createdAt: time.now(),
     })
     .onConflictDoNothing();
 }

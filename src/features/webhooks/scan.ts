@@ -1,4 +1,5 @@
 import { getDb } from "../../platform/db";
+import * as time from "../../platform/time";
 import { takeOverdueDeliveries } from "./queries";
 import { enqueueDeliveries } from "./queue";
 
@@ -12,7 +13,7 @@ const SCAN_LIMIT = 500;
  * late gets a second one, which is harmless: an attempt is claimed in D1 before it is made.
  */
 export async function scanUndelivered(env: Env): Promise<number> {
-  const now = Date.now();
+  const now = time.now();
   // Due before this scan began: what it takes now is due at `now`, so a second scan in the same
   // millisecond leaves it alone.
   const ids = await takeOverdueDeliveries(getDb(env.DB), now - 1, now, SCAN_LIMIT);

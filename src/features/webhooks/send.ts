@@ -1,3 +1,4 @@
+import * as time from "../../platform/time";
 import { standardSignature, whispererSignature } from "./sign";
 
 /** One signed POST of a delivery, and what came of it. */
@@ -51,7 +52,7 @@ async function firstBytes(res: Response): Promise<string> {
 }
 
 /** `Retry-After` as seconds (delta or HTTP date), at most a day; null when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
+export function parseRetryAfter(value: string | null, now = time.now()): number | null {
   if (!value) return null;
   const trimmed = value.trim();
   const seconds = /^\d+$/.test(trimmed)
@@ -80,9 +81,9 @@ export async function buildHeaders(req: SendRequest, timestamp: number): Promise
 
 /** POSTs once: redirects are not followed, and the attempt gives up after `timeoutMs`. */
 export async function sendDelivery(req: SendRequest): Promise<SendResult> {
-  const started = Date.now();
+  const started = time.now();
   const headers = await buildHeaders(req, Math.floor(started / 1000));
-  const elapsed = () => Date.now() - started;
+  const elapsed = () => time.now() - started;
   try {
     const res = await fetch(req.url, {
       method: "POST",

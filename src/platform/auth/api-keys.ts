@@ -1,5 +1,6 @@
 import { encodeBase64Url } from "hono/utils/encode";
 import { getDb } from "../db";
+import * as time from "../time";
 import {
   type ApiKeyRow,
   findLiveKeyByHash,
@@ -50,7 +51,7 @@ export async function hashApiKey(key: string): Promise<string> {
 export async function resolveApiKey(env: Env, key: string): Promise<ApiKeyRow | null> {
   if (!API_KEY_PATTERN.test(key)) return null;
   const db = getDb(env.DB);
-  const now = Date.now();
+  const now = time.now();
   const row = await findLiveKeyByHash(db, await hashApiKey(key), now);
   if (!row) return null;
   const since = now - LAST_USED_RESOLUTION_MS;
@@ -66,7 +67,7 @@ const liveness = new Map<string, { live: boolean; until: number }>();
 
 /** Whether the key behind a minted token is still live, cached up to `KEY_LIVENESS_CACHE_MS`. */
 export async function keyIsLive(env: Env, keyId: string): Promise<boolean> {
-  const now = Date.now();
+  const now = time.now();
   const cached = liveness.get(keyId);
   if (cached && cached.until > now) return cached.live;
   const live = (await liveKeyIds(env, [keyId])).has(keyId);
@@ -85,5 +86,5 @@ export function forgetKeyLiveness(keyId: string): void {
  */
 export async function liveKeyIds(env: Env, ids: string[]): Promise<Set<string>> {
   const unique = [...new Set(ids)];
-  return new Set(await selectLiveKeyIds(getDb(env.DB), unique, Date.now()));
+  return new Set(await selectLiveKeyIds(getDb(env.DB), unique, time.now()));
 }

@@ -1,5 +1,6 @@
 import { sign, verify } from "hono/jwt";
 import { z } from "zod";
+import * as time from "../time";
 import { USER_ID_PATTERN } from "./user-id";
 
 /** What a client token carries. `aud` separates client tokens from other signed values (invites). */
@@ -50,7 +51,7 @@ export async function mintClientToken(
     key?: { id: string; notAfter: number | null };
   },
 ): Promise<{ token: string; expiresAt: Date }> {
-  const now = Math.floor(Date.now() / 1000);
+  const now = Math.floor(time.now() / 1000);
   let exp = now + input.ttlSeconds;
   if (input.key?.notAfter != null) exp = Math.min(exp, Math.floor(input.key.notAfter / 1000));
   const payload = {
@@ -102,5 +103,5 @@ export async function verifyClientToken(
 
 /** Signs a short purpose-bound value (e.g. a poker invite) with the token secret. */
 export async function signValue(secret: string, audience: string, value: Record<string, unknown>) {
-  return sign({ ...value, aud: audience, iat: Math.floor(Date.now() / 1000) }, secret, "HS256");
+  return sign({ ...value, aud: audience, iat: Math.floor(time.now() / 1000) }, secret, "HS256");
 }

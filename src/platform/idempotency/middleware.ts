@@ -1,4 +1,5 @@
 // Adds .openapi() to zod's schemas (extendZodWithOpenApi) before this module runs.
+import * as time from "../time";
 import "@hono/zod-openapi";
 import canonicalize from "canonicalize";
 import { createMiddleware } from "hono/factory";
@@ -92,7 +93,7 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
 
   let createdRef: string | null = null;
   for (let poll = 0; ; poll++) {
-    const now = Date.now();
+    const now = time.now();
     const row = await claimKey(db, claim, now, now - KEY_RETENTION_MS, now - STALE_LOCK_MS);
     if (row.request !== request) throw reused("route");
     if (row.fingerprint !== fingerprint) throw reused("body");

@@ -1,4 +1,5 @@
 import { getDb } from "../db";
+import * as time from "../time";
 import { deleteKeysBefore } from "./queries";
 
 /** How long an `Idempotency-Key` answers its first request: the 24 h of Stripe and Svix. */
@@ -11,5 +12,5 @@ export const KEY_PRUNE_LIMIT = 5_000;
  * A request with a pruned (or merely expired) key is a new request.
  */
 export async function pruneIdempotencyKeys(env: Env): Promise<number> {
-  return deleteKeysBefore(getDb(env.DB), Date.now() - KEY_RETENTION_MS, KEY_PRUNE_LIMIT);
+  return deleteKeysBefore(getDb(env.DB), time.now() - KEY_RETENTION_MS, KEY_PRUNE_LIMIT);
 }
