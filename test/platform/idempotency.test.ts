@@ -17,7 +17,7 @@ import worker from "../helpers/worker";
 import { connect } from "../helpers/ws";
 
 /**
- * `Idempotency-Key` on every creating POST (src/routes/idempotency.ts): replays, 422s, callers,
+ * `Idempotency-Key` on every creating POST (src/platform/idempotency/middleware.ts): replays, 422s, callers,
  * concurrency, expiry and pruning, encryption at rest. Counts are read from the real local D1
  * (or the bus, by polling); the clock is a fake `Date` where time matters.
  */

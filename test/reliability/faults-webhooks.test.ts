@@ -21,9 +21,9 @@ import {
  * exactly once (receiver healthy again) or refused as the contract says. The queue consumer
  * is driven directly; the clock is faked (Date only) to reach each retry.
  *
- * Elsewhere: private targets and DNS (test/webhooks-targets.test.ts, part A's SSRF suite),
+ * Elsewhere: private targets and DNS (test/features/webhooks/webhooks-targets.test.ts, part A's SSRF suite),
  * countdown choices, Retry-After on 429, 12 h re-enqueueing, auto-disable after 50 failed events
- * (test/webhooks-delivery.test.ts), the real Queue round trip (test/webhooks-roundtrip.test.ts).
+ * (test/features/webhooks/webhooks-delivery.test.ts), the real Queue round trip (test/features/webhooks/webhooks-roundtrip.test.ts).
  */
 
 type Answer = (init: RequestInit | undefined) => Response | Promise<Response>;

@@ -7,7 +7,7 @@ import worker from "../helpers/worker";
 import { tryConnect } from "../helpers/ws";
 
 /**
- * The HTTP rate limit (wrangler.toml `[[ratelimits]]`, src/auth/rate-limit.ts): 600 calls per
+ * The HTTP rate limit (wrangler.toml `[[ratelimits]]`, src/platform/auth/rate-limit.ts): 600 calls per
  * 10 s window per user of a client token, 100 per address (`CF-Connecting-IP`) for anonymous
  * calls, none for the admin token. Over it: 429 `rate_limited` with `Retry-After`; the next window accepts again.
  */

@@ -1,6 +1,6 @@
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
-/** Event types an app registered at runtime (the built-in ones live in code: `src/webhooks/registry.ts`). */
+/** Event types an app registered at runtime (the built-in ones live in code: `src/features/webhooks/registry.ts`). */
 export const webhookEventTypes = sqliteTable("webhook_event_types", {
   name: text("name").primaryKey(),
   description: text("description").notNull(),

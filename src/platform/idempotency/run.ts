@@ -1,4 +1,4 @@
-/** A request running under its `Idempotency-Key` (src/routes/idempotency.ts). */
+/** A request running under its `Idempotency-Key` (src/platform/idempotency/middleware.ts). */
 export interface IdempotentRun {
   /** The key's row (`idempotency_keys.id`). */
   id: string;

@@ -1,7 +1,7 @@
 import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /**
- * `Idempotency-Key`s of creating POSTs (src/routes/idempotency.ts). Neither the key nor the
+ * `Idempotency-Key`s of creating POSTs (src/platform/idempotency/middleware.ts). Neither the key nor the
  * answer is stored readable: `id` and the encryption of `body` are derived from TOKEN_SECRET, the
  * caller and the client's key, so a reader of the database cannot tell which key a row is for or
  * recover a secret an answer carried (a minted token, an API key, a hook's secret). Times are
