@@ -116,6 +116,7 @@ export const EmitBody = z
     data: z.record(z.string(), z.unknown()).openapi({ example: { id: 42 } }),
     event_uuid: z
       .string()
+      .max(100)
       .regex(/^[A-Za-z0-9_-]{1,100}$/, "letters, digits, _ and - (at most 100)")
       .optional(),
   })

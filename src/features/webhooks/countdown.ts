@@ -74,7 +74,7 @@ export interface CountdownConfig {
 /** `{choice, kwargs}` checked against the registry; issues name `choice` or `kwargs.<field>`. */
 export const CountdownConfigSchema = z
   .object({
-    choice: z.string().min(1),
+    choice: z.string().min(1).max(100),
     kwargs: z.record(z.string(), z.unknown()).default({}),
   })
   .superRefine((config, ctx) => {

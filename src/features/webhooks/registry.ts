@@ -13,6 +13,7 @@ export interface EventTypeDefinition {
 /** `package-created`, `poker.session_ended`, `app:thing.done`: what an event type may be called. */
 export const EventTypeName = z
   .string()
+  .max(100)
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/, "letters, digits and . _ : - (at most 100)");
 
 const Id = z.union([z.string(), z.number()]);
