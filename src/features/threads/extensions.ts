@@ -34,12 +34,12 @@ let restarts: ScheduledRestarts | null = null;
 /** Registers an extension (a second registration of the same object does nothing). */
 export function extendThreads(extension: ThreadExtension): void {
   if (extensions.has(extension)) return;
+  if (extension.restarts && restarts) {
+    throw new Error("threads take one scheduled-restarts extension");
+  }
   extensions.add(extension);
   registerMemberStateHooks(extension.hooks);
-  if (extension.restarts) {
-    if (restarts) throw new Error("threads take one scheduled-restarts extension");
-    restarts = extension.restarts;
-  }
+  if (extension.restarts) restarts = extension.restarts;
 }
 
 /** The registered scheduled work, or null when no extension brings any. */
