@@ -75,6 +75,12 @@ describe("wrangler dev, as npm start runs it", () => {
     } as RequestInit);
     expect(chunked.status).toBe(413);
     expect(await chunked.json()).toMatchObject({ error: { code: "payload_too_large" } });
+    // A chunked body given up half read once left workerd answering everyone 20–50 s late.
+    const started = Date.now();
+    expect((await fetch(`${server.url}/health`, { headers: { Connection: "close" } })).status).toBe(
+      200,
+    );
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it("refuses a WebSocket without a token with 401", async () => {
