@@ -3,7 +3,7 @@ import { MEMBER_STATES } from "../domain/threads/member-state";
 import { NOTIFICATION_NAMES } from "../domain/threads/notifications";
 import { PERMISSION_NAMES } from "../domain/threads/permissions";
 
-/** OpenAPI shapes of the threads area's answers (CONTRACT.md §7). */
+/** OpenAPI shapes of the threads area's answers (contract §7). */
 
 const Timestamp = z.string().openapi({ format: "date-time" });
 
