@@ -7,7 +7,7 @@ import { sleep } from "../lib/net.mjs";
 import { Meter } from "../lib/phase.mjs";
 import { percentile, sortNumbers } from "../lib/stats.mjs";
 
-/** Offered load for the latency phase (the TOOLCHAIN.md floor table was measured at 5,000/s). */
+/** Offered load for the latency phase (the toolchain floor table was measured at 5,000/s). */
 const OFFERED_DELIVERIES_PER_S = 5_000;
 
 async function latencyPhase(meter, room, durationMs) {

@@ -2,7 +2,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ZodError } from "zod";
 
-/** The contract's error codes (CONTRACT.md §1), keyed to their HTTP status. */
+/** The contract's error codes (contract §1), keyed to their HTTP status. */
 export const ERROR_STATUS = {
   bad_request: 400,
   unauthorized: 401,

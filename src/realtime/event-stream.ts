@@ -2,7 +2,7 @@ import { ApiError } from "../platform/errors";
 import * as time from "../platform/time";
 import type { ServerEvent } from "../protocol";
 
-/** Retention of a room's ordered stream (CONTRACT.md §2): at least 1,000 events or 24 hours. */
+/** Retention of a room's ordered stream (contract §2): at least 1,000 events or 24 hours. */
 export const STREAM_KEEP_EVENTS = 1000;
 export const STREAM_KEEP_MS = 24 * 60 * 60 * 1000;
 

@@ -1,5 +1,5 @@
 import * as time from "../platform/time";
-/** Token bucket per socket: 50 frames/s sustained with a short burst (CONTRACT.md §2). */
+/** Token bucket per socket: 50 frames/s sustained with a short burst (contract §2). */
 export const FRAMES_PER_SECOND = 50;
 const BURST = 100;
 

@@ -10,7 +10,7 @@ const connect = createRoute({
   method: "get",
   path: "/ws/{kind}/{id}",
   tags: ["websocket"],
-  summary: "Open a room's WebSocket (CONTRACT.md §2)",
+  summary: "Open a room's WebSocket (contract §2)",
   description:
     "Send `Upgrade: websocket` and the token as `?token=`. `?since=<seq>` replays the room's ordered events after `seq` (or sends `resync`).",
   middleware: [requireCaller] as const,

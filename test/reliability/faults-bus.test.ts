@@ -6,7 +6,7 @@ import { type Frame, ResumingSocket } from "../helpers/reliability/resuming-sock
 import { figure, sized } from "../helpers/reliability/soak";
 
 /**
- * Eviction of a bus namespace in the middle of a publish burst (CONTRACT.md §4): every publish
+ * Eviction of a bus namespace in the middle of a publish burst (contract §4): every publish
  * answered 201 is delivered exactly once, in publish order per channel, to a socket that resumes
  * with `last_message` and to a long-polling client that sends back the id it last received.
  */

@@ -5,7 +5,7 @@ import { type Frame, ResumingSocket, seqGaps } from "../helpers/reliability/resu
 import { figure, sized } from "../helpers/reliability/soak";
 
 /**
- * Eviction of the poker room in the middle of a vote burst (CONTRACT.md §2, §3): every vote
+ * Eviction of the poker room in the middle of a vote burst (contract §2, §3): every vote
  * acknowledged with a 200 is stored and shown exactly once, in order; every client that resumes
  * with `?since=` sees the room's whole ordered stream, nothing missing, nothing twice.
  */

@@ -7,7 +7,7 @@ import { ResumingSocket, seqGaps } from "../helpers/reliability/resuming-socket"
 import { figure, sized } from "../helpers/reliability/soak";
 
 /**
- * Eviction of a thread room in the middle of a message burst (CONTRACT.md §2, §7). Clients retry
+ * Eviction of a thread room in the middle of a message burst (contract §2, §7). Clients retry
  * a post that failed with the same `Idempotency-Key`, as the SDK conventions ask. Every message
  * is then stored exactly once, and every member's socket, resuming with `?since=`, receives
  * exactly the stored messages 1..head in the thread's stored order: a post cut off between its

@@ -16,7 +16,7 @@ import {
 } from "../helpers/webhooks";
 
 /**
- * The webhook fault table (CONTRACT.md §6) in one place: what a receiver or the platform does
+ * The webhook fault table (contract §6) in one place: what a receiver or the platform does
  * wrong, and what delivery does about it. Each row ends with the delivery either succeeded
  * exactly once (receiver healthy again) or refused as the contract says. The queue consumer
  * is driven directly; the clock is faked (Date only) to reach each retry.

@@ -5,7 +5,7 @@ import { user } from "../helpers/reliability/world";
 import { connect } from "../helpers/ws";
 
 /**
- * The frame rate limit (50 frames/s sustained per socket, CONTRACT.md §2): a flood gets 429
+ * The frame rate limit (50 frames/s sustained per socket, contract §2): a flood gets 429
  * replies in the contract's shape, the socket stays open, a refused frame changes nothing, and
  * the socket works again once it slows down. HTTP calls have their own limit: http-rate-limit.
  */

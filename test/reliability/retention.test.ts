@@ -5,7 +5,7 @@ import { tokenFor } from "../helpers/http";
 import { connect } from "../helpers/ws";
 
 /**
- * Room retention (CONTRACT.md §2): a room keeps at least the last 1,000 events or the last 24 h,
+ * Room retention (contract §2): a room keeps at least the last 1,000 events or the last 24 h,
  * whichever is more; the alarm prunes the rest, and a resume from before what is kept gets
  * `resync`. Exercised on the test room kind (every room kind shares the base room's stream).
  */

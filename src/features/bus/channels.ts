@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Caller } from "../../platform/auth/caller";
 import { badRequest, forbidden, unauthorized } from "../../platform/errors";
 
-/** `:db` is a namespace name (CONTRACT.md §4). */
+/** `:db` is a namespace name (contract §4). */
 export const DbName = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 characters of A-Z a-z 0-9 _ -");

@@ -3,7 +3,7 @@ import type { PreparedEvent, RoomOutbox } from "../webhooks";
 import { formatMessageId, newBusTag, parseMessageId } from "./message-id";
 import type { DeliveredMessage, Delivery, MessageInput } from "./wire";
 
-/** Retention per channel (CONTRACT.md §4): a message goes when it is beyond both limits. */
+/** Retention per channel (contract §4): a message goes when it is beyond both limits. */
 export const KEEP_PER_CHANNEL = 1000;
 export const KEEP_MS = 24 * 60 * 60 * 1000;
 

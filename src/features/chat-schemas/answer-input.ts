@@ -24,7 +24,7 @@ export const refused = (field: "answers" | "text" | "question", code: string): A
   errors: { [field]: [code] },
 });
 
-/** The chat API's field codes (CONTRACT.md §7). */
+/** The chat API's field codes (contract §7). */
 export const CODES = {
   required: "REQUIRED",
   wrongValue: "WRONG_VALUE",

@@ -34,7 +34,7 @@ import {
 const sessionGone = () => new ApiError("gone", "The poker session has ended");
 
 /**
- * One planning-poker session (CONTRACT.md §3). D1 holds the session, its stories and votes; every
+ * One planning-poker session (contract §3). D1 holds the session, its stories and votes; every
  * change is written there before it is published, so a rebuilt object shows the same state.
  * The room is the only writer of its session, so it keeps the session, the active story and its
  * votes in memory (`round`, loaded from D1 once per object) and a vote costs one D1 write.

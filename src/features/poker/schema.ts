@@ -1,7 +1,7 @@
 import { integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /**
- * Planning poker (CONTRACT.md §3). A session holds stories in `position` order; one story is
+ * Planning poker (contract §3). A session holds stories in `position` order; one story is
  * active at a time. `choices` is the deck as a JSON array of strings. Timestamps are ISO 8601.
  * `active_story_id` has no foreign key: sessions and stories point at each other.
  */

@@ -228,7 +228,7 @@ const patchStep = createRoute({
   },
 });
 
-/** Admin REST of CONTRACT.md §5: persons, their flow instances and the flows' steps. */
+/** Admin REST of contract §5: persons, their flow instances and the flows' steps. */
 export const personRoutes = createRouter()
   .openapi(createPerson, async (c) => {
     const person = await insertPerson(getDb(c.env.DB), c.req.valid("json"));

@@ -1,7 +1,7 @@
 import { index, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /**
- * State-change subscriptions (CONTRACT.md §5): a person runs flows, a flow has steps.
+ * State-change subscriptions (contract §5): a person runs flows, a flow has steps.
  * `state` is checked by the REST layer against the allowed states of each entity.
  * Timestamps are ISO 8601 strings, written by the query code.
  */

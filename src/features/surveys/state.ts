@@ -12,7 +12,7 @@ export interface SurveyState {
 }
 
 /**
- * The contract's algorithm (CONTRACT.md §7), to a fixed point:
+ * The contract's algorithm (contract §7), to a fixed point:
  * - the lowest-position question is visible;
  * - a visible question makes its `next_qid` visible;
  * - an answer to a visible question makes its chosen answers' `next_qid` visible.

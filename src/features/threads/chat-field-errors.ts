@@ -8,7 +8,7 @@ type PathKey = Issue["path"][number];
 
 /**
  * Zod failures of the chat routes (threads, schemas, surveys) as the chat API's codes per field
- * (CONTRACT.md §7), the way their handlers name fields:
+ * (contract §7), the way their handlers name fields:
  * - a missing value is `REQUIRED`, a list longer than allowed `TOO_MANY`, anything else
  *   `WRONG_VALUE`;
  * - fields are dotted paths (`members.0.user_id`, `attachments.1.type`); a bad item of a list of

@@ -1,6 +1,6 @@
 import { ApiError, type FieldErrors } from "../../platform/errors";
 
-/** The chat API's per-field validation codes (CONTRACT.md §7). */
+/** The chat API's per-field validation codes (contract §7). */
 export type ChatCode =
   | "REQUIRED"
   | "WRONG_VALUE"

@@ -6,7 +6,7 @@ import { MEMBER_STATES } from "./member-state";
 import { NOTIFICATION_NAMES } from "./notifications";
 import { PERMISSION_NAMES } from "./permissions";
 
-/** OpenAPI shapes of the threads area's answers (CONTRACT.md §7). */
+/** OpenAPI shapes of the threads area's answers (contract §7). */
 
 const Timestamp = z.string().openapi({ format: "date-time" });
 

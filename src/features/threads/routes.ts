@@ -110,7 +110,7 @@ const observe = createRoute({
   responses: { 204: { description: "Subscribed" }, ...errorResponses(400, 401, 403, 404) },
 });
 
-/** `/api/threads*` (CONTRACT.md §7); writes go through the thread's room, reads straight to D1. */
+/** `/api/threads*` (contract §7); writes go through the thread's room, reads straight to D1. */
 export const threadRoutes = createRouter({ fieldErrors: chatFieldErrors })
   .openapi(create, async (c) => {
     const id = crypto.randomUUID();

@@ -1,6 +1,6 @@
 import type { Caller } from "./caller";
 
-/** Permission strings of CONTRACT.md §1. Admin holds every permission. */
+/** Permission strings of contract §1. Admin holds every permission. */
 export const PERMISSIONS = {
   pokerModerate: "planning_poker.moderate",
   pokerVote: "planning_poker.vote",

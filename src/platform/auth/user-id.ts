@@ -3,7 +3,7 @@ import "@hono/zod-openapi";
 import { z } from "zod";
 
 /**
- * User ids (CONTRACT.md §1): 1–128 characters of `A-Z a-z 0-9 . _ @ + -`. The charset keeps ids
+ * User ids (contract §1): 1–128 characters of `A-Z a-z 0-9 . _ @ + -`. The charset keeps ids
  * safe wherever they are embedded: channel names (`user:<id>`), hibernation tags, headers, logs.
  */
 export const USER_ID_PATTERN = /^[A-Za-z0-9._@+-]{1,128}$/;

@@ -72,7 +72,7 @@ export function jsonResponse<T extends z.ZodType>(schema: T, description: string
   return { description, content: { "application/json": { schema } } };
 }
 
-/** `?limit=` (default 50, max 200) and `?offset=` of every list (CONTRACT.md §1). */
+/** `?limit=` (default 50, max 200) and `?offset=` of every list (contract §1). */
 export const PaginationQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50).openapi({ example: 50 }),
   offset: z.coerce.number().int().min(0).default(0).openapi({ example: 0 }),

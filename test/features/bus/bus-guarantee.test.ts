@@ -14,7 +14,7 @@ import { tokenFor } from "../../helpers/http";
 import { type TestSocket, tryConnect } from "../../helpers/ws";
 
 /**
- * The delivery guarantee of CONTRACT.md §4, randomized: publishers on several channels at once,
+ * The delivery guarantee of contract §4, randomized: publishers on several channels at once,
  * a client that resumes from the last message id it received (polling, WebSocket, SSE), polls
  * and reconnects racing publishes, and a Durable Object eviction in the middle. Per channel the
  * client must receive exactly the published list: nothing lost, nothing twice, in order.
