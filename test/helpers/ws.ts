@@ -1,7 +1,8 @@
 import { SELF } from "cloudflare:test";
 import { BASE } from "./http";
 
-const DEFAULT_WAIT_MS = 3_000;
+// Generous: with four suites sharing two cores a frame can take seconds; a pass never waits it out.
+const DEFAULT_WAIT_MS = 10_000;
 
 /** A server-side socket of a test: every received frame is kept, waits always time out. */
 export class TestSocket {
