@@ -21,9 +21,15 @@ export const pokerClientEvents = {
     .strict(),
   /** One of the session's choices; a second vote replaces the first. */
   vote_submitted: z.object({ choice: z.string().min(1).max(200) }).strict(),
+  /** Takes the sender's vote on the active story back (nothing happens when it had none). */
+  vote_withdrawn: noData,
   reset_requested: noData,
   /** Reveals the votes now (`revealed: false` hides them again). */
   reveal_requested: z.object({ revealed: z.boolean().default(true) }).strict(),
+  /** Starts (or restarts) the round timer everyone sees; moderators only. */
+  timer_started: z.object({ seconds: z.number().int().min(10).max(3600) }).strict(),
+  /** Stops the round timer; moderators only. */
+  timer_stopped: noData,
   /** Keeps the participant listed (the original client sends it every 20 s). */
   heartbeat: noData,
 };
@@ -53,11 +59,18 @@ export interface Participant {
   permissions: string[];
 }
 
+/** The round timer: when it runs out (null when stopped) and how long it was set for. */
+export interface PokerTimer {
+  ends_at: string | null;
+  seconds: number | null;
+}
+
 /** `resync`: the session, the socket's own view of the active story, and who is present. */
 export interface PokerSnapshot {
   session: PokerSession | null;
   story: StoryView | null | undefined;
   participants: Participant[];
+  timer: PokerTimer;
 }
 
 export interface PokerServerEvents {
@@ -67,4 +80,6 @@ export interface PokerServerEvents {
   poker_session_ended: { poker_session_end_redirect_url: string };
   /** A story added over REST, for moderators' story lists. */
   story_added: PokerStory;
+  /** The round timer started or stopped; also sent to a joining socket while it runs. */
+  timer_changed: PokerTimer;
 }

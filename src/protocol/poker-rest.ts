@@ -115,6 +115,55 @@ export const PokerJoined = z
   })
   .meta({ id: "PokerJoined" });
 
+export const PokerInvitePreviewInput = z
+  .object({ invite: z.string().min(1).max(2000) })
+  .strict()
+  .meta({ id: "PokerInvitePreviewInput" });
+
+/** What the join page shows before anyone has a token: whose session, and whether it ended. */
+export const PokerInvitePreview = z
+  .object({
+    session_id: z.string(),
+    name: z.string(),
+    ended: z.boolean(),
+    role: InviteRole,
+  })
+  .meta({ id: "PokerInvitePreview" });
+
+const Voter = z.object({ id: z.string(), name: z.string() });
+
+/** Numeric votes only; `mean`, `median`, `min`, `max` are null when no vote was numeric. */
+export const PokerStoryStats = z
+  .object({
+    count: z.number().int().meta({ description: "Every vote, numeric or not" }),
+    mean: z.number().nullable(),
+    median: z.number().nullable(),
+    min: z.number().nullable(),
+    max: z.number().nullable(),
+    consensus: z.boolean().meta({ description: "Every vote, at least one, is the same choice" }),
+  })
+  .meta({ id: "PokerStoryStats" });
+
+export const PokerSummaryStory = z
+  .object({
+    id: z.string(),
+    story_label: z.string(),
+    story_points: z.number().nullable(),
+    votes: z.record(z.string(), z.array(Voter)),
+    stats: PokerStoryStats,
+  })
+  .meta({ id: "PokerSummaryStory" });
+
+export const PokerSummary = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    ended: z.boolean(),
+    end_redirect_url: z.string(),
+    stories: z.array(PokerSummaryStory),
+  })
+  .meta({ id: "PokerSummary" });
+
 export type PokerSessionInput = z.input<typeof PokerSessionInput>;
 export type PokerStory = z.infer<typeof PokerStory>;
 export type PokerSession = z.infer<typeof PokerSession>;
@@ -124,3 +173,6 @@ export type PokerInviteInput = z.input<typeof PokerInviteInput>;
 export type PokerInvite = z.infer<typeof PokerInvite>;
 export type PokerJoinInput = z.input<typeof PokerJoinInput>;
 export type PokerJoined = z.infer<typeof PokerJoined>;
+export type PokerInvitePreview = z.infer<typeof PokerInvitePreview>;
+export type PokerStoryStats = z.infer<typeof PokerStoryStats>;
+export type PokerSummary = z.infer<typeof PokerSummary>;
