@@ -28,7 +28,7 @@ export default defineConfig(async () => {
     ],
     test: {
       include: ["test/**/*.test.ts"],
-      exclude: ["test/e2e/**", "node_modules/**"],
+      exclude: ["test/e2e/**", "test/node/**", "node_modules/**"],
       setupFiles: ["./test/helpers/apply-migrations.ts", "./test/helpers/quiet-aborted-rooms.ts"],
       testTimeout: 20_000,
       hookTimeout: 20_000,

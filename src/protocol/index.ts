@@ -3,13 +3,18 @@
  * imports it from here; the SDK and the page import values only from the files that need no zod
  * (close-codes.ts, base-events.ts, poker-deck.ts) and everything else as types.
  */
+export * from "./base-event-schemas";
 export * from "./base-events";
 export * from "./bus";
 export * from "./close-codes";
 export * from "./events";
 export * from "./frames";
 export * from "./poker-deck";
+export * from "./poker-event-schemas";
 export * from "./poker-events";
 export * from "./poker-rest";
+export * from "./server-events";
 export * from "./state";
+export * from "./state-event-schemas";
+export * from "./thread-event-schemas";
 export * from "./threads";

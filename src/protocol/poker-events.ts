@@ -68,7 +68,7 @@ export interface PokerTimer {
 /** `resync`: the session, the socket's own view of the active story, and who is present. */
 export interface PokerSnapshot {
   session: PokerSession | null;
-  story: StoryView | null | undefined;
+  story?: StoryView | null;
   participants: Participant[];
   timer: PokerTimer;
 }

@@ -49,7 +49,10 @@ export interface DeletedMessage {
   deleted: true;
 }
 
-export type MessageView = MessageBase & { is_own: boolean; is_read: boolean };
+export interface MessageView extends MessageBase {
+  is_own: boolean;
+  is_read: boolean;
+}
 
 /** The receiving member's own view of a thread (the chat API's `thread_data`). */
 export interface MemberView {

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
+import { DOCS_PATHS } from "../../src/features/system/routes";
 import { ROOM_KINDS } from "../../src/rooms";
 import { ADMIN, call, expectErrorShape, tokenFor } from "../helpers/http";
 
-const UNDOCUMENTED = new Set(["/openapi.json", "/docs", "/docs/init.js"]);
+const UNDOCUMENTED = new Set<string>(DOCS_PATHS);
 
 describe("system routes", () => {
   it("GET /health answers ok with a request id", async () => {

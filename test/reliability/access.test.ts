@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
+import { DOCS_PATHS } from "../../src/features/system/routes";
 import { ROOM_KINDS } from "../../src/rooms";
 import { ADMIN } from "../helpers/http";
 import { ACCESS, type AccessRow } from "../helpers/reliability/access-table";
@@ -156,9 +157,8 @@ describe("HTTP access table", () => {
     const documented = Object.entries<any>((await api("GET", "/openapi.json")).body.paths).flatMap(
       ([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
     );
-    const served = inApp.filter(
-      (r) => !["GET /openapi.json", "GET /docs", "GET /docs/init.js"].includes(r),
-    );
+    const docs = DOCS_PATHS.map((path) => `GET ${path}`);
+    const served = inApp.filter((r) => !docs.includes(r));
     const rows = Object.keys(ACCESS);
     const diff = (a: string[], b: string[]) => a.filter((x) => !b.includes(x)).sort();
     expect({ missing: diff(served, rows), extra: diff(rows, served) }).toEqual({
