@@ -16,6 +16,7 @@ interface Message {
   name: string;
   title: string;
   summary: string;
+  description?: string;
   contentType: string;
   payload: Json;
   examples: { name: string; payload: unknown }[];
@@ -53,6 +54,7 @@ function messageBlock(id: string, message: Message, schemas: Json): Markup {
   return html`<article id="message-${id}">
   <h4><code>${message.title}</code></h4>
   <p>${prose(message.summary)}</p>
+  ${message.description ? html`<p class="note">${prose(message.description)}</p>` : ""}
   ${message.examples.map(
     (e) => html`<details><summary>Example: ${e.name}</summary>
   <pre>${typeof e.payload === "string" ? e.payload : pretty(e.payload)}</pre></details>`,
@@ -171,6 +173,7 @@ export const DOCS_CSS = `
 .docs-nav a { color: #fff; text-decoration: none; }
 .docs-nav a[aria-current="page"] { border-bottom: 2px solid #7ee787; }
 .docs-nav span { margin-left: auto; }
+.docs-nav code { background: none; color: #fff; }
 body { margin: 0; }
 .asyncapi main { max-width: 70rem; margin: 0 auto; padding: 1rem 1.25rem 4rem;
   font: 15px/1.5 system-ui, sans-serif; color: #1f2328; }
@@ -183,4 +186,5 @@ body { margin: 0; }
 .asyncapi table { border-collapse: collapse; }
 .asyncapi th, .asyncapi td { border: 1px solid #d0d7de; padding: .3rem .6rem; text-align: left; vertical-align: top; }
 .asyncapi summary { cursor: pointer; color: #0969da; }
+.asyncapi .note { color: #59636e; font-size: .9em; }
 `;

@@ -144,6 +144,9 @@ export function entryOf(frame: Frame): Entry<unknown> {
   return entry;
 }
 
+const STREAM_NOTE =
+  "In the room's ordered stream: sent with `seq` (a copy sent to one socket alone, such as on join, has none) and replayed by `?since=`.";
+
 const correlationId = ref("#/components/correlationIds/request_id");
 
 function messageOf(frame: Frame): Json {
@@ -152,6 +155,7 @@ function messageOf(frame: Frame): Json {
     name: frame.event,
     title: frame.direction === "reply" ? `reply to ${frame.event}` : frame.event,
     summary: entry.summary,
+    ...(entry.stream ? { description: STREAM_NOTE } : {}),
     contentType: "application/json",
     payload: ref(`#/components/schemas/${frame.id}`),
     ...(frame.direction === "server" && !echoesRequestId(frame.kind, frame.event)

@@ -119,6 +119,12 @@ describe("GET /asyncapi.json", () => {
     for (const { code } of Object.values(CLOSE_CODES)) expect(text).toContain(`| ${code} |`);
     expect(doc.components.schemas.reply.required).toEqual(["request_id", "status", "errors"]);
     expect(doc.channels.poker.bindings.ws.query.properties.since.type).toBe("integer");
+    // Events of the ordered stream say so; the others do not.
+    const messages = doc.components.messages;
+    expect(messages["poker.server.story_changed"].description).toContain("`seq`");
+    expect(messages["threads.server.message_created_or_updated"].description).toContain("?since=");
+    expect(messages["poker.server.participants_changed"].description).toBeUndefined();
+    expect(messages["threads.server.thread_someone_is_writing"].description).toBeUndefined();
   });
 });
 
