@@ -329,7 +329,7 @@ const persons: KindCatalogue<"persons"> = {
     },
     ...baseServer({
       summary:
-        "Sent on any `?since=` (the person room keeps no stream): the person's flows and steps now",
+        "Sent on a `?since=` above 0 (the person room keeps no stream): the person's flows and steps now",
       example: { flows, steps: [{ id: "s-1", identifier: "welcome", state: "completed" }] },
     }),
   },
