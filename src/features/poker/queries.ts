@@ -169,6 +169,13 @@ export async function upsertVotes(
   if (first) await db.batch([first, ...rest]);
 }
 
+/** Takes one user's vote on a story back. */
+export async function deleteVote(db: Db, storyId: string, userId: string): Promise<void> {
+  await db
+    .delete(pokerVotes)
+    .where(and(eq(pokerVotes.storyId, storyId), eq(pokerVotes.userId, userId)));
+}
+
 /** Clears a story's votes and hides them again (reset). */
 export async function resetVotes(db: Db, storyId: string): Promise<void> {
   await db.batch([
