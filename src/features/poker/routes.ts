@@ -114,7 +114,7 @@ const addStory = createRoute({
   tags,
   summary: "Add a story at the end (admin or planning_poker.moderate)",
   description:
-    "The description is sanitised HTML: scripts, styles, frames, event handlers and `javascript:` URLs are removed; basic formatting, links and lists are kept. Connected clients get a `story_added` event.",
+    'The description is sanitised HTML (an allowlist over the runtime\'s HTML tokenizer): scripts, styles, frames, plugins, SVG/MathML and comments are removed with their content, other unknown tags keep their text; every attribute but `href`/`title` on links and `colspan`/`rowspan` on cells is dropped (so event handlers and styles go); `javascript:`, `data:` and `vbscript:` links lose their `href`, however they are disguised; links get `target="_blank" rel="noopener noreferrer nofollow"`. No text is lost: `a < b` is stored as `a &lt; b`. A description without tags is plain text, escaped, its line breaks kept as `<br>`. Connected clients get a `story_added` event.',
   security: bearerSecurity,
   middleware: [moderateSession, idempotent] as const,
   request: { headers: IdempotencyHeaders, params: IdParams, body: jsonBody(StoryInput) },
@@ -251,7 +251,7 @@ export const pokerRoutes = createRouter()
     const story = unwrap(
       await pokerRoom(c.env, id).addStory(id, {
         storyLabel: body.story_label,
-        description: sanitizeHtmlFragment(body.description),
+        description: await sanitizeHtmlFragment(body.description),
       }),
     );
     return c.json(story, 201);
