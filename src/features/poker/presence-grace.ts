@@ -3,7 +3,7 @@ import type { Attendee } from "./participants";
 /** How long a participant whose last socket closed stays listed, unless configured. */
 export const DEFAULT_LEAVE_GRACE_SECONDS = 30;
 
-/** `POKER_LEAVE_GRACE_SECONDS` as milliseconds: a whole number of seconds ≥ 0, else the default. */
+/** `POKER_LEAVE_GRACE_SECONDS` as milliseconds: a number of seconds ≥ 0, else the default. */
 export function leaveGraceMs(configured: string | undefined): number {
   const seconds = Number(configured);
   const valid = configured !== undefined && configured.trim() !== "" && seconds >= 0;

@@ -130,7 +130,7 @@ describe("poker presence grace", () => {
     for (const ws of [mod, zoe]) ws.close();
   });
 
-  it("reads POKER_LEAVE_GRACE_SECONDS: whole seconds ≥ 0, else the default of 30", () => {
+  it("reads POKER_LEAVE_GRACE_SECONDS: seconds ≥ 0, else the default of 30", () => {
     expect(env.POKER_LEAVE_GRACE_SECONDS).toBe("30");
     expect(leaveGraceMs("5")).toBe(5_000);
     expect(leaveGraceMs("0")).toBe(0);
