@@ -2,10 +2,11 @@
  * Planning-poker helpers for browsers and Node on top of `RoomClient`:
  * typed REST calls and the session's socket with typed commands.
  */
-import type { Participant, StoryView, Voter } from "../protocol/poker-events";
+import type { Participant, PokerTimer, StoryView, Voter } from "../protocol/poker-events";
 import type {
   PokerInvite,
   PokerInviteInput,
+  PokerInvitePreview,
   PokerJoined,
   PokerJoinInput,
   PokerSession,
@@ -13,6 +14,7 @@ import type {
   PokerSessionWithStories,
   PokerStory,
   PokerStoryInput,
+  PokerSummary,
 } from "../protocol/poker-rest";
 import { type KindProtocol, RoomClient, type RoomClientOptions } from "./room-client";
 
@@ -21,6 +23,7 @@ export { isPointChoice } from "../protocol/poker-deck";
 export type {
   PokerInvite,
   PokerInviteInput,
+  PokerInvitePreview,
   PokerJoined,
   PokerJoinInput,
   PokerSession,
@@ -28,6 +31,8 @@ export type {
   PokerSessionWithStories,
   PokerStory,
   PokerStoryInput,
+  PokerSummary,
+  PokerTimer,
 };
 export type PokerVoter = Voter;
 export type PokerParticipant = Participant;
@@ -75,32 +80,64 @@ export class PokerApi {
     return this.call("POST", `/api/poker/sessions/${encodeURIComponent(id)}/join`, null, input);
   }
 
+  /** The session an invite is for (name, ended), before anyone has a token. */
+  previewInvite(id: string, invite: string): Promise<PokerInvitePreview> {
+    const path = `/api/poker/sessions/${encodeURIComponent(id)}/invite-preview`;
+    return this.call("POST", path, null, { invite });
+  }
+
+  /** Stories, points, votes as revealed and their statistics. */
+  summary(token: string, id: string): Promise<PokerSummary> {
+    return this.call("GET", `/api/poker/sessions/${encodeURIComponent(id)}/summary`, token);
+  }
+
+  /** The summary as CSV text (`story_label,story_points,votes,mean,median,consensus`). */
+  async summaryCsv(token: string, id: string): Promise<string> {
+    const path = `/api/poker/sessions/${encodeURIComponent(id)}/summary`;
+    const res = await this.send("GET", path, token, undefined, "text/csv");
+    if (!res.ok) throw await apiError(res);
+    return res.text();
+  }
+
   private async call<T>(
     method: string,
     path: string,
     token: string | null,
     body?: unknown,
   ): Promise<T> {
-    const headers: Record<string, string> = {};
+    const res = await this.send(method, path, token, body, "application/json");
+    if (!res.ok) throw await apiError(res);
+    return (await res.json()) as T;
+  }
+
+  private send(
+    method: string,
+    path: string,
+    token: string | null,
+    body: unknown,
+    accept: string,
+  ): Promise<Response> {
+    const headers: Record<string, string> = { Accept: accept };
     if (token) headers.Authorization = `Bearer ${token}`;
     if (body !== undefined) headers["Content-Type"] = "application/json";
-    const res = await this.fetchFn(new URL(path, this.baseUrl).toString(), {
+    return this.fetchFn(new URL(path, this.baseUrl).toString(), {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    const json = (await res.json().catch(() => null)) as
-      | (T & { error?: { code: string; message: string } })
-      | null;
-    if (!res.ok) {
-      throw new PokerApiError(
-        res.status,
-        json?.error?.code ?? "internal",
-        json?.error?.message ?? `HTTP ${res.status}`,
-      );
-    }
-    return json as T;
   }
+}
+
+/** The contract's error body as a `PokerApiError` (a body that is not one keeps the status). */
+async function apiError(res: Response): Promise<PokerApiError> {
+  const json = (await res.json().catch(() => null)) as {
+    error?: { code: string; message: string };
+  } | null;
+  return new PokerApiError(
+    res.status,
+    json?.error?.code ?? "internal",
+    json?.error?.message ?? `HTTP ${res.status}`,
+  );
 }
 
 /** The session's socket: `RoomClient` typed by the poker protocol, plus its commands by name. */
@@ -130,5 +167,19 @@ export class PokerRoomClient extends RoomClient<KindProtocol<"poker">> {
 
   reveal(revealed = true) {
     return this.request("reveal_requested", { revealed });
+  }
+
+  /** Takes this user's vote on the active story back. */
+  withdrawVote() {
+    return this.request("vote_withdrawn", {});
+  }
+
+  /** Starts the round timer everyone sees (moderators; 10–3600 s). */
+  startTimer(seconds: number) {
+    return this.request("timer_started", { seconds });
+  }
+
+  stopTimer() {
+    return this.request("timer_stopped", {});
   }
 }

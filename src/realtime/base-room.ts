@@ -470,11 +470,19 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     command: Command<D, S>,
     ctx: CommandContext<D, S>,
   ): Promise<unknown> {
+    // A queued frame sees the socket as it is when its turn comes: an earlier frame of the same
+    // socket may have saved its state meanwhile (two subscribes sent back to back).
+    const current = <C extends CommandContext<D, S>>(c: C): C => ({
+      ...c,
+      member: this.memberOf(c.ws),
+    });
     if ("handleBatch" in command) {
-      return this.exclusiveBatch(`command:${event}`, ctx, (frames) => command.handleBatch(frames));
+      return this.exclusiveBatch(`command:${event}`, ctx, (frames) =>
+        command.handleBatch(frames.map(current)),
+      );
     }
     if (command.concurrent) return Promise.resolve(command.handle(ctx));
-    return this.exclusive(() => command.handle(ctx));
+    return this.exclusive(() => command.handle(current(ctx)));
   }
 
   private touch(ws: WebSocket): Member<S> {

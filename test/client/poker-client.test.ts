@@ -5,6 +5,7 @@ import {
   PokerApiError,
   PokerRoomClient,
   type PokerStoryView,
+  type PokerTimer,
 } from "../../src/client/poker";
 import type { WebSocketLike } from "../../src/client/room-client";
 import { ADMIN, BASE } from "../helpers/http";
@@ -57,7 +58,18 @@ describe("poker SDK against the real Worker", () => {
     expect((await moderator.submitPoints("2")).status).toBe(200);
     expect((await points).story_points).toBe(2);
     expect((await moderator.reveal(false)).status).toBe(200);
-    expect((await moderator.reset()).status).toBe(200);
+    const withdrawn = nextEvent<PokerStoryView>(moderator, "story_changed");
+    expect((await voter.withdrawVote()).status).toBe(200);
+    expect((await withdrawn).voted).toEqual([]);
+    const timer = nextEvent<PokerTimer>(voter, "timer_changed");
+    expect((await moderator.startTimer(60)).status).toBe(200);
+    expect((await timer).seconds).toBe(60);
+    expect((await voter.startTimer(60)).status).toBe(403);
+    const stopped = nextEvent<PokerTimer>(voter, "timer_changed");
+    expect((await moderator.stopTimer()).status).toBe(200);
+    expect(await stopped).toEqual({ ends_at: null, seconds: null });
+    expect((await voter.vote("2")).status).toBe(200);
+    expect((await moderator.reveal()).status).toBe(200);
 
     const ended = nextEvent<{ poker_session_end_redirect_url: string }>(
       voter,
@@ -70,6 +82,22 @@ describe("poker SDK against the real Worker", () => {
 
     const again = await api.getSession(ADMIN, session.id);
     expect(again).toMatchObject({ ended: true, stories: [{ id: story.id, story_points: 2 }] });
+
+    expect(await api.previewInvite(session.id, invite.invite)).toEqual({
+      session_id: session.id,
+      name: "SDK",
+      ended: true,
+      role: "voter",
+    });
+    const summary = await api.summary(joined.token, session.id);
+    expect(summary.stories[0]).toMatchObject({
+      story_points: 2,
+      votes: { "2": [{ id: joined.user.id, name: "Ada" }] },
+      stats: { count: 1, mean: 2, median: 2, consensus: true },
+    });
+    const csv = await api.summaryCsv(joined.token, session.id);
+    expect(csv.split("\r\n")[0]).toBe("story_label,story_points,votes,mean,median,consensus");
+    expect(csv.split("\r\n")[1]).toBe("One,2,1,2,2,true");
   });
 
   it("throws PokerApiError with the contract's code and status", async () => {

@@ -42,6 +42,16 @@ export class TestRoom extends BaseRoom {
       schema: z.object({ ms: z.number().int().min(0).max(2_000) }).strict(),
       handle: ({ data }) => new Promise((resolve) => setTimeout(() => resolve({}), data.ms)),
     }),
+    // Pauses, then adds `text` to the socket's saved notes, as it read them when its turn came.
+    note: this.command({
+      schema: z.object({ text: z.string(), ms: z.number().int().min(0).max(2_000) }).strict(),
+      handle: async ({ ws, member, data }) => {
+        await new Promise((resolve) => setTimeout(resolve, data.ms));
+        const notes = [...((member.state.notes as string[] | undefined) ?? []), data.text];
+        this.saveMember(ws, { ...member, state: { ...member.state, notes } });
+        return { notes };
+      },
+    }),
     status: this.command({
       schema: z.object({}).strict(),
       concurrent: true,

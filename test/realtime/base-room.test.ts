@@ -162,6 +162,15 @@ describe("base room: one change at a time", () => {
     ws.close();
   });
 
+  it("gives a queued frame the socket's state as the frames before it left it", async () => {
+    const ws = await connect(room(), await tokenFor("u1"));
+    ws.send({ event: "note", data: { text: "first", ms: 500 }, request_id: "n1" });
+    ws.send({ event: "note", data: { text: "second", ms: 0 }, request_id: "n2" });
+    expect((await ws.reply("n1")).data).toEqual({ notes: ["first"] });
+    expect((await ws.reply("n2")).data).toEqual({ notes: ["first", "second"] });
+    ws.close();
+  });
+
   it("handles frames of a batch command that queue up as one batch, each with its own reply", async () => {
     const ws = await connect(room(), await tokenFor("u1"));
     await ws.event("welcome");

@@ -2,7 +2,13 @@ import { grants, PERMISSIONS } from "../../platform/auth/permissions";
 import { getDb } from "../../platform/db";
 import { ApiError, badRequest, conflict, notFound } from "../../platform/errors";
 import * as time from "../../platform/time";
-import { CLOSE_CODES, pokerClientEvents, type Reply, type ServerEvent } from "../../protocol";
+import {
+  CLOSE_CODES,
+  type CloseReason,
+  pokerClientEvents,
+  type Reply,
+  type ServerEvent,
+} from "../../protocol";
 import { BaseRoom, closeQuietly } from "../../realtime/base-room";
 import type { Member } from "../../realtime/member";
 import type { RoomKind } from "../../realtime/room-kind";
@@ -12,14 +18,15 @@ import { dispatchEvents, outboxStatements, prepareEvent } from "../webhooks";
 import { storyPointsFor } from "./deck";
 import { nextStory } from "./next-story";
 import {
-  type Attendee,
   attendeeId,
   isHiddenVoter,
   type Participant,
   participantsOf,
   sessionPermissions,
 } from "./participants";
+import { type GraceAttendee, leaveGraceMs, PresenceGrace } from "./presence-grace";
 import * as q from "./queries";
+import { type RoundTimer, runningTimer, startTimer, timerJson } from "./round-timer";
 import { type SessionJson, type StoryJson, sessionJson, storyJson } from "./session-view";
 import {
   everyoneVoted,
@@ -45,6 +52,10 @@ export class PokerRoom extends BaseRoom {
   private round: q.PokerRound | null = null;
   /** Bumped by every write: a load that raced a write is not kept. */
   private writes = 0;
+  /** Who left less than the grace ago and is still listed (stored: survives eviction). */
+  private readonly grace = new PresenceGrace(this.sql);
+  /** Sockets the server closed (idle, credential expired or revoked): they leave at once. */
+  private readonly closedByServer = new WeakSet<WebSocket>();
 
   protected readonly commands = {
     next_story_requested: this.command({
@@ -112,6 +123,19 @@ export class PokerRoom extends BaseRoom {
         return outcomes;
       },
     }),
+    vote_withdrawn: this.command({
+      permission: PERMISSIONS.pokerVote,
+      schema: pokerClientEvents.vote_withdrawn,
+      handle: async ({ member }) => {
+        const round = await this.openRound();
+        const story = activeStory(round);
+        const userId = attendeeId(member.userId);
+        if (!round.votes.some((v) => v.userId === userId)) return;
+        await this.write(() => q.deleteVote(this.db, story.id, userId));
+        round.votes = round.votes.filter((v) => v.userId !== userId);
+        this.publishStory(round);
+      },
+    }),
     reset_requested: this.command({
       permission: PERMISSIONS.pokerModerate,
       schema: pokerClientEvents.reset_requested,
@@ -133,6 +157,22 @@ export class PokerRoom extends BaseRoom {
         await this.write(() => q.setRevealed(this.db, story.id, data.revealed));
         story.revealed = data.revealed;
         this.publishStory(round);
+      },
+    }),
+    timer_started: this.command({
+      permission: PERMISSIONS.pokerModerate,
+      schema: pokerClientEvents.timer_started,
+      handle: async ({ data }) => {
+        await this.openRound();
+        this.setTimer(startTimer(data.seconds, time.now()));
+      },
+    }),
+    timer_stopped: this.command({
+      permission: PERMISSIONS.pokerModerate,
+      schema: pokerClientEvents.timer_stopped,
+      handle: async () => {
+        await this.openRound();
+        this.setTimer(null);
       },
     }),
     // Any frame refreshes the socket's last-seen time; this one exists for the original clients.
@@ -203,11 +243,15 @@ export class PokerRoom extends BaseRoom {
   /** Joins that queue up (a room filling at once) send one participant list for all of them. */
   protected override async onJoin(joining: WebSocket, member: Member): Promise<void> {
     await this.exclusiveBatch("join", { ws: joining, member }, async (joins) => {
+      // A reconnect within the leave grace: the user never left.
+      this.grace.end(joins.map(({ member }) => attendeeId(member.userId)));
       const round = await this.current();
       const view = round ? viewOf(round) : null;
+      const timer = this.runningTimer();
       for (const { ws, member } of joins) {
         const own = view && this.renderFor({ event: "story_changed", data: view }, member);
         if (own) this.send(ws, own);
+        if (timer) this.send(ws, { event: "timer_changed", data: timerJson(timer) });
       }
       if (!(await this.updateParticipants())) {
         const listed = { event: "participants_changed", data: { participants: this.listed() } };
@@ -217,20 +261,44 @@ export class PokerRoom extends BaseRoom {
     });
   }
 
-  /** Leaves that queue up (a room emptying at once) are one participant update. */
+  /**
+   * Leaves that queue up (a room emptying at once) are one participant update. A user whose last
+   * socket closed on its side stays listed for the leave grace (a page reload is not a leave);
+   * one the server dropped (idle, credential expired or revoked) leaves now.
+   */
   protected override async onLeave(leaving: WebSocket): Promise<void> {
     await this.exclusiveBatch("leave", leaving, async (leaves) => {
       const done = leaves.map(() => succeeded(undefined));
       if (this.meta("ended")) return done;
-      if (!(await this.updateParticipants())) return done;
-      const round = await this.current();
-      const story = round?.story;
-      if (!round || !story || story.revealed || !this.everyoneVoted(round.votes)) return done;
-      await this.write(() => q.setRevealed(this.db, story.id, true));
-      story.revealed = true;
-      this.publishStory(round);
+      await this.beginGrace(leaves);
+      if (await this.updateParticipants()) await this.revealIfEveryoneVoted();
       return done;
     });
+  }
+
+  protected override async closeSocket(
+    ws: WebSocket,
+    reason: CloseReason,
+    text: string,
+  ): Promise<void> {
+    this.closedByServer.add(ws);
+    await super.closeSocket(ws, reason, text);
+  }
+
+  /** Drops the participants whose leave grace is over, as if they left now. */
+  protected override async onAlarm(): Promise<void> {
+    await this.exclusive(async () => {
+      if (this.meta("ended")) {
+        this.grace.clear();
+        return;
+      }
+      if (!this.grace.expire(time.now())) return;
+      if (await this.updateParticipants()) await this.revealIfEveryoneVoted();
+    });
+  }
+
+  protected override nextAlarmAt(): number | null {
+    return this.grace.nextEnd();
   }
 
   /** The participant list shows permissions: a refreshed token may carry other ones. */
@@ -245,6 +313,7 @@ export class PokerRoom extends BaseRoom {
       session: round ? sessionJson(round.session) : null,
       story: view ? this.renderFor({ event: "story_changed", data: view }, member)?.data : null,
       participants: this.listed(),
+      timer: timerJson(this.runningTimer()),
     };
   }
 
@@ -322,6 +391,52 @@ export class PokerRoom extends BaseRoom {
     round.story = story;
     round.votes = votes;
     this.publishStory(round);
+    // The timer timed the previous round.
+    if (this.runningTimer()) this.setTimer(null);
+    else this.storeTimer(null);
+  }
+
+  /** Stores the round timer (null: stopped) and tells everyone with `timer_changed`. */
+  private setTimer(timer: RoundTimer | null): void {
+    this.storeTimer(timer);
+    this.publish("timer_changed", timerJson(timer));
+  }
+
+  private storeTimer(timer: RoundTimer | null): void {
+    this.setMeta("timer", JSON.stringify(timer));
+  }
+
+  /** The stored round timer while it runs; one that ran out is left to the clients to show. */
+  private runningTimer(): RoundTimer | null {
+    const stored = this.meta("timer");
+    return runningTimer(stored ? (JSON.parse(stored) as RoundTimer | null) : null, time.now());
+  }
+
+  /** Reveals the active story when every present hidden voter has voted (after a leave). */
+  private async revealIfEveryoneVoted(): Promise<void> {
+    const round = await this.current();
+    const story = round?.story;
+    if (!round || !story || story.revealed || !this.everyoneVoted(round.votes)) return;
+    await this.write(() => q.setRevealed(this.db, story.id, true));
+    story.revealed = true;
+    this.publishStory(round);
+  }
+
+  /** Starts the leave grace of each user whose last socket the client closed. */
+  private async beginGrace(leaves: WebSocket[]): Promise<void> {
+    const graceMs = leaveGraceMs(this.env.POKER_LEAVE_GRACE_SECONDS);
+    if (graceMs === 0) return;
+    const open = new Set(this.openAttendees().map((a) => a.id));
+    const until = time.now() + graceMs;
+    let started = false;
+    for (const ws of leaves) {
+      if (this.closedByServer.has(ws)) continue;
+      const attendee = this.attendeeOf(ws);
+      if (open.has(attendee.id)) continue;
+      this.grace.begin(attendee, until);
+      started = true;
+    }
+    if (started) await this.ensureAlarmBy(until);
   }
 
   /** Every present hidden voter has a vote in `votes`: the votes reveal themselves. */
@@ -351,6 +466,7 @@ export class PokerRoom extends BaseRoom {
     this.round = null;
     if (!ended) throw sessionGone();
     this.setMeta("ended", "1");
+    this.grace.clear();
     this.publish("poker_session_ended", {
       poker_session_end_redirect_url: ended.endRedirectUrl,
     });
@@ -375,17 +491,26 @@ export class PokerRoom extends BaseRoom {
     return member.admin || grants(member.permissions, permission, this.roomId);
   }
 
-  private attendees(): (Attendee & { connectedAt: number })[] {
-    return this.sockets().map((ws) => {
-      const m = this.memberOf(ws);
-      return {
-        id: attendeeId(m.userId),
-        name: m.name,
-        admin: m.admin,
-        permissions: sessionPermissions(m.permissions, this.roomId),
-        connectedAt: m.connectedAt,
-      };
-    });
+  /** Everyone present: open sockets, and users within their leave grace. */
+  private attendees(): GraceAttendee[] {
+    const open = this.openAttendees();
+    const ids = new Set(open.map((a) => a.id));
+    return [...open, ...this.grace.attendees().filter((a) => !ids.has(a.id))];
+  }
+
+  private openAttendees(): GraceAttendee[] {
+    return this.sockets().map((ws) => this.attendeeOf(ws));
+  }
+
+  private attendeeOf(ws: WebSocket): GraceAttendee {
+    const m = this.memberOf(ws);
+    return {
+      id: attendeeId(m.userId),
+      name: m.name,
+      admin: m.admin,
+      permissions: sessionPermissions(m.permissions, this.roomId),
+      connectedAt: m.connectedAt,
+    };
   }
 
   private listed(): Participant[] {

@@ -111,6 +111,31 @@ export async function listVotes(db: Db, storyId: string): Promise<VoteRecord[]> 
     .orderBy(asc(pokerVotes.votedAt));
 }
 
+/** Every vote of a session's stories, by story, in the order they were cast. */
+export async function listSessionVotes(
+  db: Db,
+  sessionId: string,
+): Promise<Map<string, VoteRecord[]>> {
+  const rows = await db
+    .select({
+      storyId: pokerVotes.storyId,
+      userId: pokerVotes.userId,
+      userName: pokerVotes.userName,
+      choice: pokerVotes.choice,
+    })
+    .from(pokerVotes)
+    .innerJoin(pokerStories, eq(pokerStories.id, pokerVotes.storyId))
+    .where(eq(pokerStories.sessionId, sessionId))
+    .orderBy(asc(pokerVotes.votedAt));
+  const byStory = new Map<string, VoteRecord[]>();
+  for (const { storyId, ...vote } of rows) {
+    const list = byStory.get(storyId) ?? [];
+    list.push(vote);
+    byStory.set(storyId, list);
+  }
+  return byStory;
+}
+
 /** A session with its active story and that story's votes, in one round trip. */
 export interface PokerRound {
   session: PokerSessionRow;
@@ -167,6 +192,13 @@ export async function upsertVotes(
     : [];
   const [first, ...rest] = [...upserts, ...reveals];
   if (first) await db.batch([first, ...rest]);
+}
+
+/** Takes one user's vote on a story back. */
+export async function deleteVote(db: Db, storyId: string, userId: string): Promise<void> {
+  await db
+    .delete(pokerVotes)
+    .where(and(eq(pokerVotes.storyId, storyId), eq(pokerVotes.userId, userId)));
 }
 
 /** Clears a story's votes and hides them again (reset). */

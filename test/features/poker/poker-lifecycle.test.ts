@@ -8,6 +8,7 @@ import { describe, expect, it, vi } from "vitest";
 import type { PokerRoom } from "../../../src/features/poker/poker-room";
 import { ADMIN, call, tokenFor } from "../../helpers/http";
 import { connect, tryConnect } from "../../helpers/ws";
+import { runAlarmPastGrace, waitInGrace } from "./support";
 
 const MODERATE = "planning_poker.moderate";
 const VOTE = "planning_poker.vote";
@@ -54,8 +55,8 @@ async function setup(labels = ["S1", "S2"]) {
 const names = (frame: any) => frame.data.participants.map((p: any) => p.name);
 
 describe("poker room: participants", () => {
-  it("lists participants on join and leave, sorted by name, one entry per user", async () => {
-    const { open, ids } = await setup();
+  it("lists participants on join and leave (past the grace), sorted by name, one entry per user", async () => {
+    const { open, ids, stub } = await setup();
     const zoe = await open("zoe");
     expect(names(await zoe.event("participants_changed"))).toEqual(["Zoe"]);
     const mod = await open("mod");
@@ -76,14 +77,19 @@ describe("poker room: participants", () => {
     adam.close();
     await zoe.nothing((f) => f?.event === "participants_changed");
     adam2.close();
+    await waitInGrace(stub, ids.adam);
+    await zoe.nothing((f) => f?.event === "participants_changed");
+    await runAlarmPastGrace(stub);
     expect(names(await zoe.event("participants_changed"))).toEqual(["Mona", "Zoe"]);
     mod.close();
+    await waitInGrace(stub, ids.mod);
+    await runAlarmPastGrace(stub);
     expect(names(await zoe.event("participants_changed"))).toEqual(["Zoe"]);
     zoe.close();
   });
 
   it("records the participants in D1", async () => {
-    const { open, session, ids } = await setup();
+    const { open, session, ids, stub } = await setup();
     const zoe = await open("zoe");
     const spec = await open("spec");
     await zoe.event("participants_changed");
@@ -107,6 +113,8 @@ describe("poker room: participants", () => {
 
     // A leave removes only that row; the others keep the row (and joined_at) they had.
     spec.close();
+    await waitInGrace(stub, ids.spec);
+    await runAlarmPastGrace(stub);
     await zoe.event("participants_changed");
     const mod = await open("mod");
     await zoe.event("participants_changed");
@@ -141,8 +149,8 @@ describe("poker room: participants", () => {
     mod.close();
   });
 
-  it("reveals the votes when the last voter who had not voted leaves", async () => {
-    const { open } = await setup();
+  it("reveals the votes when the last voter who had not voted leaves, once past the grace", async () => {
+    const { open, stub, ids } = await setup();
     const mod = await open("mod");
     const zoe = await open("zoe");
     const adam = await open("adam");
@@ -151,6 +159,9 @@ describe("poker room: participants", () => {
     await zoe.request("vote_submitted", { choice: "5" });
     expect((await zoe.event("story_changed")).data.revealed).toBe(false);
     adam.close();
+    await waitInGrace(stub, ids.adam);
+    await zoe.nothing((f) => f?.event === "story_changed");
+    await runAlarmPastGrace(stub);
     const shown = await zoe.event("story_changed");
     expect(shown.data.revealed).toBe(true);
     expect(Object.keys(shown.data.votes)).toEqual(["5"]);

@@ -83,6 +83,16 @@ export const ACCESS: Record<string, AccessRow> = {
     invite: 201,
     body: () => ({}),
   },
+  // The session's moderators and voters (any session's, or its guests) and the admin.
+  "GET /api/poker/sessions/{id}/summary": { noperm: 403, other: 200, admin: 200, invite: 200 },
+  // Public like join: a forged invite is refused for everyone.
+  "POST /api/poker/sessions/{id}/invite-preview": {
+    none: 403,
+    noperm: 403,
+    other: 403,
+    admin: 403,
+    body: () => ({ invite: "forged" }),
+  },
   // Public: the invite is the credential (a forged one is refused for everyone).
   "POST /api/poker/sessions/{id}/join": {
     none: 403,
