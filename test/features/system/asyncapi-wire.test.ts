@@ -31,7 +31,8 @@ describe("the documented frames are the frames rooms send", () => {
       body: { story_label: "S1", description: "<p>S1</p>" },
     });
     const user = `doc-${crypto.randomUUID().slice(0, 8)}`;
-    const token = await tokenFor(user, ["planning_poker.moderate", "planning_poker.vote"]);
+    const permissions = ["planning_poker.moderate", "planning_poker.vote"];
+    const token = await tokenFor(user, permissions);
     const ws = await connect(`/ws/poker/${session.id}`, token);
 
     expectDocumented("poker.server.participants_changed", await ws.event("participants_changed"));
@@ -52,9 +53,25 @@ describe("the documented frames are the frames rooms send", () => {
     const refused = await ws.request("auth", { token: "not-a-token" }, 4);
     expect(refused.status).toBe(401);
     expectDocumented("poker.reply.auth", refused);
-    const auth = await ws.request("auth", { token: await tokenFor(user) }, 5);
+    const auth = await ws.request("auth", { token: await tokenFor(user, permissions) }, 5);
     expect(auth.status).toBe(200);
     expectDocumented("poker.reply.auth", auth);
+
+    expectDocumented("reply", await ws.request("vote_withdrawn", {}, 6));
+    const started = await ws.request("timer_started", { seconds: 60 }, 7);
+    expect(started.status).toBe(200);
+    expectDocumented("reply", started);
+    expectDocumented("poker.server.timer_changed", await ws.event("timer_changed"));
+    await call("POST", `/api/poker/sessions/${session.id}/stories`, {
+      token: ADMIN,
+      body: { story_label: "S2", description: "two" },
+    });
+    expectDocumented("poker.server.story_added", await ws.event("story_added"));
+    const resumed = await connect(`/ws/poker/${session.id}?since=999999`, token);
+    const resync = await resumed.event("resync");
+    expect(resync.data.timer.seconds).toBe(60);
+    expectDocumented("poker.server.resync", resync);
+    resumed.close();
 
     ws.send("ping");
     expect(await ws.next((f) => f === "pong", "pong")).toBe("pong");
