@@ -1,7 +1,7 @@
 import { defineConfig } from "vitest/config";
 
-// Tests that need Node rather than workerd (e.g. the official AsyncAPI parser, which reads
-// files and spawns no Worker); they import the source directly, with no server running.
+// Tests of Node libraries that are not meant for workerd (the official AsyncAPI parser, built on
+// Spectral and node-fetch); they import the source directly, with no Worker or server running.
 export default defineConfig({
   test: {
     include: ["test/node/**/*.test.ts"],

@@ -5,8 +5,9 @@ import { CLIENT_EVENTS, SERVER_EVENTS } from "../../src/protocol";
 
 /**
  * The AsyncAPI document through the official parser (`@asyncapi/parser`: the JSON Schema of
- * the specification plus its Spectral rules). It runs in Node, not workerd: the parser loads
- * its rulesets from files. The document is built by the same function the route calls.
+ * the specification plus its Spectral rules). It runs in Node (`vitest.node.config.ts`, part of
+ * `npm test`): the parser is a Node library, not meant for workerd. The document is built by the
+ * same function the route calls; the Workers tests check that the route serves it.
  */
 
 /**
