@@ -1,6 +1,7 @@
 // `npm run bench`: starts Switchboard and its peers locally, runs every scenario with warm-up and
 // several runs, prints one line per figure and peer, and writes bench/results.json.
 // Options: --only=fanout,idle,poker,bus,webhooks   --quick (short runs, for checking the harness)
+//          --runs=N (measured runs per figure, 3 by default)
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -39,6 +40,8 @@ async function main() {
     .find((a) => a.startsWith("--only="))
     ?.slice("--only=".length)
     .split(",");
+  const runs = Number(args.find((a) => a.startsWith("--runs="))?.slice("--runs=".length) ?? 3);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs needs a whole number >= 1");
   const started = performance.now();
   const log = (line) =>
     console.error(`[bench ${((performance.now() - started) / 1000).toFixed(0)}s] ${line}`);
@@ -90,7 +93,7 @@ async function main() {
     if (only && !only.includes(scenario.id)) continue;
     log(`${scenario.id}: ${scenario.title}`);
     try {
-      await scenario.run({ servers, report, quick, log });
+      await scenario.run({ servers, report, quick, runs, log });
     } catch (err) {
       report.fail(scenario.id, err, { ours_output_tail: servers.ours.output().slice(-4000) });
     }

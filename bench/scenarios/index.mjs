@@ -7,7 +7,6 @@ import { idle } from "./idle.mjs";
 import { poker } from "./poker.mjs";
 import { webhooks } from "./webhooks.mjs";
 
-const RUNS = 3;
 /**
  * The issue asks for 5,000. Under `wrangler dev` every socket holds about six descriptors in
  * workerd (the client's, the dev proxy's and the Durable Object hop's), so a process limit of
@@ -27,7 +26,7 @@ function pick(byPeer, key) {
 const fanoutScenario = {
   id: "fanout",
   title: "room fan-out, one publisher, N = 100 and 1,000 subscribers, 200-byte events",
-  async run({ servers, report, quick, log }) {
+  async run({ servers, report, quick, runs, log }) {
     const results = await fanout({
       targets: [
         oursTarget(servers.ours, "bench"),
@@ -35,7 +34,7 @@ const fanoutScenario = {
         bareHttpTarget(servers, { durable: false }),
       ],
       sizes: quick ? [100] : [100, 1000],
-      runs: RUNS,
+      runs,
       phaseMs: quick ? 1000 : 1200,
       log,
     });
@@ -68,7 +67,7 @@ const fanoutScenario = {
 const idleScenario = {
   id: "idle",
   title: `idle sockets: ${IDLE_SOCKETS} hibernatable sockets in one room`,
-  async run({ servers, report, quick, log }) {
+  async run({ servers, report, quick, runs, log }) {
     const [bare, party, node] = peerTargets(servers);
     const { ours, ...peers } = await idle({
       targets: [
@@ -78,7 +77,7 @@ const idleScenario = {
         { target: node, pid: servers.node.pid },
       ],
       sockets: quick ? 1000 : IDLE_SOCKETS,
-      runs: RUNS,
+      runs,
       settleMs: 1000,
       log,
     });
@@ -123,13 +122,13 @@ const idleScenario = {
 const pokerScenario = {
   id: "poker",
   title: "poker round: 50 voters, first vote until every client has seen all 50",
-  async run({ servers, report, quick, log }) {
+  async run({ servers, report, quick, runs, log }) {
     const voters = quick ? 20 : 50;
     const { ours, ...peers } = await poker({
       servers,
       peers: peerTargets(servers),
       voters,
-      runs: RUNS,
+      runs,
       log,
     });
     report.add({ name: `poker_round_${voters}_voters`, unit: "ms", ours, peers });
@@ -139,10 +138,10 @@ const pokerScenario = {
 const busScenario = {
   id: "bus",
   title: "bus: long-poll latency (100 pollers, 10 channels), durable messages/s on one channel",
-  async run({ servers, report, quick, log }) {
+  async run({ servers, report, quick, runs, log }) {
     const latency = await busLatency({
       targets: [oursPolling(servers.ours, "bench"), ...peerPollings(servers)],
-      runs: RUNS,
+      runs,
       options: {
         channels: 10,
         pollers: 100,
@@ -164,7 +163,7 @@ const busScenario = {
     });
     const throughput = await busThroughput({
       targets: [oursTarget(servers.ours, "bench"), bareHttpTarget(servers, { durable: true })],
-      runs: RUNS,
+      runs,
       durationMs: quick ? 1000 : 2000,
       inFlight: 16,
       log,
@@ -183,8 +182,8 @@ const busScenario = {
 const webhooksScenario = {
   id: "webhooks",
   title: "webhooks: deliveries/s to a local receiver, all 200 and 30 % 500",
-  async run({ servers, report, quick, log }) {
-    const results = await webhooks({ servers, runs: RUNS, events: quick ? 100 : 200, log });
+  async run({ servers, report, quick, runs, log }) {
+    const results = await webhooks({ servers, runs, events: quick ? 100 : 200, log });
     for (const [mode, { ours, ...peers }] of Object.entries(results)) {
       report.add({
         name: `webhooks_${mode}_throughput`,

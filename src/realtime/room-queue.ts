@@ -4,6 +4,14 @@ export type Outcome<R = unknown> = { ok: true; value: R } | { ok: false; error: 
 export const succeeded = <R>(value: R): Outcome<R> => ({ ok: true, value });
 export const failed = (error: unknown): Outcome<never> => ({ ok: false, error });
 
+/**
+ * The most event-loop turns a starting batch waits for more items. A turn costs a quiet room
+ * well under a millisecond; the cap keeps a steady stream of items from holding a batch open.
+ */
+const GATHER_TURNS = 8;
+
+const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
 interface Waiting<T, R> {
   item: T;
   resolve(value: R): void;
@@ -21,7 +29,9 @@ interface OpenBatch {
  *
  * `batch` lets work of one kind that queues up while the room is busy (votes behind a D1 write,
  * joins behind a join) run as one job: a call joins the batch queued last if it has the same key
- * and has not started yet, so nothing ever runs before work that was queued ahead of it.
+ * and has not started yet, so nothing ever runs before work that was queued ahead of it. A batch
+ * starts once an event-loop turn brought no new item (at most GATHER_TURNS turns), so calls that
+ * arrive together share it even when the room was idle.
  */
 export class RoomQueue {
   private tail: Promise<unknown> = Promise.resolve();
@@ -50,6 +60,13 @@ export class RoomQueue {
     });
     if (joined) return result;
     this.run(async () => {
+      // Frames sent together reach the room over several event-loop turns (socket reads come in
+      // groups): while a turn brings more items, they join, so a room voting at once is one write.
+      for (let seen = 0, turns = 0; turns < GATHER_TURNS; turns++) {
+        if (this.open !== batch || batch.waiting.length === seen) break;
+        seen = batch.waiting.length;
+        await nextTurn();
+      }
       if (this.open === batch) this.open = null;
       const waiting = batch.waiting as Waiting<T, R>[];
       try {

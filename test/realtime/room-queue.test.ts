@@ -78,13 +78,15 @@ describe("RoomQueue", () => {
   it("starts a new batch for calls that arrive after the batch started", async () => {
     const queue = new RoomQueue();
     const running = gate();
+    const started = gate();
     const log: string[][] = [];
     const first = queue.batch("k", "a", async (items) => {
       log.push(items);
+      started.release();
       await running.open;
       return items.map(() => succeeded(null));
     });
-    await tick();
+    await started.open;
     const second = queue.batch("k", "b", (items) => {
       log.push(items);
       return items.map(() => succeeded(null));
@@ -92,6 +94,46 @@ describe("RoomQueue", () => {
     running.release();
     await Promise.all([first, second]);
     expect(log).toEqual([["a"], ["b"]]);
+  });
+
+  it("gathers calls into an idle queue's batch while each event-loop turn brings more", async () => {
+    const queue = new RoomQueue();
+    const batches: string[][] = [];
+    const handle = (items: string[]) => {
+      batches.push(items);
+      return items.map(() => succeeded(null));
+    };
+    const jobs = [queue.batch("vote", "a", handle)];
+    await tick();
+    jobs.push(queue.batch("vote", "b", handle));
+    await tick();
+    jobs.push(queue.batch("vote", "c", handle));
+    await Promise.all(jobs);
+    expect(batches).toEqual([["a", "b", "c"]]);
+  });
+
+  it("starts the batch after a turn without new calls, and within a bounded number of turns", async () => {
+    const queue = new RoomQueue();
+    const batches: number[][] = [];
+    const handle = (items: number[]) => {
+      batches.push(items);
+      return items.map(() => succeeded(null));
+    };
+    const quiet = queue.batch("k", 0, handle);
+    await tick();
+    await tick();
+    await quiet;
+    expect(batches).toEqual([[0]]);
+    // A call every turn, for longer than a batch gathers: the first batch does not wait for all.
+    const stream: Promise<unknown>[] = [];
+    for (let n = 1; n <= 30; n++) {
+      stream.push(queue.batch("k", n, handle));
+      await tick();
+    }
+    await Promise.all(stream);
+    expect(batches.length).toBeGreaterThan(2);
+    expect(batches[1]?.length).toBeLessThan(30);
+    expect(batches.flat()).toEqual(Array.from({ length: 31 }, (_, n) => n));
   });
 
   it("fails every item of a batch whose handler throws, and keeps going", async () => {

@@ -1,0 +1,67 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { ADMIN, call, tokenFor } from "../../helpers/http";
+import { connect, type TestSocket } from "../../helpers/ws";
+
+const VOTERS = 6;
+
+/** A session with one story, a connected moderator and VOTERS connected voters, the story active. */
+async function room() {
+  const session = (
+    await call("POST", "/api/poker/sessions", { token: ADMIN, body: { name: "Round" } })
+  ).body;
+  const story = (
+    await call("POST", `/api/poker/sessions/${session.id}/stories`, {
+      token: ADMIN,
+      body: { story_label: "S1", description: "<p>S1</p>" },
+    })
+  ).body;
+  const u = crypto.randomUUID().slice(0, 8);
+  const path = `/ws/poker/${session.id}`;
+  const mod = await connect(path, await tokenFor(`mod-${u}`, ["planning_poker.moderate"]));
+  const voters: TestSocket[] = [];
+  for (let v = 0; v < VOTERS; v++) {
+    voters.push(await connect(path, await tokenFor(`voter-${v}-${u}`, ["planning_poker.vote"])));
+  }
+  await mod.request("next_story_requested", { story_id: story.id });
+  const active = (f: any) => f?.event === "story_changed" && f.data.id === story.id;
+  await Promise.all([mod, ...voters].map((s) => s.next(active, "the active story")));
+  return { story, mod, voters };
+}
+
+const storyChanged = (s: TestSocket) => s.frames.filter((f) => f?.event === "story_changed");
+
+describe("poker room: a room voting at once", () => {
+  // Votes sent together are gathered into few batches (RoomQueue); however they are split, every
+  // frame before the reveal keeps the others' votes hidden and the last one reveals all of them.
+  it("stores every vote, hides them until the last one and then reveals them to everyone", async () => {
+    const { story, mod, voters } = await room();
+    for (const ws of voters) ws.send({ event: "vote_submitted", data: { choice: "3" } });
+    const everyone = (f: any) => f?.event === "story_changed" && f.data.voted.length === VOTERS;
+    const last = await Promise.all([mod, ...voters].map((s) => s.next(everyone, "all votes")));
+    for (const frame of last) {
+      expect(frame.data.revealed).toBe(true);
+      expect(frame.data.votes["3"]).toHaveLength(VOTERS);
+    }
+    // Frames of the batches before the last: fewer than one per vote, votes hidden from voters.
+    const before = storyChanged(mod);
+    expect(before.length).toBeLessThan(VOTERS - 1);
+    for (const frame of before) {
+      expect(frame.data.revealed).toBe(false);
+      expect(frame.data.votes["3"] ?? []).toHaveLength(frame.data.voted.length);
+    }
+    for (const ws of voters) {
+      for (const frame of storyChanged(ws)) {
+        expect(frame.data.revealed).toBe(false);
+        expect((frame.data.votes["3"] ?? []).length).toBeLessThanOrEqual(1);
+      }
+    }
+    const row = await env.DB.prepare(
+      "SELECT revealed, (SELECT COUNT(*) FROM poker_votes WHERE story_id = ?1) AS votes FROM poker_stories WHERE id = ?1",
+    )
+      .bind(story.id)
+      .first<{ revealed: number; votes: number }>();
+    expect(row).toEqual({ revealed: 1, votes: VOTERS });
+    for (const s of [mod, ...voters]) s.close();
+  });
+});
