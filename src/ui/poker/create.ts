@@ -27,7 +27,7 @@ export async function showCreate(stored: Organiser | null): Promise<void> {
   signedIn(null);
   if (organiser) {
     try {
-      signedIn(readClaims(await organiser.token()).user.name);
+      signedIn(readClaims(await organiser.token(true)).user.name);
     } catch (err) {
       organiser = null;
       notify(explain(err));

@@ -87,10 +87,13 @@ export class Organiser {
     localStorage.removeItem(ORGANISER_TOKEN);
   }
 
-  /** A client token with at least five minutes left, minted when needed (once at a time). */
-  async token(): Promise<string> {
+  /**
+   * A client token with at least five minutes left, minted when needed (once at a time);
+   * `fresh` mints anyway, to learn whether the stored credential still works.
+   */
+  async token(fresh = false): Promise<string> {
     const cached = readJson<MintedToken>(ORGANISER_TOKEN);
-    if (cached && Date.parse(cached.expires_at) - Date.now() > REFRESH_MARGIN_MS) {
+    if (!fresh && cached && Date.parse(cached.expires_at) - Date.now() > REFRESH_MARGIN_MS) {
       return cached.token;
     }
     this.minting ??= this.mint().finally(() => {
@@ -165,7 +168,8 @@ export async function joinSession(
  * guest id: the server never lets a client pick one).
  */
 export interface Seat {
-  token(): Promise<string>;
+  /** `fresh` after the server refused the last token (a revoked key kills its tokens too). */
+  token(fresh?: boolean): Promise<string>;
   me(): Person;
   permissions(): string[];
   links(): InviteLinks | undefined;
@@ -176,7 +180,7 @@ export function organiserSeat(organiser: Organiser, sessionId: string, first: st
   const claims = readClaims(first);
   const creds = (): SessionCredentials => loadSession(sessionId) ?? { mode: "organiser" };
   return {
-    token: () => organiser.token(),
+    token: (fresh) => organiser.token(fresh),
     me: () => claims.user,
     permissions: () => claims.permissions,
     links: () => creds().links,

@@ -99,8 +99,11 @@ function renderStory(state: PageState): void {
 }
 
 function renderWelcome(state: PageState): void {
-  $("getting-started").hidden = !state.moderator || state.stories.length > 0;
-  $("welcome-voter-link").textContent = state.links?.voter ?? "";
+  const empty = state.moderator && state.stories.length === 0;
+  $("getting-started").hidden = !empty;
+  // The welcome says what to do; an empty story panel above it would only repeat it.
+  $("story").hidden = empty;
+  $("moderation").hidden = !state.moderator || empty;
 }
 
 /** Everyone at the table who may vote, or has: a card each, face down until the reveal. */
@@ -270,12 +273,12 @@ function renderParticipants(state: PageState): void {
 }
 
 function renderModeration(state: PageState, actions: Actions): void {
-  $("moderation").hidden = !state.moderator;
   $("stories-panel").hidden = !state.moderator;
   $("invites").hidden = !state.moderator || !state.links;
   if (!state.moderator) return;
   const story = state.story;
-  for (const id of ["reveal", "reset"]) $<HTMLButtonElement>(id).disabled = !story;
+  $("story-tools").hidden = !story;
+  $("reveal").hidden = $("reset").hidden = !story;
   $("reveal").textContent = story?.revealed ? "Hide votes" : "Reveal votes";
   const next = $<HTMLButtonElement>("next-story");
   next.disabled = !state.stories.length;

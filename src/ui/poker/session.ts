@@ -3,7 +3,7 @@
  * the page state it keeps up to date, and the buttons that send commands.
  */
 import { PokerApi, PokerApiError, PokerRoomClient, type PokerStoryView } from "../../client/poker";
-import type { Reply } from "../../client/room-client";
+import { CLOSE_CODES, type Reply } from "../../client/room-client";
 import { CredentialError, type Seat } from "./credentials";
 import { explain } from "./explain";
 import { type Actions, nextEnds, type PageState, render, storedChoice } from "./room-view";
@@ -18,8 +18,18 @@ const granted = (permissions: string[], name: string) =>
 
 const replyText = (r: Reply) => r.errors.join("; ") || `The server answered ${r.status}.`;
 
+/** The session, asking the seat for a fresh token once if the stored one was refused. */
+async function loadSession(seat: Seat, sessionId: string) {
+  try {
+    return await api.getSession(await seat.token(), sessionId);
+  } catch (err) {
+    if (!(err instanceof PokerApiError && err.status === 401)) throw err;
+    return api.getSession(await seat.token(true), sessionId);
+  }
+}
+
 export async function enter(sessionId: string, seat: Seat): Promise<void> {
-  const session = await api.getSession(await seat.token(), sessionId);
+  const session = await loadSession(seat, sessionId);
   if (session.ended) {
     await showSummary(() => seat.token(), sessionId, session.end_redirect_url);
     return;
@@ -42,9 +52,11 @@ export async function enter(sessionId: string, seat: Seat): Promise<void> {
   let ended = false;
 
   /** The socket's credential; a dead one is explained once and stops the reconnect loop. */
+  let refused = false;
   const token = async () => {
     try {
-      const t = await seat.token();
+      const t = await seat.token(refused);
+      refused = false;
       state.me = seat.me();
       return t;
     } catch (err) {
@@ -120,6 +132,9 @@ export async function enter(sessionId: string, seat: Seat): Promise<void> {
   // server then refuses the upgrade with 410, which a browser socket cannot read).
   let lastCheck = 0;
   room.on("close", ({ code }) => {
+    // 4401: the token expired or its key was revoked; the next attempt mints (or fails) anew.
+    if (code === CLOSE_CODES.credentialExpired.code) refused = true;
+    if (code === CLOSE_CODES.roomEnded.code) return finish();
     if (ended || code === 1000 || Date.now() - lastCheck < 10_000) return;
     lastCheck = Date.now();
     refreshStories().catch(() => {});
