@@ -40,6 +40,12 @@ const has = (p: { permissions: string[] }, name: string) =>
 export const isVoter = (p: PokerParticipant) => has(p, "planning_poker.vote");
 const isModerator = (p: PokerParticipant) => has(p, "planning_poker.moderate");
 
+/**
+ * Who the round waits for: voters who do not moderate (the server reveals once all of them
+ * have voted). A moderator who estimates joins the table with the first vote.
+ */
+const isEstimator = (p: PokerParticipant) => isVoter(p) && !isModerator(p);
+
 /** Whether the viewer's deck shows: voters always, moderators when they switched it on. */
 export const votesNow = (state: PageState) =>
   state.canVote && (!state.moderator || state.estimating);
@@ -112,7 +118,7 @@ function renderTable(state: PageState): void {
   $("table").hidden = !story;
   if (!story) return;
   const voted = new Set(story.voted.map((v) => v.id));
-  const seats = state.participants.filter((p) => isVoter(p) || voted.has(p.id));
+  const seats = state.participants.filter((p) => isEstimator(p) || voted.has(p.id));
   for (const v of story.voted) {
     if (!seats.some((p) => p.id === v.id)) seats.push({ ...v, username: v.name, permissions: [] });
   }
@@ -193,7 +199,10 @@ function renderResults(state: PageState, actions: Actions): void {
     .filter(([, voters]) => voters.length > 0)
     .sort((a, b) => b[1].length - a[1].length);
   const votes = entries.reduce((n, [, voters]) => n + voters.length, 0);
-  const voters = state.participants.filter(isVoter).length;
+  const voters = new Set([
+    ...state.participants.filter(isEstimator).map((p) => p.id),
+    ...story.voted.map((v) => v.id),
+  ]).size;
   // Bars are shares of the people who could vote, so "2 of 5" never looks like everyone.
   const scale = Math.max(1, voters, votes);
   $("hidden-hint").hidden = story.revealed || state.moderator;

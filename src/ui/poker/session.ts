@@ -75,13 +75,16 @@ export async function enter(sessionId: string, seat: Seat): Promise<void> {
     ended = true;
     room.close();
     timer.set(null, true);
+    notify(null);
+    $("connection").hidden = true;
     announce("The session has ended. Here is the summary.");
     void showSummary(() => seat.token(), sessionId, redirectUrl);
   };
+  // A command cut short by the end of the session (its socket closed) is no failure to show.
   const act = (p: Promise<Reply>) =>
     p.then(
-      (r) => notify(r.status === 200 ? null : replyText(r)),
-      (err) => notify(explain(err)),
+      (r) => ended || notify(r.status === 200 ? null : replyText(r)),
+      (err) => ended || notify(explain(err)),
     );
 
   const sendVote = (choice: string | null) => {
@@ -223,7 +226,7 @@ function wireModeration(
   room: PokerRoomClient,
   seat: Seat,
   sessionId: string,
-  act: (p: Promise<Reply>) => Promise<void>,
+  act: (p: Promise<Reply>) => Promise<unknown>,
 ): void {
   const report = (err: unknown) => notify(explain(err));
   const endSession = async () => api.endSession(await seat.token(), sessionId).catch(report);

@@ -32,16 +32,21 @@ export function summaryText(s: PokerSummary): string {
 }
 
 function row(story: SummaryStory): HTMLTableRowElement {
-  const cell = (text: string, className = "") => el("td", { className }, [text]);
+  // `data-label` names the column where a phone shows the row as a card (style.css).
+  const cell = (label: string, text: string, className = "") => {
+    const td = el("td", { className }, [text]);
+    td.dataset.label = label;
+    return td;
+  };
   return el("tr", {}, [
     el("th", { scope: "row" }, [story.story_label]),
-    cell(story.story_points === null ? "–" : String(story.story_points), "num"),
-    cell(votesText(story)),
-    cell(fmt(story.stats.mean), "num"),
-    cell(fmt(story.stats.median), "num"),
+    cell("Points", story.story_points === null ? "–" : String(story.story_points), "num"),
+    cell("Votes", votesText(story)),
+    cell("Mean", fmt(story.stats.mean), "num"),
+    cell("Median", fmt(story.stats.median), "num"),
     story.stats.consensus
-      ? cell("Consensus", "consensus")
-      : cell(story.stats.count ? "Mixed" : "–"),
+      ? cell("Agreement", "Consensus", "consensus")
+      : cell("Agreement", story.stats.count ? "Mixed" : "–"),
   ]);
 }
 

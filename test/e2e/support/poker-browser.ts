@@ -88,7 +88,12 @@ export async function expectNoSidewaysScroll(page: Page): Promise<void> {
   const sticking = await page.evaluate(() => {
     const width = document.documentElement.clientWidth;
     const found = Array.from(document.querySelectorAll<HTMLElement>("body *"))
-      .filter((e) => e.offsetParent !== null && e.getBoundingClientRect().right > width + 0.5)
+      .filter(
+        (e) =>
+          e.getBoundingClientRect().right > width + 0.5 ||
+          // Text that spills out of its box counts too (it widens the page, not its box).
+          (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === "visible"),
+      )
       .map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className}`)
       .slice(0, 5);
     const overflow = document.documentElement.scrollWidth - width;
