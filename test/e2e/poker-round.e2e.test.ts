@@ -59,6 +59,17 @@ describe("poker UI in Chromium: an organiser and two voters play a session", () 
     expect(voterLink).toContain("invite=");
     expect(await mod.content()).not.toContain("sbk_");
 
+    // The first answer is held back after the server stored the story, so its `story_added`
+    // broadcast shows it first: the form must not take the next story until that answer is in.
+    let held = false;
+    await mod.route("**/stories", async (route) => {
+      const response = await route.fetch();
+      if (!held) {
+        held = true;
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+      }
+      await route.fulfill({ response });
+    });
     for (const [label, description] of [
       ["Story A: login", '<p>See <a href="https://example.com/spec">the spec</a>.</p>'],
       ["Story B: logout", "Plain text\nover two lines"],
@@ -67,6 +78,9 @@ describe("poker UI in Chromium: an organiser and two voters play a session", () 
       await mod.fill("#add-story textarea[name=description]", description!);
       await mod.click("#add-story button[type=submit]");
       await mod.locator("#stories li", { hasText: label }).waitFor();
+      if (label === "Story A: login") {
+        expect(await mod.isDisabled("#add-story input[name=story_label]")).toBe(true);
+      }
     }
     expect(await mod.locator("#getting-started").isVisible()).toBe(false);
 
@@ -153,6 +167,7 @@ describe("poker UI in Chromium: an organiser and two voters play a session", () 
       await expect.poll(() => phase(page), { timeout: 30_000 }).toMatch(/revealed/i);
       await expect.poll(() => page.locator(".seat-card.flipped").count()).toBe(3);
     }
+    await expect.poll(() => text(ada, "#live")).toMatch(/revealed/);
     await bob.locator("#stats .consensus", { hasText: "Consensus" }).waitFor();
     expect(await text(bob, "#stats")).toContain("5");
     await expectAccessible(bob, "revealed");
@@ -165,6 +180,7 @@ describe("poker UI in Chromium: an organiser and two voters play a session", () 
     for (const page of [ada, bob]) {
       await page.locator("#timer", { hasText: /0:5\d|1:00/ }).waitFor();
     }
+    await screenshot(bob, "timer-phone");
     await mod.click("#timer-stop");
     await bob.locator("#timer").waitFor({ state: "hidden" });
 
