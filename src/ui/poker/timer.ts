@@ -30,7 +30,7 @@ export class RoundTimer {
     badge.hidden = this.endsAt === null;
     if (this.endsAt === null) return;
     const left = this.endsAt - Date.now();
-    badge.textContent = left > 0 ? `⏱ ${clock(left)}` : "⏱ Time is up";
+    badge.textContent = left > 0 ? `${clock(left)} left` : "Time is up";
     badge.dataset.state = left > 0 ? (left < 15_000 ? "ending" : "running") : "over";
     if (left <= 0 && this.tick) {
       clearInterval(this.tick);
