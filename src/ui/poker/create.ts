@@ -21,6 +21,8 @@ export async function showCreate(stored: Organiser | null): Promise<void> {
   const signedIn = (name: string | null) => {
     $("organiser-status").hidden = !name;
     $("organiser-name").textContent = name ?? "";
+    $("organiser-via").textContent =
+      organiser?.credential.kind === "key" ? " with your organiser link" : " with the admin token";
     $("no-organiser").hidden = !!name;
     $<HTMLDetailsElement>("advanced").open = !name;
   };

@@ -53,9 +53,9 @@ export function announce(message: string): void {
   const live = $("live");
   // A changed text is announced; the same text twice would not be, hence the reset first.
   live.textContent = "";
-  requestAnimationFrame(() => {
+  setTimeout(() => {
     live.textContent = message;
-  });
+  }, 50);
 }
 
 export function renderConnection(state: string): void {
