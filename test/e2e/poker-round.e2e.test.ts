@@ -225,6 +225,9 @@ describe("poker UI in Chromium: an organiser and two voters play a session", () 
     await expectNoSidewaysScroll(bob);
     await screenshot(bob, "summary-phone");
     await screenshot(mod, "summary");
-    for (const page of [mod, ada, bob] as PokerPage[]) await page.context().close();
+    for (const page of [mod, ada, bob] as PokerPage[]) {
+      expect(page.cspViolations).toEqual([]);
+      await page.context().close();
+    }
   }, 400_000);
 });

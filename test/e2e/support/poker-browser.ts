@@ -35,6 +35,8 @@ export interface PokerPage extends Page {
   /** The confirmation questions the page asked (all accepted unless `dismissNext` is set). */
   dialogs: string[];
   dismissNext: boolean;
+  /** What the page's Content-Security-Policy refused (inline script or style, other origins). */
+  cspViolations: string[];
 }
 
 /** A page in its own browser context (own localStorage), allowed to use the clipboard. */
@@ -48,6 +50,10 @@ export async function newPage(
   const page = (await context.newPage()) as PokerPage;
   page.dialogs = [];
   page.dismissNext = false;
+  page.cspViolations = [];
+  page.on("console", (msg) => {
+    if (/Content Security Policy/i.test(msg.text())) page.cspViolations.push(msg.text());
+  });
   page.on("dialog", (dialog) => {
     page.dialogs.push(dialog.message());
     const dismiss = page.dismissNext;
