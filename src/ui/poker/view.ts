@@ -48,14 +48,15 @@ export function notify(message: string | null): void {
   notice.hidden = !message;
 }
 
-/** Says something to screen-reader users (joins, votes, the reveal) without moving focus. */
+/**
+ * Says something to screen-reader users (joins, votes, the reveal) without moving focus. Each
+ * message is a new line in the live region, so one said right after another is not lost; only
+ * the last few are kept.
+ */
 export function announce(message: string): void {
   const live = $("live");
-  // A changed text is announced; the same text twice would not be, hence the reset first.
-  live.textContent = "";
-  setTimeout(() => {
-    live.textContent = message;
-  }, 50);
+  live.append(el("p", {}, [message]));
+  while (live.childElementCount > 5) live.firstElementChild?.remove();
 }
 
 export function renderConnection(state: string): void {
