@@ -96,9 +96,11 @@ export async function expectNoSidewaysScroll(page: Page): Promise<void> {
     const found = Array.from(document.querySelectorAll<HTMLElement>("body *"))
       .filter(
         (e) =>
-          e.getBoundingClientRect().right > width + 0.5 ||
-          // Text that spills out of its box counts too (it widens the page, not its box).
-          (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === "visible"),
+          // Screen-reader-only text is clipped to a pixel on purpose.
+          !e.closest(".visually-hidden") &&
+          (e.getBoundingClientRect().right > width + 0.5 ||
+            // Text that spills out of its box counts too (it widens the page, not its box).
+            (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === "visible")),
       )
       .map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className}`)
       .slice(0, 5);
