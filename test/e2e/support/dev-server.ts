@@ -11,6 +11,8 @@ export interface DevServer {
   url: string;
   /** Runs the scheduled handler once, as `npm start` does every minute; the HTTP status. */
   fireCron(): Promise<number>;
+  /** Stops `wrangler dev` and starts it again on the same port with the same local state. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -26,21 +28,42 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Waits until nothing answers on the old server's port (workerd may outlive wrangler briefly). */
+async function portReleased(url: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      await fetch(`${url}/health`, { signal: AbortSignal.timeout(500) });
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} still answers 10 s after wrangler dev was stopped`);
+}
+
 /** `wrangler dev` on a free port with a fresh local D1 (migrations applied), as `npm start` runs it. */
 export async function startDevServer(): Promise<DevServer> {
   prepareLocal();
   const persistTo = mkdtempSync(join(tmpdir(), "switchboard-e2e-"));
   applyMigrations(persistTo);
-  const server = await startWrangler({
-    port: await freePort(),
-    persistTo,
-    quiet: true,
-    vars: { ADMIN_TOKEN: DEV_ADMIN_TOKEN, WEBHOOK_ALLOW_PRIVATE_TARGETS: "true" },
-    cron: true,
-  });
+  const port = await freePort();
+  const launch = () =>
+    startWrangler({
+      port,
+      persistTo,
+      quiet: true,
+      vars: { ADMIN_TOKEN: DEV_ADMIN_TOKEN, WEBHOOK_ALLOW_PRIVATE_TARGETS: "true" },
+      cron: true,
+    });
+  let server = await launch();
   return {
     url: server.url,
     fireCron: () => fireCron(server.url),
+    restart: async () => {
+      await server.stop();
+      await portReleased(server.url);
+      server = await launch();
+    },
     stop: async () => {
       await server.stop();
       rmSync(persistTo, { recursive: true, force: true });
