@@ -47,6 +47,18 @@ export class PokerApiError extends Error {
     super(message);
     this.name = "PokerApiError";
   }
+
+  /** The contract's error body of `res` (a body that is not one keeps the status). */
+  static async from(res: Response): Promise<PokerApiError> {
+    const json = (await res.json().catch(() => null)) as {
+      error?: { code: string; message: string };
+    } | null;
+    return new PokerApiError(
+      res.status,
+      json?.error?.code ?? "internal",
+      json?.error?.message ?? `HTTP ${res.status}`,
+    );
+  }
 }
 
 /** REST calls of the poker API against `baseUrl` (e.g. `https://host`). */
@@ -95,7 +107,7 @@ export class PokerApi {
   async summaryCsv(token: string, id: string): Promise<string> {
     const path = `/api/poker/sessions/${encodeURIComponent(id)}/summary`;
     const res = await this.send("GET", path, token, undefined, "text/csv");
-    if (!res.ok) throw await apiError(res);
+    if (!res.ok) throw await PokerApiError.from(res);
     return res.text();
   }
 
@@ -106,7 +118,7 @@ export class PokerApi {
     body?: unknown,
   ): Promise<T> {
     const res = await this.send(method, path, token, body, "application/json");
-    if (!res.ok) throw await apiError(res);
+    if (!res.ok) throw await PokerApiError.from(res);
     return (await res.json()) as T;
   }
 
@@ -126,18 +138,6 @@ export class PokerApi {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   }
-}
-
-/** The contract's error body as a `PokerApiError` (a body that is not one keeps the status). */
-async function apiError(res: Response): Promise<PokerApiError> {
-  const json = (await res.json().catch(() => null)) as {
-    error?: { code: string; message: string };
-  } | null;
-  return new PokerApiError(
-    res.status,
-    json?.error?.code ?? "internal",
-    json?.error?.message ?? `HTTP ${res.status}`,
-  );
 }
 
 /** The session's socket: `RoomClient` typed by the poker protocol, plus its commands by name. */

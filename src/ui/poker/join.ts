@@ -3,7 +3,6 @@
  * token needed) and says so when the session has ended or the invite is dead.
  */
 import { PokerApi, PokerApiError } from "../../client/poker";
-import { invitePreview } from "./api";
 import { guestSeat, joinSession } from "./credentials";
 import { explain, INVITE_DEAD, SESSION_ENDED } from "./explain";
 import { enter } from "./session";
@@ -35,7 +34,7 @@ export async function showJoin(sessionId: string, invite: string): Promise<void>
   });
   nameInput.focus();
   try {
-    const preview = await invitePreview(sessionId, invite);
+    const preview = await api.previewInvite(sessionId, invite);
     $("title").textContent = preview.name;
     $("join-title").textContent = `Join “${preview.name}”`;
     $("join-role").textContent =

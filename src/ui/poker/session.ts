@@ -91,7 +91,7 @@ export async function enter(sessionId: string, seat: Seat): Promise<void> {
     state.pending = { choice };
     state.voteError = null;
     draw();
-    const sent = choice === null ? room.request("vote_withdrawn", {}) : room.vote(choice);
+    const sent = choice === null ? room.withdrawVote() : room.vote(choice);
     const current = () => state.pending?.choice === choice;
     sent.then(
       (reply) => {
@@ -242,10 +242,9 @@ function wireModeration(
     if (confirm("End the session for everyone and show the summary?")) void endSession();
   };
   for (const button of document.querySelectorAll<HTMLButtonElement>("[data-seconds]")) {
-    button.onclick = () =>
-      act(room.request("timer_started", { seconds: Number(button.dataset.seconds) }));
+    button.onclick = () => act(room.startTimer(Number(button.dataset.seconds)));
   }
-  $("timer-stop").onclick = () => act(room.request("timer_stopped", {}));
+  $("timer-stop").onclick = () => act(room.stopTimer());
   $("focus-add-story").onclick = () =>
     $("add-story").querySelector<HTMLInputElement>("input[name=story_label]")?.focus();
   const form = $<HTMLFormElement>("add-story");

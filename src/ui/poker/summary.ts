@@ -3,10 +3,11 @@
  * page's own token), can copy it as text or download it as CSV, and, when the session was
  * created with another `end_redirect_url` than the default, continues there.
  */
-import { type PokerSummary, summary, summaryCsv } from "./api";
+import { PokerApi, type PokerSummary } from "../../client/poker";
 import { explain } from "./explain";
 import { $, copyText, el, notify, showOnly } from "./view";
 
+const api = new PokerApi(location.origin);
 const DEFAULT_END_URL = "/poker/";
 
 type SummaryStory = PokerSummary["stories"][number];
@@ -58,7 +59,7 @@ export async function showSummary(
   showOnly("summary");
   let data: PokerSummary;
   try {
-    data = await summary(await token(), sessionId);
+    data = await api.summary(await token(), sessionId);
   } catch (err) {
     notify(`The session has ended, but its summary could not be loaded. ${explain(err)}`);
     return;
@@ -75,7 +76,7 @@ export async function showSummary(
     copyText(e.currentTarget as HTMLButtonElement, summaryText(data));
   $<HTMLButtonElement>("download-csv").onclick = async () => {
     try {
-      const csv = await summaryCsv(await token(), sessionId);
+      const csv = await api.summaryCsv(await token(), sessionId);
       const link = el("a", {
         href: URL.createObjectURL(new Blob([csv], { type: "text/csv" })),
         download: `${data.name.replace(/[^\w.-]+/g, "-")}-summary.csv`,
