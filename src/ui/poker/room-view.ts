@@ -242,12 +242,9 @@ function renderStats(stats: ReturnType<typeof voteStats> | null): void {
   if (!stats) return;
   const item = (term: string, value: string, className = "") =>
     el("div", { className }, [el("dt", {}, [term]), el("dd", {}, [value])]);
+  // The spread as the range of numeric votes: "3–8", or "none" when everyone agreed.
   const spread =
-    stats.min === null
-      ? "–"
-      : stats.min === stats.max
-        ? `${stats.min}`
-        : `${stats.min}–${stats.max}`;
+    stats.min === null ? "–" : stats.min === stats.max ? "none" : `${stats.min}–${stats.max}`;
   box.replaceChildren(
     item("Mean", stats.mean === null ? "–" : String(stats.mean)),
     item("Median", stats.median === null ? "–" : String(stats.median)),
