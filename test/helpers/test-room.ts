@@ -46,6 +46,7 @@ export class TestRoom extends BaseRoom {
     note: this.command({
       schema: z.object({ text: z.string(), ms: z.number().int().min(0).max(2_000) }).strict(),
       handle: async ({ ws, member, data }) => {
+        this.send(ws, { event: "noting", data: { text: data.text } });
         await new Promise((resolve) => setTimeout(resolve, data.ms));
         const notes = [...((member.state.notes as string[] | undefined) ?? []), data.text];
         this.saveMember(ws, { ...member, state: { ...member.state, notes } });

@@ -165,6 +165,8 @@ describe("base room: one change at a time", () => {
   it("gives a queued frame the socket's state as the frames before it left it", async () => {
     const ws = await connect(room(), await tokenFor("u1"));
     ws.send({ event: "note", data: { text: "first", ms: 500 }, request_id: "n1" });
+    // The second frame arrives while the first is being handled, and queues behind it.
+    await ws.event("noting");
     ws.send({ event: "note", data: { text: "second", ms: 0 }, request_id: "n2" });
     expect((await ws.reply("n1")).data).toEqual({ notes: ["first"] });
     expect((await ws.reply("n2")).data).toEqual({ notes: ["first", "second"] });
