@@ -2,25 +2,17 @@ import { mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHROMIUM_ARGS, chromiumPath } from "./support/browser";
 import { DEV_ADMIN_TOKEN, type DevServer, startDevServer } from "./support/dev-server";
 
 const SCREENSHOTS = join(import.meta.dirname, "__screenshots__");
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 
 let server: DevServer;
 let browser: Browser;
 
 beforeAll(async () => {
   server = await startDevServer();
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  browser = await chromium.launch({ executablePath: await chromiumPath(), args: CHROMIUM_ARGS });
 });
 
 afterAll(async () => {
