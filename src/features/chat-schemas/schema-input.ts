@@ -76,7 +76,10 @@ const tree = {
 export const SchemaCreate = z
   .object({
     name: z.string().trim().min(1).max(200),
-    type: z.string().min(1).max(64),
+    type: z.string().min(1).max(64).openapi({
+      description:
+        "One of the deployment's schema types (else `NOT_ALLOWED`); by default the original's `survey` and `automated_flow`, and `chat`, `internal`",
+    }),
     ...tree,
   })
   .strict()

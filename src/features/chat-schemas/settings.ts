@@ -20,10 +20,15 @@ export interface SchemaSettings {
   defaultLang: string;
 }
 
+/**
+ * The original chat API's types come first (`survey`, `automated_flow`: contract §7), so its
+ * clients keep working; `chat` and `internal` are Switchboard's earlier names, kept for the
+ * schemas already stored under them.
+ */
 export const DEFAULT_SCHEMA_SETTINGS: SchemaSettings = {
-  types: ["chat", "survey", "internal"],
-  listableTypes: ["chat", "survey"],
-  gettableTypes: ["chat", "survey"],
+  types: ["survey", "automated_flow", "chat", "internal"],
+  listableTypes: ["survey", "automated_flow", "chat"],
+  gettableTypes: ["survey", "automated_flow", "chat"],
   surveyTypes: ["survey"],
   allowEditPublished: false,
   defaultLang: "en",

@@ -38,12 +38,31 @@ const memberFields = {
   frequency_unit: z.enum(FREQUENCY_UNITS).nullable(),
   frequency_value: z.number().int().min(1).max(10_000).nullable(),
   repeat_until: z.iso.datetime({ offset: true }).max(64).nullable(),
+  // The original chat API's names of these fields (contract §7): its clients keep working.
+  schema: Id.nullable().openapi({ description: "Alias of `schema_id` (the original's name)" }),
+  question: Id.nullable().openapi({ description: "Alias of `question_id` (the original's name)" }),
 };
+
+type AliasedField = "schema" | "schema_id" | "question" | "question_id";
+
+/** A field and its alias given with different values is ambiguous: `WRONG_VALUE` on the alias. */
+function sameAsAlias(input: Partial<Record<AliasedField, string | null>>, ctx: z.RefinementCtx) {
+  const pairs = [
+    ["schema", input.schema, input.schema_id],
+    ["question", input.question, input.question_id],
+  ] as const;
+  for (const [alias, aliased, canonical] of pairs) {
+    if (aliased !== undefined && canonical !== undefined && aliased !== canonical) {
+      ctx.addIssue({ code: "custom", path: [alias], message: `${alias} differs from ${alias}_id` });
+    }
+  }
+}
 
 export const MemberChangeInput = z
   .object(memberFields)
   .partial()
   .strict()
+  .superRefine(sameAsAlias)
   .openapi("ThreadMemberChange");
 export type MemberChangeInput = z.infer<typeof MemberChangeInput>;
 
@@ -52,6 +71,7 @@ export const MemberInput = z
   .partial()
   .required({ user_id: true })
   .strict()
+  .superRefine(sameAsAlias)
   .openapi("ThreadMemberInput");
 export type MemberInput = z.infer<typeof MemberInput>;
 

@@ -11,6 +11,8 @@ import type { ChatSettings } from "./settings";
 const CONTROL_FIELDS = [
   "schema_id",
   "question_id",
+  "schema",
+  "question",
   "initial_question_id",
   "on_finish",
   "frequency_unit",
@@ -29,8 +31,11 @@ export function changeFromInput(input: MemberChangeInput): MemberChange {
   if (input.state !== undefined) change.state = input.state;
   if (input.roles !== undefined) change.roles = input.roles;
   if (input.lang !== undefined) change.lang = input.lang;
-  if (input.schema_id !== undefined) change.schemaId = input.schema_id;
-  if (input.question_id !== undefined) change.questionId = input.question_id;
+  // `schema` and `question` are the original's names of the same fields (equal when both given).
+  const schemaId = input.schema_id !== undefined ? input.schema_id : input.schema;
+  const questionId = input.question_id !== undefined ? input.question_id : input.question;
+  if (schemaId !== undefined) change.schemaId = schemaId;
+  if (questionId !== undefined) change.questionId = questionId;
   if (input.initial_question_id !== undefined) {
     change.initialQuestionId = input.initial_question_id;
   }

@@ -49,7 +49,7 @@ const add = createRoute({
   tags,
   summary: "Add a member (`add_user`; nobody grants a permission it lacks)",
   description:
-    "`roles` only with the admin token; scripted/assisted states and schema fields need `control_others`.",
+    "`roles` only with the admin token; scripted/assisted states and schema fields need `control_others`. `schema` and `question` (the original chat API's names) are aliases of `schema_id` and `question_id`.",
   security: bearerSecurity,
   middleware: [requireCaller, idempotent] as const,
   request: { headers: IdempotencyHeaders, params: ThreadParams, body: jsonBody(MemberInput) },
@@ -75,6 +75,8 @@ const change = createRoute({
   path: "/api/threads/{id}/users/{user_id}",
   tags,
   summary: "Change a member (`control_others`; a member may always change its own notifications)",
+  description:
+    "`schema` and `question` (the original chat API's names) are aliases of `schema_id` and `question_id`; given both with different values, 400 `WRONG_VALUE` on the alias.",
   security: bearerSecurity,
   middleware: [requireCaller] as const,
   request: { params: UserParams, body: jsonBody(MemberChangeInput) },

@@ -7,6 +7,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { expect } from "vitest";
+import { CHROMIUM_ARGS, chromiumPath } from "./browser";
 import { DEV_ADMIN_TOKEN } from "./dev-server";
 
 export const SCREENSHOTS = join(import.meta.dirname, "..", "__screenshots__");
@@ -14,21 +15,12 @@ const AXE_SOURCE = readFileSync(
   createRequire(import.meta.url).resolve("axe-core/axe.min.js"),
   "utf8",
 );
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 
 export const PHONE = { width: 390, height: 844 };
 export const DESKTOP = { width: 1200, height: 900 };
 
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+export async function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: await chromiumPath(), args: CHROMIUM_ARGS });
 }
 
 export interface PokerPage extends Page {
