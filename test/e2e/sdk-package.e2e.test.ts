@@ -245,7 +245,7 @@ console.log(JSON.stringify({
     await page.waitForFunction(() => "sdk" in window);
     const seen = await page.evaluate(
       async ({ base, token, sessionId, storyId }) => {
-        const sdk = (window as unknown as { sdk: typeof import("@switchboard/client") }).sdk;
+        const sdk = (window as unknown as { sdk: typeof import("../../src/client/index") }).sdk;
         const client = new sdk.PokerClient(base, sessionId, { token: () => token });
         const changed = new Promise<{ id: string; story_label: string }>((resolve) =>
           client.on("story_changed", resolve),
