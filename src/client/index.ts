@@ -2,3 +2,4 @@ export * from "./bus";
 export * from "./poker";
 export * from "./room-client";
 export * from "./state";
+export * from "./state-client";

@@ -183,3 +183,6 @@ export class PokerRoomClient extends RoomClient<KindProtocol<"poker">> {
     return this.request("timer_stopped", {});
   }
 }
+
+/** The name the package documents for the poker room's socket (the same class). */
+export { PokerRoomClient as PokerClient };

@@ -79,15 +79,17 @@ export type ReplyData<P extends RoomProtocol, E> = E extends keyof P["replies"]
   ? P["replies"][E]
   : undefined;
 
-/** The subset of the WebSocket API the client needs (browser, `ws`, workerd all have it). */
+/**
+ * The subset of the WebSocket API the client needs (browser, `ws`, workerd all have it). One
+ * signature per event, so the DOM's and `ws`'s generic `addEventListener` both fit it.
+ */
 export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  addEventListener(
-    type: "open" | "close" | "error" | "message",
-    listener: (event: { data?: unknown; code?: number }) => void,
-  ): void;
+  addEventListener(type: "message", listener: (event: { data: unknown }) => void): void;
+  addEventListener(type: "close", listener: (event: { code: number }) => void): void;
+  addEventListener(type: "open" | "error", listener: () => void): void;
 }
 
 export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
@@ -259,7 +261,7 @@ export class RoomClient<P extends RoomProtocol = UntypedProtocol> {
     }
     this.socket = socket;
     socket.addEventListener("message", (e) => this.receive(socket, e.data));
-    socket.addEventListener("close", (e) => this.lost(socket, e.code ?? 1006));
+    socket.addEventListener("close", (e) => this.lost(socket, e.code));
     socket.addEventListener("error", () => this.lost(socket, 1006));
     if (socket.readyState === OPEN) this.opened(socket);
     else socket.addEventListener("open", () => this.opened(socket));

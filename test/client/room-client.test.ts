@@ -100,10 +100,11 @@ describe("RoomClient against the real Worker", () => {
           },
           send: (d) => ws.send(d),
           close: (c, r) => ws.close(c, r),
-          addEventListener: (type, listener) =>
+          // One body for every event type; the overloads only differ in the event's shape.
+          addEventListener: ((type: "message", listener: (e: { data: unknown }) => void) =>
             ws.addEventListener(type, (e) => {
               if (!(deaf && type === "message")) listener(e);
-            }),
+            })) as WebSocketLike["addEventListener"],
         };
       },
       keepaliveMs: 100,

@@ -7,6 +7,7 @@ import {
   type StateInstance,
   subscribeStateChanges,
 } from "../../src/client/state";
+import { StateClient } from "../../src/client/state-client";
 import { ADMIN, BASE, call, tokenFor } from "../helpers/http";
 
 /** Opens sockets through the real Worker (workerd cannot dial its own test worker by URL). */
@@ -125,5 +126,35 @@ describe("SDK: subscribeStateChanges", () => {
     const { sub } = await watch(key, "person" as StateEntity);
     await expect(sub.ready).rejects.toThrow(/400.*entity/);
     await sub.close();
+  });
+});
+
+describe("SDK: StateClient", () => {
+  it("watches flows and steps of one person on one socket", async () => {
+    const { key, flow, step } = await seedPerson();
+    const token = await tokenFor(key);
+    const client = new StateClient({
+      baseUrl: BASE,
+      personKey: key,
+      token: () => token,
+      connect: viaWorker,
+    });
+    const changes: StateChange[] = [];
+    const flows = client.subscribe("flow", (c) => changes.push(c));
+    const steps = client.subscribe("step", (c) => changes.push(c));
+    expect(await flows.ready).toEqual([
+      { id: flow.id, identifier: "onboarding", state: "inactive" },
+    ]);
+    expect(await steps.ready).toEqual([{ id: step.id, identifier: "welcome", state: "inactive" }]);
+    expect(flows.client).toBe(client.room);
+    await patch(`/api/steps/${step.id}`, "active");
+    await patch(`/api/flows/${flow.id}`, "active");
+    await waitFor(() => changes.length === 2, "both changes");
+    expect(changes.map((c) => [c.entity, c.state])).toEqual([
+      ["step", "active"],
+      ["flow", "active"],
+    ]);
+    client.close();
+    expect(client.room.state).toBe("closed");
   });
 });
