@@ -245,6 +245,8 @@ describe("load held: poker rooms", () => {
 
     expect(problems.slice(0, 10)).toEqual([]);
     expect(refused.slice(0, 10)).toEqual([]);
-    expect(head.every((h) => h > PER_ROOM)).toBe(true);
+    // Every room kept broadcasting through the run. Votes that reach a room together share one
+    // broadcast (the room queue gathers them), so the count per room is well below one per vote.
+    expect(head.every((h) => h >= DURATION_MS / VOTE_MS)).toBe(true);
   });
 });
