@@ -92,8 +92,16 @@ export class Conversation {
       this.messages[at] = message;
       shown?.replaceWith(messageItem(message));
     } else {
-      this.messages.push(message);
-      list.append(messageItem(message));
+      // In id order: a post's own answer may arrive after the socket's later messages.
+      const after = this.messages.findIndex((m) => m.id > message.id);
+      const item = messageItem(message);
+      if (after < 0) {
+        this.messages.push(message);
+        list.append(item);
+      } else {
+        list.querySelector(`[data-message="${this.messages[after]?.id}"]`)?.before(item);
+        this.messages.splice(after, 0, message);
+      }
       this.scrollToEnd();
       if (!message.is_own) this.clearWriting();
     }
@@ -150,8 +158,10 @@ export class Conversation {
       notify(null);
       const posted = await this.deps.api.postMessage(this.deps.token, this.view.id, input);
       if (posted) {
-        const { user_thread, ...message } = posted;
-        this.receive(message, user_thread);
+        // Only the message: the view in the answer can be older than what the socket has said
+        // since (the next question and its mark-as-read), and the socket brings ours in order.
+        const { user_thread: _older, ...message } = posted;
+        this.receive(message, this.view);
       }
       if (input.answers) announce("Answer sent.");
     } catch (err) {
@@ -196,7 +206,7 @@ export class Conversation {
   }
 
   private scrollToEnd(): void {
-    const list = $("messages");
-    list.scrollTop = list.scrollHeight;
+    const log = $("message-log");
+    log.scrollTop = log.scrollHeight;
   }
 }

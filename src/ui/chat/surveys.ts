@@ -83,7 +83,10 @@ function questionBlock(
   answer: (q: SchemaQuestion, input: { answers?: number[]; text?: string }) => Promise<void>,
 ): HTMLElement {
   const block = el("fieldset", { className: "survey-question" }, [
-    el("legend", {}, [plain(q.text) + (q.required ? " (required)" : "")]),
+    el("legend", {}, [
+      plain(q.text),
+      ...(q.required ? [" ", el("span", { className: "required" }, ["(required)"])] : []),
+    ]),
   ]);
   block.dataset.qid = String(q.qid);
   if (item) {
