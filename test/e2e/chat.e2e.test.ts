@@ -121,10 +121,25 @@ describe("chat page in Chromium: two members of a thread, a scripted conversatio
             { id: 12, text: "No", next_qid: 2 },
           ],
         },
-        { qid: 2, position: 1, text: "What went wrong?", type: "text", required: true, next_qid: -1 },
+        {
+          qid: 2,
+          position: 1,
+          text: "What went wrong?",
+          type: "text",
+          required: true,
+          next_qid: -1,
+        },
       ],
     });
     await adminPost(server.url, "/api/surveys", { schema_id: survey.id, user_id: "bob" });
+
+    // ---- The page is served with the static assets' CSP: no inline script or style.
+    const served = await fetch(`${server.url}/chat/`);
+    expect(served.status).toBe(200);
+    const csp = served.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain("unsafe-inline");
 
     // ---- Bob opens the page with #token= on a phone: the token leaves the address bar.
     const b = await newPage(browser, server.url, PHONE);
