@@ -3,3 +3,4 @@ export * from "./poker";
 export * from "./room-client";
 export * from "./state";
 export * from "./state-client";
+export * from "./threads";

@@ -1,0 +1,268 @@
+/**
+ * Chat-thread helpers for browsers and Node on top of `RoomClient`: typed REST calls of the
+ * threads, schemas and surveys routes (contract §7) and the thread's socket with its commands.
+ * The views are the protocol module's; the request bodies are the subset of the routes' inputs
+ * a client sends (the routes' zod inputs live with the feature, which the SDK may not import).
+ */
+import type { DeletedMessage, MemberView, MessageView } from "../protocol/threads";
+import { type KindProtocol, RoomClient, type RoomClientOptions } from "./room-client";
+
+export type { DeletedMessage, MemberView, MessageView };
+
+/** The contract's error with the chat codes per field (`{"answers": ["TOO_MANY"]}`). */
+export class ThreadsApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, string[]> | null = null,
+  ) {
+    super(message);
+    this.name = "ThreadsApiError";
+  }
+
+  /** The contract's error body of `res` (a body that is not one keeps the status). */
+  static async from(res: Response): Promise<ThreadsApiError> {
+    const json = (await res.json().catch(() => null)) as {
+      error?: { code: string; message: string; details?: Record<string, string[]> };
+    } | null;
+    return new ThreadsApiError(
+      res.status,
+      json?.error?.code ?? "internal",
+      json?.error?.message ?? `HTTP ${res.status}`,
+      json?.error?.details ?? null,
+    );
+  }
+}
+
+export interface Page<T> {
+  results: T[];
+  next: number | null;
+}
+
+export interface PageOptions {
+  limit?: number;
+  offset?: number;
+}
+
+export interface ThreadMemberInput {
+  user_id: string;
+  name?: string;
+  permissions?: string[];
+  notifications?: string[];
+  state?: "open" | "closed" | "scripted" | "scripted_fe_controlled" | "assisted";
+  schema_id?: string | null;
+  question_id?: string | null;
+  on_finish?: "repeat" | "open" | "close";
+}
+
+export interface ThreadInput {
+  title?: string;
+  type?: string;
+  members?: ThreadMemberInput[];
+}
+
+export interface PostMessageInput {
+  text?: string;
+  type?: string;
+  meta?: Record<string, unknown> | null;
+  /** Answer ids of the current question (scripted members). */
+  answers?: (number | string)[];
+  question?: number | string;
+  break_state?: boolean | string;
+}
+
+/** A posted message with the poster's own view of the thread. */
+export interface PostedMessage extends MessageView {
+  user_thread: MemberView;
+}
+
+export interface SurveyState {
+  visibility: number[];
+  completed: boolean;
+}
+
+export interface Survey {
+  id: string;
+  user_id: string;
+  schema_id: string;
+  state: SurveyState;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SurveyItemInput {
+  question: number | string;
+  answers?: (number | string)[];
+  text?: string | null;
+}
+
+export interface SurveyItem {
+  id: string;
+  survey_id: string;
+  question: number;
+  question_id: string;
+  answers: number[];
+  text: string | null;
+  position: number;
+  survey_state: SurveyState;
+}
+
+export interface SchemaAnswer {
+  id: number;
+  text: string;
+  position: number;
+  next_qid: number | null;
+  exclusive: boolean;
+}
+
+export interface SchemaQuestion {
+  id: string;
+  qid: number;
+  position: number;
+  text: string;
+  type: string;
+  show_as_type: string;
+  required: boolean;
+  next_qid: number;
+  choice_open: boolean;
+  range_from: number | null;
+  range_to: number | null;
+  answers: SchemaAnswer[];
+}
+
+export interface ChatSchema {
+  id: string;
+  name: string;
+  type: string;
+  version: number;
+  published: boolean;
+  default_lang: string;
+  questions: SchemaQuestion[];
+}
+
+/** What a scripted question message carries in `meta.question` (the answers to offer). */
+export interface QuestionMeta {
+  id: string;
+  qid: number;
+  type: string;
+  show_as_type: string;
+  required: boolean;
+  choice_open: boolean;
+  range_from: number | null;
+  range_to: number | null;
+  answers: { id: number; text: string }[];
+}
+
+/** The question a system message puts to `for_user`, or null for any other message. */
+export function questionOf(
+  message: MessageView,
+): { forUser: string | null; q: QuestionMeta } | null {
+  const meta = message.meta as { question?: QuestionMeta; for_user?: string | null } | null;
+  if (message.sender !== null || !meta?.question) return null;
+  return { forUser: meta.for_user ?? null, q: meta.question };
+}
+
+const seg = encodeURIComponent;
+
+function query(options: Record<string, string | number | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(options)) if (v !== undefined) params.set(k, String(v));
+  const text = params.toString();
+  return text ? `?${text}` : "";
+}
+
+/** REST calls of the threads, schemas and surveys API against `baseUrl` (e.g. `https://host`). */
+export class ThreadsApi {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly fetchFn: typeof fetch = (...args) => fetch(...args),
+  ) {}
+
+  /** The caller's threads (member views with unread counts), newest activity first. */
+  listThreads(
+    token: string,
+    options: PageOptions & { type?: string } = {},
+  ): Promise<Page<MemberView>> {
+    return this.call("GET", `/api/threads${query({ ...options })}`, token);
+  }
+
+  getThread(token: string, id: string): Promise<MemberView> {
+    return this.call("GET", `/api/threads/${seg(id)}`, token);
+  }
+
+  createThread(token: string, input: ThreadInput): Promise<MemberView> {
+    return this.call("POST", "/api/threads", token, input);
+  }
+
+  /** Newest first; marks the returned messages read for the caller. */
+  listMessages(
+    token: string,
+    id: string,
+    options: PageOptions & { q?: string } = {},
+  ): Promise<Page<MessageView>> {
+    return this.call("GET", `/api/threads/${seg(id)}/messages${query({ ...options })}`, token);
+  }
+
+  /** The stored message, or null when an automated conversation stored nothing (204). */
+  postMessage(token: string, id: string, input: PostMessageInput): Promise<PostedMessage | null> {
+    return this.call("POST", `/api/threads/${seg(id)}/messages`, token, input);
+  }
+
+  getSchema(token: string, id: string): Promise<ChatSchema> {
+    return this.call("GET", `/api/schemas/${seg(id)}`, token);
+  }
+
+  /** The caller's own surveys. */
+  listSurveys(token: string, options: PageOptions = {}): Promise<Page<Survey>> {
+    return this.call("GET", `/api/surveys${query({ ...options })}`, token);
+  }
+
+  getSurvey(token: string, id: string): Promise<Survey> {
+    return this.call("GET", `/api/surveys/${seg(id)}`, token);
+  }
+
+  listSurveyItems(token: string, id: string): Promise<Page<SurveyItem>> {
+    return this.call("GET", `/api/surveys/${seg(id)}/items?limit=200`, token);
+  }
+
+  /** One answer per question; the reply carries the survey's new visibility. */
+  answerSurvey(token: string, id: string, input: SurveyItemInput): Promise<SurveyItem> {
+    return this.call("POST", `/api/surveys/${seg(id)}/items`, token, input);
+  }
+
+  private async call<T>(method: string, path: string, token: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = {
+      Accept: "application/json",
+      Authorization: `Bearer ${token}`,
+    };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const res = await this.fetchFn(new URL(path, this.baseUrl).toString(), {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!res.ok) throw await ThreadsApiError.from(res);
+    if (res.status === 204) return null as T;
+    return (await res.json()) as T;
+  }
+}
+
+/** A thread's socket: `RoomClient` typed by the threads protocol, plus its commands by name. */
+export class ThreadRoomClient extends RoomClient<KindProtocol<"threads">> {
+  constructor(baseUrl: string, threadId: string, options: Omit<RoomClientOptions, "url">) {
+    super({
+      ...options,
+      url: new URL(`/ws/threads/${encodeURIComponent(threadId)}`, baseUrl).toString(),
+    });
+  }
+
+  markRead(messageId: number) {
+    return this.request("mark_message_as_read", { message: messageId });
+  }
+
+  /** Tells the other members this one is writing, for `lengthMs`. */
+  writing(lengthMs = 3000): void {
+    this.send("thread_someone_is_writing", { length: lengthMs });
+  }
+}
