@@ -5,6 +5,7 @@ import { busRoutes } from "./features/bus/routes";
 import { schemaRoutes } from "./features/chat-schemas/routes";
 import { keyRoutes } from "./features/identity/routes-keys";
 import { tokenRoutes } from "./features/identity/routes-tokens";
+import { opsRoutes } from "./features/ops/routes";
 import { pokerRoutes } from "./features/poker/routes";
 import { personRoutes } from "./features/state/routes";
 import { surveyRoutes } from "./features/surveys/routes";
@@ -64,7 +65,8 @@ export function createApp(kinds: RoomKinds) {
     .route("/", threadRoutes)
     .route("/", schemaRoutes)
     .route("/", surveyRoutes)
-    .route("/", busRoutes);
+    .route("/", busRoutes)
+    .route("/", opsRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

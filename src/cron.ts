@@ -1,3 +1,4 @@
+import { pruneIdleRooms } from "./features/ops/queries";
 import { scanUndelivered } from "./features/webhooks/scan";
 import { pruneIdempotencyKeys } from "./platform/idempotency/retention";
 
@@ -5,6 +6,7 @@ import { pruneIdempotencyKeys } from "./platform/idempotency/retention";
 const PERIODIC_JOBS: Record<string, (env: Env) => Promise<unknown>> = {
   "webhook delivery scan": scanUndelivered,
   "idempotency-key pruning": pruneIdempotencyKeys,
+  "idle live-room pruning": pruneIdleRooms,
 };
 
 /** Runs every periodic job at once; one failing is logged and does not stop the others. */

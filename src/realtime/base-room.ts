@@ -23,8 +23,14 @@ import type {
   SingleCommand,
 } from "./commands";
 import { EventStream } from "./event-stream";
-import { callerFromHeaders, ROOM_ID_HEADER } from "./forward";
+import { callerFromHeaders, ROOM_ID_HEADER, ROOM_KIND_HEADER } from "./forward";
 import { type Member, memberCan, memberFromCaller } from "./member";
+import {
+  OCCUPANCY_REPORT_MS,
+  type Occupancy,
+  occupancySignature,
+  writeOccupancy,
+} from "./occupancy";
 import { FrameRateLimiter } from "./rate-limit";
 import { type Outcome, RoomQueue } from "./room-queue";
 import { SocketLifetime } from "./socket-lifetime";
@@ -59,6 +65,10 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   private readonly members = new WeakMap<WebSocket, Member<S>>();
   private readonly departed = new WeakSet<WebSocket>();
   private readonly queue = new RoomQueue();
+  /** When activity last asked for an occupancy report (in memory: only throttles the asking). */
+  private activityNotedAt = 0;
+  /** Inside `alarm()`, which reports the count itself once it has swept and closed sockets. */
+  private alarmRunning = false;
   private readonly lifetime = new SocketLifetime<S>({
     env: () => this.env,
     sockets: () => this.sockets(),
@@ -152,6 +162,14 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     return null;
   }
 
+  /**
+   * What the room reports into `live_rooms` (contract §9). A room kind with listeners other than
+   * sockets, or messages of its own, overrides it (the bus).
+   */
+  protected occupancy(): Occupancy {
+    return { sockets: this.sockets().length, messages24h: null, lastEventAt: this.stream.lastAt() };
+  }
+
   // ---- helpers for room kinds -----------------------------------------------------------
 
   /** Declares a command; its data type is inferred from the schema. */
@@ -193,9 +211,23 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     );
   }
 
-  /** Records the room id; RPC entry points call it with the id the Worker routed by. */
-  protected bind(roomId: string): void {
+  /** Records the room id (and kind); RPC entry points call it with the id the Worker routed by. */
+  protected bind(roomId: string, kind?: string): void {
     if (this.meta("room_id") !== roomId) this.setMeta("room_id", roomId);
+    if (kind !== undefined && this.meta("room_kind") !== kind) this.setMeta("room_kind", kind);
+  }
+
+  /**
+   * Activity that may change the room's report (a publish, a long poll): asks for a report at
+   * most once per window, without a storage call per event.
+   */
+  protected noteActivity(): void {
+    const now = time.now();
+    if (now - this.activityNotedAt < OCCUPANCY_REPORT_MS) return;
+    this.activityNotedAt = now;
+    this.ensureAlarmBy(now + OCCUPANCY_REPORT_MS).catch((err) =>
+      this.reportError(err, "noteActivity"),
+    );
   }
 
   /** Runs `fn` after every earlier command/RPC of this room has finished: one change at a time. */
@@ -267,6 +299,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   protected publish(event: string, data: unknown): ServerEvent {
     const frame = this.stream.append(event, data);
     this.deliver(frame, this.sockets());
+    this.noteActivity();
     return frame;
   }
 
@@ -274,7 +307,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
 
   override async fetch(request: Request): Promise<Response> {
     const roomId = request.headers.get(ROOM_ID_HEADER);
-    if (roomId) this.bind(roomId);
+    if (roomId) this.bind(roomId, request.headers.get(ROOM_KIND_HEADER) ?? undefined);
     try {
       if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
         return await this.onRequest(request);
@@ -317,14 +350,18 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   }
 
   override async alarm(): Promise<void> {
+    this.alarmRunning = true;
     try {
       await this.sweepIdleSockets();
       await this.lifetime.enforce();
+      // After the sweep, so the sockets it dropped are not counted; a failed write is retried.
+      await this.reportOccupancy().catch((err) => this.reportError(err, "reportOccupancy"));
       this.stream.prune();
       await this.onAlarm();
     } catch (err) {
       this.reportError(err, "alarm");
     } finally {
+      this.alarmRunning = false;
       await this.scheduleAlarm();
     }
   }
@@ -352,7 +389,9 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
       this.dropsSilentSockets ? time.now() + IDLE_TIMEOUT_MS : null,
       this.lifetime.dueAt(member),
     ].filter((at) => at !== null);
-    if (due.length) await this.ensureAlarmBy(Math.min(...due));
+    // Joins are counted in batches: the alarm writes the room's count once per window.
+    due.push(time.now() + OCCUPANCY_REPORT_MS);
+    await this.ensureAlarmBy(Math.min(...due));
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -503,6 +542,30 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     if (this.departed.has(ws)) return;
     this.departed.add(ws);
     await this.onLeave(ws, this.memberOf(ws));
+    // Leaves are counted in batches too; the alarm's own leaves are reported by that alarm.
+    if (!this.alarmRunning) await this.ensureAlarmBy(time.now() + OCCUPANCY_REPORT_MS);
+  }
+
+  /**
+   * Writes the room's count to D1 when it differs from the last one written; only ever from the
+   * alarm, so a room writes at most once per OCCUPANCY_REPORT_MS and a hibernated room, whose
+   * count cannot change, is never woken for it.
+   */
+  private async reportOccupancy(): Promise<void> {
+    const kind = this.meta("room_kind");
+    const id = this.roomId;
+    if (!kind || !id) return;
+    const occupancy = this.occupancy();
+    const signature = occupancySignature(occupancy);
+    if (signature === this.meta("occupancy_reported")) return;
+    await writeOccupancy(this.env.DB, kind, id, occupancy);
+    this.setMeta("occupancy_reported", signature);
+  }
+
+  /** A report the alarm could not write yet (D1 failed, or the count changed while writing). */
+  private occupancyPending(): boolean {
+    if (!this.meta("room_kind") || !this.roomId) return false;
+    return occupancySignature(this.occupancy()) !== this.meta("occupancy_reported");
   }
 
   private lastActivity(ws: WebSocket): number {
@@ -540,6 +603,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     if (credentials !== null) due.push(Math.max(credentials, soon));
     const own = this.nextAlarmAt();
     if (own !== null) due.push(own);
+    if (this.occupancyPending()) due.push(soon + OCCUPANCY_REPORT_MS);
     if (!due.length) return;
     await this.ensureAlarmBy(Math.min(...due));
   }

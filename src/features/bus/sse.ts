@@ -28,8 +28,16 @@ export class SseStreams {
   private readonly open = new Set<Stream>();
   private heartbeat: ReturnType<typeof setInterval> | null = null;
 
+  /** `onDrop` runs when a stream ends, so the namespace can report its listeners again. */
+  constructor(private readonly onDrop: () => void = () => {}) {}
+
   get size(): number {
     return this.open.size;
+  }
+
+  /** Open streams that listen to `channel`. */
+  listeningTo(channel: string): number {
+    return [...this.open].filter((s) => s.channels.has(channel)).length;
   }
 
   /** A new stream that first replays `backlog` (already read after the client's cursor). */
@@ -62,6 +70,7 @@ export class SseStreams {
   private drop(stream: Stream): void {
     if (!this.open.delete(stream)) return;
     stream.writer.abort().catch(() => undefined);
+    this.onDrop();
     if (!this.open.size && this.heartbeat !== null) {
       clearInterval(this.heartbeat);
       this.heartbeat = null;

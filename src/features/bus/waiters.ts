@@ -21,6 +21,11 @@ export class Waiters {
     return this.parked.size;
   }
 
+  /** Parked polls that listen to `channel`. */
+  listeningTo(channel: string): number {
+    return [...this.parked].filter((w) => w.channels.has(channel)).length;
+  }
+
   /**
    * Waits for the next message on `channels`; the caller has checked that none is stored after
    * the cursor yet, in the same synchronous step, so the next `offer` is exactly that message.
