@@ -16,6 +16,7 @@ import { resolveCallerMiddleware } from "./platform/auth/middleware";
 import { ApiError, toApiError } from "./platform/errors";
 import { limitBody, securityHeaders } from "./platform/http/edge-middleware";
 import { createRouter } from "./platform/http/router";
+import { logger } from "./platform/log";
 import type { RoomKinds } from "./realtime/room-kind";
 import { wsRoutes } from "./realtime/ws-routes";
 
@@ -91,7 +92,11 @@ export function createApp(kinds: RoomKinds) {
   app.onError((err, c) => {
     const api = toApiError(err);
     if (api.code === "internal") {
-      console.error(`Unhandled error in ${c.req.method} ${c.req.path} [${c.var.requestId}]`, err);
+      logger.error(`Unhandled error in ${c.req.method} ${c.req.path}`, {
+        event: "http.error",
+        request_id: c.var.requestId,
+        error: err,
+      });
     }
     return c.json(api.toBody(), api.status, api.headers);
   });

@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { z } from "zod";
 import type { Caller } from "../platform/auth/caller";
 import { type ApiError, toApiError } from "../platform/errors";
+import { logger } from "../platform/log";
 import * as time from "../platform/time";
 import {
   AUTH_EVENT,
@@ -247,6 +248,11 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     return this.queue.batch(key, item, handle);
   }
 
+  /** `<Class>:<room id>`, the `room` field of this room's log lines. */
+  protected get logName(): string {
+    return `${this.constructor.name}:${this.roomId}`;
+  }
+
   /** Open sockets of this room, optionally without one. */
   protected sockets(except?: WebSocket): WebSocket[] {
     return this.ctx
@@ -469,8 +475,9 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
       return;
     }
     if (command.permission && !this.can(member, command.permission)) {
-      console.warn(
-        `${this.constructor.name}:${this.roomId} refused '${frame.event}' from ${member.userId ?? member.name}: needs ${command.permission}`,
+      logger.warn(
+        `Refused '${frame.event}' from ${member.userId ?? member.name}: needs ${command.permission}`,
+        { event: "frame.forbidden", room: this.logName, status: 403 },
       );
       this.sendError(
         ws,
@@ -625,7 +632,11 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   protected reportError(err: unknown, where: string): ApiError {
     const api = toApiError(err);
     if (api.code === "internal") {
-      console.error(`Error in ${this.constructor.name}:${this.roomId} ${where}`, err);
+      logger.error(`Error in ${this.logName} ${where}`, {
+        event: "room.error",
+        room: this.logName,
+        error: err,
+      });
     }
     return api;
   }

@@ -1,4 +1,5 @@
 import { getDb } from "../../platform/db";
+import { logger } from "../../platform/log";
 import * as time from "../../platform/time";
 import { takeOverdueDeliveries } from "./queries";
 import { enqueueDeliveries } from "./queue";
@@ -18,6 +19,11 @@ export async function scanUndelivered(env: Env): Promise<number> {
   // millisecond leaves it alone.
   const ids = await takeOverdueDeliveries(getDb(env.DB), now - 1, now, SCAN_LIMIT);
   await enqueueDeliveries(env, ids);
-  if (ids.length > 0) console.warn(`Webhook scan: re-enqueued ${ids.length} overdue deliveries`);
+  if (ids.length > 0) {
+    logger.warn(`Webhook scan: re-enqueued ${ids.length} overdue deliveries`, {
+      event: "webhook.scan_reenqueued",
+      count: ids.length,
+    });
+  }
   return ids.length;
 }
