@@ -3,6 +3,7 @@ import type { z } from "zod";
 import type { Caller } from "../platform/auth/caller";
 import { type ApiError, toApiError } from "../platform/errors";
 import { logger } from "../platform/log";
+import { type Metric, record } from "../platform/metrics";
 import * as time from "../platform/time";
 import {
   AUTH_EVENT,
@@ -70,6 +71,8 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   private activityNotedAt = 0;
   /** Inside `alarm()`, which reports the count itself once it has swept and closed sockets. */
   private alarmRunning = false;
+  /** `room_kind` from storage, read once: metrics name it on hot paths (every publish). */
+  private cachedKind: string | null = null;
   private readonly lifetime = new SocketLifetime<S>({
     env: () => this.env,
     sockets: () => this.sockets(),
@@ -215,7 +218,10 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   /** Records the room id (and kind); RPC entry points call it with the id the Worker routed by. */
   protected bind(roomId: string, kind?: string): void {
     if (this.meta("room_id") !== roomId) this.setMeta("room_id", roomId);
-    if (kind !== undefined && this.meta("room_kind") !== kind) this.setMeta("room_kind", kind);
+    if (kind !== undefined && this.kindName !== kind) {
+      this.setMeta("room_kind", kind);
+      this.cachedKind = kind;
+    }
   }
 
   /**
@@ -246,6 +252,17 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     handle: (items: T[]) => Promise<Outcome<R>[]> | Outcome<R>[],
   ): Promise<R> {
     return this.queue.batch(key, item, handle);
+  }
+
+  /** The room's kind as the Worker routes it (`poker`, `bus`, …), the scope of its metrics. */
+  protected get kindName(): string {
+    this.cachedKind ??= this.meta("room_kind");
+    return this.cachedKind ?? "unknown";
+  }
+
+  /** Writes a metric point of this room (`src/platform/metrics.ts`). */
+  protected metric(metric: Metric): void {
+    record(this.env, metric);
   }
 
   /** `<Class>:<room id>`, the `room` field of this room's log lines. */
@@ -304,7 +321,9 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   /** Appends an event to the ordered stream (durably, with its `seq`) and sends it to everyone. */
   protected publish(event: string, data: unknown): ServerEvent {
     const frame = this.stream.append(event, data);
-    this.deliver(frame, this.sockets());
+    const targets = this.sockets();
+    this.deliver(frame, targets);
+    this.metric({ name: "room.publish", kind: this.kindName, deliveries: targets.length });
     this.noteActivity();
     return frame;
   }
@@ -384,6 +403,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server, [...this.lifetime.tagsOf(member), ...this.socketTags(member)]);
     this.saveMember(server, member);
+    this.metric({ name: "socket.opened", kind: this.kindName });
 
     const since = new URL(request.url).searchParams.get("since");
     if (since !== null) await this.resume(server, member, Number(since));
@@ -541,6 +561,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   }
 
   private sendError(ws: WebSocket, status: number, errors: string[], requestId?: RequestId): void {
+    this.metric({ name: "frame.refused", kind: this.kindName, status });
     if (requestId !== undefined) this.send(ws, { request_id: requestId, status, errors });
     else this.send(ws, { event: "error", data: { status, errors } });
   }
@@ -548,6 +569,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   private async leave(ws: WebSocket): Promise<void> {
     if (this.departed.has(ws)) return;
     this.departed.add(ws);
+    this.metric({ name: "socket.closed", kind: this.kindName });
     await this.onLeave(ws, this.memberOf(ws));
     // Leaves are counted in batches too; the alarm's own leaves are reported by that alarm.
     if (!this.alarmRunning) await this.ensureAlarmBy(time.now() + OCCUPANCY_REPORT_MS);

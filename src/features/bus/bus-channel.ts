@@ -269,23 +269,31 @@ export class BusChannel extends BaseRoom<BusSocketState> {
   }
 
   private fanOut(delivery: Delivery): void {
-    this.waiters.offer(delivery);
-    this.streams.offer(delivery);
+    const listeners = this.waiters.offer(delivery) + this.streams.offer(delivery);
+    const sockets = this.sendToSockets(delivery);
+    this.metric({ name: "room.publish", kind: "bus", deliveries: listeners + sockets });
+  }
+
+  /** Sends a message to the live sockets of its channel; returns how many. */
+  private sendToSockets(delivery: Delivery): number {
     const tagged = this.socketsTagged(channelTag(delivery.channel));
     const many = this.socketsTagged(MANY).filter((ws) =>
       this.memberOf(ws).state.channels.includes(delivery.channel),
     );
-    if (!tagged.length && !many.length) return;
+    if (!tagged.length && !many.length) return 0;
     const frame = JSON.stringify({ event: "message", data: answerOf(delivery, false) });
+    let sent = 0;
     for (const ws of many.length ? [...tagged, ...many] : tagged) {
       // Not live yet: its catch-up (onJoin) still comes, and it reads this message from storage.
       if (!this.memberOf(ws).state.live) continue;
       try {
         ws.send(frame);
+        sent += 1;
       } catch {
         // closed meanwhile; its close handler cleans up
       }
     }
+    return sent;
   }
 }
 

@@ -52,10 +52,15 @@ export class SseStreams {
     return readable;
   }
 
-  offer(delivery: Delivery): void {
+  /** Sends the delivery to every stream of its channel; returns how many. */
+  offer(delivery: Delivery): number {
+    let sent = 0;
     for (const stream of this.open) {
-      if (stream.channels.has(delivery.channel)) this.push(stream, delivery);
+      if (!stream.channels.has(delivery.channel)) continue;
+      this.push(stream, delivery);
+      sent += 1;
     }
+    return sent;
   }
 
   private push(stream: Stream, delivery: Delivery): void {

@@ -52,10 +52,14 @@ export class Waiters {
     });
   }
 
-  /** Answers every poll that listens to the delivery's channel. */
-  offer(delivery: Delivery): void {
+  /** Answers every poll that listens to the delivery's channel; returns how many. */
+  offer(delivery: Delivery): number {
+    let answered = 0;
     for (const waiter of [...this.parked]) {
-      if (waiter.channels.has(delivery.channel)) waiter.settle(answerOf(delivery, waiter.gap));
+      if (!waiter.channels.has(delivery.channel)) continue;
+      waiter.settle(answerOf(delivery, waiter.gap));
+      answered += 1;
     }
+    return answered;
   }
 }

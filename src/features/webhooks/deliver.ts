@@ -1,6 +1,7 @@
 import type { Db } from "../../platform/db";
 import { getDb } from "../../platform/db";
 import { logger } from "../../platform/log";
+import { record } from "../../platform/metrics";
 import * as time from "../../platform/time";
 import { refusalToCarry } from "./access";
 import { type DeliveryPayload, runCallback } from "./callbacks";
@@ -160,6 +161,12 @@ async function attempt(env: Env, { delivery, hook, event }: Due, limitMs: number
       payload,
     );
   const next: Next = plan.delay === null ? { kind: "done" } : { kind: "wait", seconds: plan.delay };
+  record(env, {
+    name: "webhook.attempt",
+    eventType: event.eventType,
+    outcome: result.ok ? "succeeded" : plan.retryAt ? "retrying" : "failed",
+    durationMs: result.durationMs,
+  });
   return { outcome, callback, next };
 }
 
