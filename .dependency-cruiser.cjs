@@ -15,6 +15,7 @@ const FEATURE_EDGES = {
   webhooks: [],
   identity: [],
   system: [],
+  ops: ["webhooks"],
 };
 
 const external = [

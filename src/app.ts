@@ -5,6 +5,7 @@ import { busRoutes } from "./features/bus/routes";
 import { schemaRoutes } from "./features/chat-schemas/routes";
 import { keyRoutes } from "./features/identity/routes-keys";
 import { tokenRoutes } from "./features/identity/routes-tokens";
+import { opsRoutes } from "./features/ops/routes";
 import { pokerRoutes } from "./features/poker/routes";
 import { personRoutes } from "./features/state/routes";
 import { surveyRoutes } from "./features/surveys/routes";
@@ -15,6 +16,7 @@ import { resolveCallerMiddleware } from "./platform/auth/middleware";
 import { ApiError, toApiError } from "./platform/errors";
 import { limitBody, securityHeaders } from "./platform/http/edge-middleware";
 import { createRouter } from "./platform/http/router";
+import { logger } from "./platform/log";
 import type { RoomKinds } from "./realtime/room-kind";
 import { wsRoutes } from "./realtime/ws-routes";
 
@@ -64,7 +66,8 @@ export function createApp(kinds: RoomKinds) {
     .route("/", threadRoutes)
     .route("/", schemaRoutes)
     .route("/", surveyRoutes)
-    .route("/", busRoutes);
+    .route("/", busRoutes)
+    .route("/", opsRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
@@ -89,7 +92,11 @@ export function createApp(kinds: RoomKinds) {
   app.onError((err, c) => {
     const api = toApiError(err);
     if (api.code === "internal") {
-      console.error(`Unhandled error in ${c.req.method} ${c.req.path} [${c.var.requestId}]`, err);
+      logger.error(`Unhandled error in ${c.req.method} ${c.req.path}`, {
+        event: "http.error",
+        request_id: c.var.requestId,
+        error: err,
+      });
     }
     return c.json(api.toBody(), api.status, api.headers);
   });

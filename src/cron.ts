@@ -1,10 +1,13 @@
+import { pruneIdleRooms } from "./features/ops/queries";
 import { scanUndelivered } from "./features/webhooks/scan";
 import { pruneIdempotencyKeys } from "./platform/idempotency/retention";
+import { logger } from "./platform/log";
 
 /** Every job of the cron trigger (`[triggers]` in wrangler.toml), by the name its log uses. */
 const PERIODIC_JOBS: Record<string, (env: Env) => Promise<unknown>> = {
   "webhook delivery scan": scanUndelivered,
   "idempotency-key pruning": pruneIdempotencyKeys,
+  "idle live-room pruning": pruneIdleRooms,
 };
 
 /** Runs every periodic job at once; one failing is logged and does not stop the others. */
@@ -13,7 +16,10 @@ export async function runPeriodicJobs(env: Env): Promise<void> {
   const results = await Promise.allSettled(jobs.map(([, job]) => job(env)));
   results.forEach((result, i) => {
     if (result.status === "rejected") {
-      console.error(`Cron: ${jobs[i]![0]} failed`, result.reason);
+      logger.error(`Cron: ${jobs[i]![0]} failed`, {
+        event: "cron.job_failed",
+        error: result.reason,
+      });
     }
   });
 }

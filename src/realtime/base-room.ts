@@ -2,6 +2,8 @@ import { DurableObject } from "cloudflare:workers";
 import type { z } from "zod";
 import type { Caller } from "../platform/auth/caller";
 import { type ApiError, toApiError } from "../platform/errors";
+import { logger } from "../platform/log";
+import { type Metric, record } from "../platform/metrics";
 import * as time from "../platform/time";
 import {
   AUTH_EVENT,
@@ -23,8 +25,14 @@ import type {
   SingleCommand,
 } from "./commands";
 import { EventStream } from "./event-stream";
-import { callerFromHeaders, ROOM_ID_HEADER } from "./forward";
+import { callerFromHeaders, ROOM_ID_HEADER, ROOM_KIND_HEADER } from "./forward";
 import { type Member, memberCan, memberFromCaller } from "./member";
+import {
+  OCCUPANCY_REPORT_MS,
+  type Occupancy,
+  occupancySignature,
+  writeOccupancy,
+} from "./occupancy";
 import { FrameRateLimiter } from "./rate-limit";
 import { type Outcome, RoomQueue } from "./room-queue";
 import { SocketLifetime } from "./socket-lifetime";
@@ -59,6 +67,12 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   private readonly members = new WeakMap<WebSocket, Member<S>>();
   private readonly departed = new WeakSet<WebSocket>();
   private readonly queue = new RoomQueue();
+  /** When activity last asked for an occupancy report (in memory: only throttles the asking). */
+  private activityNotedAt = 0;
+  /** Inside `alarm()`, which reports the count itself once it has swept and closed sockets. */
+  private alarmRunning = false;
+  /** `room_kind` from storage, read once: metrics name it on hot paths (every publish). */
+  private cachedKind: string | null = null;
   private readonly lifetime = new SocketLifetime<S>({
     env: () => this.env,
     sockets: () => this.sockets(),
@@ -152,6 +166,14 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     return null;
   }
 
+  /**
+   * What the room reports into `live_rooms` (contract §9). A room kind with listeners other than
+   * sockets, or messages of its own, overrides it (the bus).
+   */
+  protected occupancy(): Occupancy {
+    return { sockets: this.sockets().length, messages24h: null, lastEventAt: this.stream.lastAt() };
+  }
+
   // ---- helpers for room kinds -----------------------------------------------------------
 
   /** Declares a command; its data type is inferred from the schema. */
@@ -193,9 +215,26 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     );
   }
 
-  /** Records the room id; RPC entry points call it with the id the Worker routed by. */
-  protected bind(roomId: string): void {
+  /** Records the room id (and kind); RPC entry points call it with the id the Worker routed by. */
+  protected bind(roomId: string, kind?: string): void {
     if (this.meta("room_id") !== roomId) this.setMeta("room_id", roomId);
+    if (kind !== undefined && this.kindName !== kind) {
+      this.setMeta("room_kind", kind);
+      this.cachedKind = kind;
+    }
+  }
+
+  /**
+   * Activity that may change the room's report (a publish, a long poll): asks for a report at
+   * most once per window, without a storage call per event.
+   */
+  protected noteActivity(): void {
+    const now = time.now();
+    if (now - this.activityNotedAt < OCCUPANCY_REPORT_MS) return;
+    this.activityNotedAt = now;
+    this.ensureAlarmBy(now + OCCUPANCY_REPORT_MS).catch((err) =>
+      this.reportError(err, "noteActivity"),
+    );
   }
 
   /** Runs `fn` after every earlier command/RPC of this room has finished: one change at a time. */
@@ -213,6 +252,22 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     handle: (items: T[]) => Promise<Outcome<R>[]> | Outcome<R>[],
   ): Promise<R> {
     return this.queue.batch(key, item, handle);
+  }
+
+  /** The room's kind as the Worker routes it (`poker`, `bus`, …), the scope of its metrics. */
+  protected get kindName(): string {
+    this.cachedKind ??= this.meta("room_kind");
+    return this.cachedKind ?? "unknown";
+  }
+
+  /** Writes a metric point of this room (`src/platform/metrics.ts`). */
+  protected metric(metric: Metric): void {
+    record(this.env, metric);
+  }
+
+  /** `<Class>:<room id>`, the `room` field of this room's log lines. */
+  protected get logName(): string {
+    return `${this.constructor.name}:${this.roomId}`;
   }
 
   /** Open sockets of this room, optionally without one. */
@@ -266,7 +321,10 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   /** Appends an event to the ordered stream (durably, with its `seq`) and sends it to everyone. */
   protected publish(event: string, data: unknown): ServerEvent {
     const frame = this.stream.append(event, data);
-    this.deliver(frame, this.sockets());
+    const targets = this.sockets();
+    this.deliver(frame, targets);
+    this.metric({ name: "room.publish", kind: this.kindName, deliveries: targets.length });
+    this.noteActivity();
     return frame;
   }
 
@@ -274,7 +332,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
 
   override async fetch(request: Request): Promise<Response> {
     const roomId = request.headers.get(ROOM_ID_HEADER);
-    if (roomId) this.bind(roomId);
+    if (roomId) this.bind(roomId, request.headers.get(ROOM_KIND_HEADER) ?? undefined);
     try {
       if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
         return await this.onRequest(request);
@@ -317,14 +375,18 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   }
 
   override async alarm(): Promise<void> {
+    this.alarmRunning = true;
     try {
       await this.sweepIdleSockets();
       await this.lifetime.enforce();
+      // After the sweep, so the sockets it dropped are not counted; a failed write is retried.
+      await this.reportOccupancy().catch((err) => this.reportError(err, "reportOccupancy"));
       this.stream.prune();
       await this.onAlarm();
     } catch (err) {
       this.reportError(err, "alarm");
     } finally {
+      this.alarmRunning = false;
       await this.scheduleAlarm();
     }
   }
@@ -341,6 +403,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server, [...this.lifetime.tagsOf(member), ...this.socketTags(member)]);
     this.saveMember(server, member);
+    this.metric({ name: "socket.opened", kind: this.kindName });
 
     const since = new URL(request.url).searchParams.get("since");
     if (since !== null) await this.resume(server, member, Number(since));
@@ -352,7 +415,9 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
       this.dropsSilentSockets ? time.now() + IDLE_TIMEOUT_MS : null,
       this.lifetime.dueAt(member),
     ].filter((at) => at !== null);
-    if (due.length) await this.ensureAlarmBy(Math.min(...due));
+    // Joins are counted in batches: the alarm writes the room's count once per window.
+    due.push(time.now() + OCCUPANCY_REPORT_MS);
+    await this.ensureAlarmBy(Math.min(...due));
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -430,8 +495,9 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
       return;
     }
     if (command.permission && !this.can(member, command.permission)) {
-      console.warn(
-        `${this.constructor.name}:${this.roomId} refused '${frame.event}' from ${member.userId ?? member.name}: needs ${command.permission}`,
+      logger.warn(
+        `Refused '${frame.event}' from ${member.userId ?? member.name}: needs ${command.permission}`,
+        { event: "frame.forbidden", room: this.logName, status: 403 },
       );
       this.sendError(
         ws,
@@ -495,6 +561,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   }
 
   private sendError(ws: WebSocket, status: number, errors: string[], requestId?: RequestId): void {
+    this.metric({ name: "frame.refused", kind: this.kindName, status });
     if (requestId !== undefined) this.send(ws, { request_id: requestId, status, errors });
     else this.send(ws, { event: "error", data: { status, errors } });
   }
@@ -502,7 +569,32 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   private async leave(ws: WebSocket): Promise<void> {
     if (this.departed.has(ws)) return;
     this.departed.add(ws);
+    this.metric({ name: "socket.closed", kind: this.kindName });
     await this.onLeave(ws, this.memberOf(ws));
+    // Leaves are counted in batches too; the alarm's own leaves are reported by that alarm.
+    if (!this.alarmRunning) await this.ensureAlarmBy(time.now() + OCCUPANCY_REPORT_MS);
+  }
+
+  /**
+   * Writes the room's count to D1 when it differs from the last one written; only ever from the
+   * alarm, so a room writes at most once per OCCUPANCY_REPORT_MS and a hibernated room, whose
+   * count cannot change, is never woken for it.
+   */
+  private async reportOccupancy(): Promise<void> {
+    const kind = this.meta("room_kind");
+    const id = this.roomId;
+    if (!kind || !id) return;
+    const occupancy = this.occupancy();
+    const signature = occupancySignature(occupancy);
+    if (signature === this.meta("occupancy_reported")) return;
+    await writeOccupancy(this.env.DB, kind, id, occupancy);
+    this.setMeta("occupancy_reported", signature);
+  }
+
+  /** A report the alarm could not write yet (D1 failed, or the count changed while writing). */
+  private occupancyPending(): boolean {
+    if (!this.meta("room_kind") || !this.roomId) return false;
+    return occupancySignature(this.occupancy()) !== this.meta("occupancy_reported");
   }
 
   private lastActivity(ws: WebSocket): number {
@@ -540,6 +632,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     if (credentials !== null) due.push(Math.max(credentials, soon));
     const own = this.nextAlarmAt();
     if (own !== null) due.push(own);
+    if (this.occupancyPending()) due.push(soon + OCCUPANCY_REPORT_MS);
     if (!due.length) return;
     await this.ensureAlarmBy(Math.min(...due));
   }
@@ -561,7 +654,11 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   protected reportError(err: unknown, where: string): ApiError {
     const api = toApiError(err);
     if (api.code === "internal") {
-      console.error(`Error in ${this.constructor.name}:${this.roomId} ${where}`, err);
+      logger.error(`Error in ${this.logName} ${where}`, {
+        event: "room.error",
+        room: this.logName,
+        error: err,
+      });
     }
     return api;
   }

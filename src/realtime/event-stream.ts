@@ -75,6 +75,11 @@ export class EventStream {
     return row?.seq ?? 0;
   }
 
+  /** When the latest kept event was stored, or null when none is. */
+  lastAt(): number | null {
+    return this.sql.exec<{ at: number | null }>("SELECT MAX(at) AS at FROM room_events").one().at;
+  }
+
   /** Events after `since`, or null when some of them are no longer kept (the client must resync). */
   after(since: number): ServerEvent[] | null {
     const head = this.head();

@@ -2,6 +2,8 @@ import { ANONYMOUS, type Caller } from "../platform/auth/caller";
 
 /** Headers the Worker sets when it hands a request to a room; rooms are not reachable otherwise. */
 export const ROOM_ID_HEADER = "X-Switchboard-Room";
+/** The room's kind (`/ws/<kind>/…`), so a room knows what it reports itself as (contract §9). */
+export const ROOM_KIND_HEADER = "X-Switchboard-Room-Kind";
 const CALLER_HEADER = "X-Switchboard-Caller";
 const ADMISSION_HEADER = "X-Switchboard-Admission";
 
@@ -16,9 +18,12 @@ export function forwardToRoom(
   roomId: string,
   caller: Caller,
   admission?: unknown,
+  kind?: string,
 ): Promise<Response> {
   const headers = new Headers(request.headers);
   headers.set(ROOM_ID_HEADER, roomId);
+  if (kind === undefined) headers.delete(ROOM_KIND_HEADER);
+  else headers.set(ROOM_KIND_HEADER, kind);
   // URI-encoded: header values must be ASCII, user names need not be.
   headers.set(CALLER_HEADER, encodeURIComponent(JSON.stringify(caller)));
   if (admission === undefined) headers.delete(ADMISSION_HEADER);

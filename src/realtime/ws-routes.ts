@@ -47,6 +47,7 @@ export function wsRoutes(kinds: RoomKinds) {
       id,
       c.var.caller,
       admission,
+      kindName,
     )) as never;
   });
 }

@@ -789,7 +789,15 @@ describe("Idempotency-Key: 24 h, then pruned by the cron trigger", () => {
     } as unknown as Queue;
     await runCron(testEnv({ WEBHOOK_QUEUE: queueDown }).env);
     expect(await keysOlderThan(24 * HOUR)).toBe(0);
-    expect(errors).toHaveBeenCalledWith("Cron: webhook delivery scan failed", expect.any(Error));
+    const lines = errors.mock.calls.map(([line]) => JSON.parse(String(line)));
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: "error",
+        event: "cron.job_failed",
+        message: "Cron: webhook delivery scan failed",
+        error: expect.objectContaining({ message: "queue down" }),
+      }),
+    );
   });
 });
 

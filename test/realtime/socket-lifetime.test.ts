@@ -79,7 +79,8 @@ describe("a socket lives only as long as its credential", () => {
     const stub = untyped(busStub(env, db));
     const { token, expiresAt } = await mint(`long-${crypto.randomUUID().slice(0, 8)}`);
     const ws = await connect(`/ws/bus/${db}`, token);
-    // The room sleeps until the warning is due: nothing wakes it before.
+    // The join is reported once (live_rooms); then the room sleeps until the warning is due.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await alarmOf(stub)).toBe(expiresAt - 60_000);
 
     clockAt(expiresAt - 60_000);
@@ -111,6 +112,8 @@ describe("a socket lives only as long as its credential", () => {
     const db = newDb();
     const ws = await connect(`/ws/bus/${db}?channels=orders`, ADMIN);
     await expectOpen(ws);
+    // The one alarm is the join's report (live_rooms); after it, none.
+    expect(await runDurableObjectAlarm(untyped(busStub(env, db)))).toBe(true);
     expect(await alarmOf(untyped(busStub(env, db)))).toBeNull();
     // Only the admin token refreshes an admin socket, and there is no expiry to report.
     const refreshed = await ws.request("auth", { token: ADMIN });

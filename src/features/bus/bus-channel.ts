@@ -6,6 +6,7 @@ import type { CommandTable } from "../../realtime/commands";
 import { admissionFromHeaders } from "../../realtime/forward";
 import { GroupCommit } from "../../realtime/group-commit";
 import type { Member } from "../../realtime/member";
+import type { Occupancy } from "../../realtime/occupancy";
 import type { RoomKind } from "../../realtime/room-kind";
 import { succeeded } from "../../realtime/room-queue";
 import { type PreparedEvent, ROOM_OUTBOX_RETRY_MS, RoomOutbox } from "../webhooks";
@@ -71,7 +72,7 @@ export class BusChannel extends BaseRoom<BusSocketState> {
   private readonly outbox = new RoomOutbox(this.ctx.storage);
   private readonly store = new BusStore(this.ctx.storage, this.outbox);
   private readonly waiters = new Waiters();
-  private readonly streams = new SseStreams();
+  private readonly streams = new SseStreams(() => this.noteActivity());
   /** Parked long polls by the id their Worker gave them, so the Worker can cancel them. */
   private readonly polls = new Map<string, AbortController>();
   /** The namespace already recorded by `bind` (a storage read per call otherwise). */
@@ -104,6 +105,7 @@ export class BusChannel extends BaseRoom<BusSocketState> {
     // Set before the write: an eviction right after the commit still leaves the event a drain.
     if (event) await this.ensureAlarmBy(time.now() + ROOM_OUTBOX_RETRY_MS);
     const delivery = await this.publishes.add({ channel, input: message, publishKey, event });
+    this.noteActivity();
     if (!this.alarmSet) {
       await this.ensureAlarmBy(this.nextAlarmAt() ?? time.now() + PRUNE_INTERVAL_MS, true);
     }
@@ -122,11 +124,34 @@ export class BusChannel extends BaseRoom<BusSocketState> {
     const poll = PollRequest.parse(request);
     const cancel = new AbortController();
     this.polls.set(pollId, cancel);
+    this.noteActivity();
     try {
       return await this.poll(poll, cancel.signal);
     } finally {
       this.polls.delete(pollId);
+      this.noteActivity();
     }
+  }
+
+  /**
+   * One channel's listeners (sockets, SSE streams, parked polls) and newest kept message
+   * (`GET /api/bus/:db/channels/:channel`, contract §9).
+   */
+  channelInfo(
+    db: string,
+    channel: string,
+  ): { channel: string; subscribers: number; last_message_id: string | null } {
+    this.bindOnce(db);
+    const sockets = [...this.socketsTagged(channelTag(channel)), ...this.socketsTagged(MANY)];
+    const listening = sockets.filter((ws) =>
+      this.memberOf(ws).state.channels.includes(channel),
+    ).length;
+    return {
+      channel,
+      subscribers:
+        listening + this.streams.listeningTo(channel) + this.waiters.listeningTo(channel),
+      last_message_id: this.store.lastMessageId(channel),
+    };
   }
 
   /** Answers a parked poll with nothing: its client left. */
@@ -140,6 +165,15 @@ export class BusChannel extends BaseRoom<BusSocketState> {
       polls: this.waiters.size,
       streams: this.streams.size,
       sockets: this.sockets().length,
+    };
+  }
+
+  /** A namespace's listeners are its sockets, SSE streams and parked long polls. */
+  protected override occupancy(): Occupancy {
+    return {
+      sockets: this.sockets().length + this.streams.size + this.waiters.size,
+      messages24h: this.store.countSince(time.now() - KEEP_MS),
+      lastEventAt: this.store.newestAt(),
     };
   }
 
@@ -209,7 +243,7 @@ export class BusChannel extends BaseRoom<BusSocketState> {
 
   private bindOnce(db: string): void {
     if (this.boundDb === db) return;
-    this.bind(db);
+    this.bind(db, "bus");
     this.boundDb = db;
   }
 
@@ -224,6 +258,7 @@ export class BusChannel extends BaseRoom<BusSocketState> {
   private openStream({ channels, last_message }: StreamRequest): Response {
     const cursor = this.store.cursor(last_message, channels);
     const body = this.streams.start(channels, this.store.after(cursor.after, channels), cursor.gap);
+    this.noteActivity();
     return new Response(body, {
       headers: {
         "Content-Type": "text/event-stream",
@@ -234,23 +269,31 @@ export class BusChannel extends BaseRoom<BusSocketState> {
   }
 
   private fanOut(delivery: Delivery): void {
-    this.waiters.offer(delivery);
-    this.streams.offer(delivery);
+    const listeners = this.waiters.offer(delivery) + this.streams.offer(delivery);
+    const sockets = this.sendToSockets(delivery);
+    this.metric({ name: "room.publish", kind: "bus", deliveries: listeners + sockets });
+  }
+
+  /** Sends a message to the live sockets of its channel; returns how many. */
+  private sendToSockets(delivery: Delivery): number {
     const tagged = this.socketsTagged(channelTag(delivery.channel));
     const many = this.socketsTagged(MANY).filter((ws) =>
       this.memberOf(ws).state.channels.includes(delivery.channel),
     );
-    if (!tagged.length && !many.length) return;
+    if (!tagged.length && !many.length) return 0;
     const frame = JSON.stringify({ event: "message", data: answerOf(delivery, false) });
+    let sent = 0;
     for (const ws of many.length ? [...tagged, ...many] : tagged) {
       // Not live yet: its catch-up (onJoin) still comes, and it reads this message from storage.
       if (!this.memberOf(ws).state.live) continue;
       try {
         ws.send(frame);
+        sent += 1;
       } catch {
         // closed meanwhile; its close handler cleans up
       }
     }
+    return sent;
   }
 }
 

@@ -71,6 +71,17 @@ export function listenChannels(caller: Caller, requested: string[]): string[] {
 }
 
 /**
+ * Whether the caller may listen to `channel` by the rules of `listenChannels`: the admin to any,
+ * a client to `user:<own id>`, any `client:` channel and its `bus.listen:<glob>` channels.
+ */
+export function mayListenTo(caller: Caller, channel: string): boolean {
+  if (caller.kind === "anonymous") throw unauthorized();
+  if (caller.kind === "admin") return true;
+  if (channel.startsWith("user:")) return channel === `user:${caller.user.id}`;
+  return mayListen(caller.permissions, channel);
+}
+
+/**
  * The list as the namespace's object checks it (`ChannelName`), so a channel it would refuse is
  * a 400 here, before anything waits: e.g. `user:<id>` of an id that cannot name a channel.
  */

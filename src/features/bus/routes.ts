@@ -14,12 +14,14 @@ import {
 import { IdempotencyHeaders, idempotent } from "../../platform/idempotency/middleware";
 import { MAX_FRAME_BYTES } from "../../protocol";
 import { prepareEvent } from "../webhooks";
+import { busStub } from "./bus-channel";
 import {
   ChannelList,
   ChannelName,
   DbName,
   isReservedChannel,
   listenChannels,
+  mayListenTo,
   parseChannelQuery,
 } from "./channels";
 import { pollBus, streamBus } from "./poll";
@@ -66,6 +68,36 @@ const NotifyBody = z
     path: ["user"],
   })
   .openapi("BusNotify");
+
+const ChannelInfo = z
+  .object({
+    channel: z.string(),
+    subscribers: z
+      .number()
+      .int()
+      .openapi({ description: "Sockets, SSE streams and parked long polls on the channel" }),
+    last_message_id: z
+      .string()
+      .nullable()
+      .openapi({ description: "The newest kept message; null when none is kept" }),
+  })
+  .openapi("BusChannelInfo");
+
+const channelInfo = createRoute({
+  method: "get",
+  path: "/api/bus/{db}/channels/{channel}",
+  tags: ["bus"],
+  summary: "A channel's listeners and newest message (admin, or a listener of it)",
+  description:
+    "Anyone who may listen to the channel (contract §4's rules) may read it; others get 403. URL-encode the channel name.",
+  security: bearerSecurity,
+  middleware: [requireCaller] as const,
+  request: { params: DbParam.extend({ channel: ChannelName.openapi({ example: "orders.eu" }) }) },
+  responses: {
+    200: jsonResponse(ChannelInfo, "Live figures, from the namespace's object"),
+    ...errorResponses(400, 401, 403),
+  },
+});
 
 const Published = z.object({ message_id: z.string() }).openapi("BusPublished");
 
@@ -149,6 +181,13 @@ const notify = createRoute({
 });
 
 export const busRoutes = createRouter()
+  .openapi(channelInfo, async (c) => {
+    const { db, channel } = c.req.valid("param");
+    if (!mayListenTo(c.var.caller, channel)) {
+      throw forbidden("You may not listen to this channel", { channel: [channel] });
+    }
+    return c.json(await busStub(c.env, db).channelInfo(db, channel), 200);
+  })
   .openapi(publish, async (c) => {
     const { db } = c.req.valid("param");
     const { channel, message } = c.req.valid("json");

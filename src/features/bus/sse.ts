@@ -28,8 +28,16 @@ export class SseStreams {
   private readonly open = new Set<Stream>();
   private heartbeat: ReturnType<typeof setInterval> | null = null;
 
+  /** `onDrop` runs when a stream ends, so the namespace can report its listeners again. */
+  constructor(private readonly onDrop: () => void = () => {}) {}
+
   get size(): number {
     return this.open.size;
+  }
+
+  /** Open streams that listen to `channel`. */
+  listeningTo(channel: string): number {
+    return [...this.open].filter((s) => s.channels.has(channel)).length;
   }
 
   /** A new stream that first replays `backlog` (already read after the client's cursor). */
@@ -44,10 +52,15 @@ export class SseStreams {
     return readable;
   }
 
-  offer(delivery: Delivery): void {
+  /** Sends the delivery to every stream of its channel; returns how many. */
+  offer(delivery: Delivery): number {
+    let sent = 0;
     for (const stream of this.open) {
-      if (stream.channels.has(delivery.channel)) this.push(stream, delivery);
+      if (!stream.channels.has(delivery.channel)) continue;
+      this.push(stream, delivery);
+      sent += 1;
     }
+    return sent;
   }
 
   private push(stream: Stream, delivery: Delivery): void {
@@ -62,6 +75,7 @@ export class SseStreams {
   private drop(stream: Stream): void {
     if (!this.open.delete(stream)) return;
     stream.writer.abort().catch(() => undefined);
+    this.onDrop();
     if (!this.open.size && this.heartbeat !== null) {
       clearInterval(this.heartbeat);
       this.heartbeat = null;

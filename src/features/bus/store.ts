@@ -205,6 +205,29 @@ export class BusStore {
     });
   }
 
+  /** Messages stored since `since` (the stats' `messages_24h`). */
+  countSince(since: number): number {
+    return this.sql
+      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM bus_messages WHERE at >= ?", since)
+      .one().n;
+  }
+
+  /** When the newest kept message was stored, or null. */
+  newestAt(): number | null {
+    return this.sql.exec<{ at: number | null }>("SELECT MAX(at) AS at FROM bus_messages").one().at;
+  }
+
+  /** The id of the newest kept message on `channel`, or null. */
+  lastMessageId(channel: string): string | null {
+    const row = this.sql
+      .exec<{ seq: number }>(
+        "SELECT seq FROM bus_messages WHERE channel = ? ORDER BY seq DESC LIMIT 1",
+        channel,
+      )
+      .toArray()[0];
+    return row ? formatMessageId({ tag: this.tag(), seq: row.seq }) : null;
+  }
+
   /** When the oldest message was stored (null when none is kept): the next prune is due a day on. */
   oldestAt(): number | null {
     const row = this.sql

@@ -21,6 +21,11 @@ export class Waiters {
     return this.parked.size;
   }
 
+  /** Parked polls that listen to `channel`. */
+  listeningTo(channel: string): number {
+    return [...this.parked].filter((w) => w.channels.has(channel)).length;
+  }
+
   /**
    * Waits for the next message on `channels`; the caller has checked that none is stored after
    * the cursor yet, in the same synchronous step, so the next `offer` is exactly that message.
@@ -47,10 +52,14 @@ export class Waiters {
     });
   }
 
-  /** Answers every poll that listens to the delivery's channel. */
-  offer(delivery: Delivery): void {
+  /** Answers every poll that listens to the delivery's channel; returns how many. */
+  offer(delivery: Delivery): number {
+    let answered = 0;
     for (const waiter of [...this.parked]) {
-      if (waiter.channels.has(delivery.channel)) waiter.settle(answerOf(delivery, waiter.gap));
+      if (!waiter.channels.has(delivery.channel)) continue;
+      waiter.settle(answerOf(delivery, waiter.gap));
+      answered += 1;
     }
+    return answered;
   }
 }

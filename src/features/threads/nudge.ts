@@ -1,3 +1,4 @@
+import { logger } from "../../platform/log";
 import { publishToBus } from "../bus";
 
 /**
@@ -20,7 +21,10 @@ export async function nudgeUnread(
   );
   for (const result of await Promise.allSettled(sends)) {
     if (result.status === "rejected") {
-      console.error(`thread ${threadId}: unread nudge failed`, result.reason);
+      logger.error(`Thread ${threadId}: unread nudge failed`, {
+        event: "thread.nudge_failed",
+        error: result.reason,
+      });
     }
   }
 }

@@ -3,6 +3,7 @@ import { hasPermission, PERMISSIONS } from "../../platform/auth/permissions";
 import { getDb } from "../../platform/db";
 import { forbidden, notFound } from "../../platform/errors";
 import type { IdempotentRun } from "../../platform/idempotency/run";
+import { logger } from "../../platform/log";
 import { CLOSE_CODES, type ServerEvent, threadClientEvents } from "../../protocol";
 import { BaseRoom, closeQuietly } from "../../realtime/base-room";
 import { EventTooLarge } from "../../realtime/event-stream";
@@ -317,8 +318,13 @@ export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFan
     const result = await this.run(this.roomId, { kind: "admin" }, (svc) =>
       restarts.runDue(svc, this.restartClock),
     );
-    if (!result.ok)
-      console.error(`ThreadRoom:${this.roomId} scheduled restarts failed`, result.error);
+    if (!result.ok) {
+      logger.error("Scheduled restarts failed", {
+        event: "thread.restarts_failed",
+        room: `ThreadRoom:${this.roomId}`,
+        error: result.error,
+      });
+    }
   }
 
   // ---- ThreadFanOut ----------------------------------------------------------------------
@@ -340,9 +346,10 @@ export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFan
       // A stored record the stream refuses (a row from before the bounds) would otherwise be
       // due again before every operation of this thread: it is recorded as published, unsent.
       this.setMeta(record, String(id));
-      console.error(
-        `ThreadRoom:${this.roomId} skipped ${record.replace("published_", "")} ${id}: ${err.message}`,
-      );
+      logger.error(`skipped ${record.replace("published_", "")} ${id}: ${err.message}`, {
+        event: "thread.record_skipped",
+        room: `ThreadRoom:${this.roomId}`,
+      });
     }
   }
 

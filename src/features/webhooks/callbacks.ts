@@ -1,3 +1,4 @@
+import { logger } from "../../platform/log";
 /**
  * After-delivery callbacks, registered in code by name; a hook may name one in `callback`.
  * The seed imported any dotted path a subscriber sent, which let a subscriber run any code:
@@ -54,15 +55,19 @@ export async function runCallback(
   try {
     await callback(result, eventType, data, payload);
   } catch (err) {
-    console.error(`Webhook callback '${name}' failed for event ${result.event_uuid}`, err);
+    logger.error(`Webhook callback '${name}' failed for event ${result.event_uuid}`, {
+      event: "webhook.callback_failed",
+      error: err,
+    });
   }
 }
 
 registerCallback("log_failures", (result, eventType) => {
   if (result.status !== "succeeded") {
-    console.warn(
+    logger.warn(
       `Webhook ${result.webhook_id}: ${eventType} ${result.event_uuid} attempt ${result.attempt} ${result.status}` +
         (result.response_status ? ` (HTTP ${result.response_status})` : ""),
+      { event: "webhook.attempt_failed", status: result.response_status ?? undefined },
     );
   }
 });

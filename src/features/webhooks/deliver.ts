@@ -1,5 +1,7 @@
 import type { Db } from "../../platform/db";
 import { getDb } from "../../platform/db";
+import { logger } from "../../platform/log";
+import { record } from "../../platform/metrics";
 import * as time from "../../platform/time";
 import { refusalToCarry } from "./access";
 import { type DeliveryPayload, runCallback } from "./callbacks";
@@ -159,6 +161,12 @@ async function attempt(env: Env, { delivery, hook, event }: Due, limitMs: number
       payload,
     );
   const next: Next = plan.delay === null ? { kind: "done" } : { kind: "wait", seconds: plan.delay };
+  record(env, {
+    name: "webhook.attempt",
+    eventType: event.eventType,
+    outcome: result.ok ? "succeeded" : plan.retryAt ? "retrying" : "failed",
+    durationMs: result.durationMs,
+  });
   return { outcome, callback, next };
 }
 
@@ -230,7 +238,10 @@ async function deliverAll(
         await settle(env, d.message, done.next);
       } catch (err) {
         // The outcome is stored: the retried message finds the delivery closed or not yet due.
-        console.error(`Webhook queue: delivery ${d.delivery.id} failed after its attempt`, err);
+        logger.error(`Webhook queue: delivery ${d.delivery.id} failed after its attempt`, {
+          event: "webhook.settle_failed",
+          error: err,
+        });
         d.message.retry({ delaySeconds: CRASH_RETRY_SECONDS });
       }
       settled.add(d.message);
@@ -245,7 +256,9 @@ export async function deliverWebhookBatch(batch: MessageBatch, env: Env): Promis
     if (isDeliveryMessage(message.body)) {
       messages.push(message as Message<DeliveryMessage>);
     } else {
-      console.error("Webhook queue: dropping a message that is not a delivery");
+      logger.error("Webhook queue: dropping a message that is not a delivery", {
+        event: "webhook.foreign_message",
+      });
       message.ack();
     }
   }
@@ -255,7 +268,11 @@ export async function deliverWebhookBatch(batch: MessageBatch, env: Env): Promis
   } catch (err) {
     const open = messages.filter((m) => !settled.has(m));
     const ids = open.map((m) => m.body.delivery_id).join(", ");
-    console.error(`Webhook queue: deliveries ${ids} failed to process`, err);
+    logger.error(`Webhook queue: deliveries ${ids} failed to process`, {
+      event: "webhook.batch_failed",
+      count: open.length,
+      error: err,
+    });
     for (const message of open) message.retry({ delaySeconds: CRASH_RETRY_SECONDS });
   }
 }

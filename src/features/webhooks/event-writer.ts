@@ -1,4 +1,5 @@
 import { getDb } from "../../platform/db";
+import { logger } from "../../platform/log";
 import { type NewEvent, recordEvents } from "./queries";
 import { enqueueDeliveries } from "./queue";
 
@@ -70,7 +71,11 @@ class EventWriter {
       await enqueueDeliveries(this.env, ids.flat());
     } catch (err) {
       const uuids = group.map((entry) => entry.event.uuid).join(", ");
-      console.error(`Webhook events ${uuids}: enqueueing failed, the cron scan will retry`, err);
+      logger.error(`Webhook events ${uuids}: enqueueing failed, the cron scan will retry`, {
+        event: "webhook.enqueue_failed",
+        count: group.length,
+        error: err,
+      });
     }
     settle(group);
   }

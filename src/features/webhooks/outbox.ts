@@ -1,6 +1,7 @@
 import type { BatchItem } from "drizzle-orm/batch";
 import { type Db, getDb } from "../../platform/db";
 import { badRequest, fieldErrors } from "../../platform/errors";
+import { logger } from "../../platform/log";
 import * as time from "../../platform/time";
 import { ADMIN_OWNER } from "./access";
 import { recordGrouped, type WaitUntil } from "./event-writer";
@@ -96,9 +97,9 @@ export async function dispatchEvents(env: Env, eventUuids: string[]): Promise<vo
   try {
     await enqueueDeliveries(env, await unattemptedDeliveryIds(getDb(env.DB), eventUuids));
   } catch (err) {
-    console.error(
+    logger.error(
       `Webhook events ${eventUuids.join(", ")}: dispatch failed, the cron scan will send them`,
-      err,
+      { event: "webhook.dispatch_failed", count: eventUuids.length, error: err },
     );
   }
 }
@@ -174,7 +175,11 @@ export class RoomOutbox {
     try {
       await recordEvents(getDb(env.DB), events);
     } catch (err) {
-      console.error(`Outbox: recording ${rows.length} events failed, the alarm retries`, err);
+      logger.error(`Outbox: recording ${rows.length} events failed, the alarm retries`, {
+        event: "outbox.record_failed",
+        count: rows.length,
+        error: err,
+      });
       return false;
     }
     const uuids = events.map((event) => event.uuid);

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, lt, lte, type SQL, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, lt, lte, min, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../../platform/db";
 import * as time from "../../platform/time";
@@ -539,6 +539,20 @@ export async function listAttempts(db: Db, webhookId: string, limit: number, off
  * message was lost. They are made due at `at` in the same statement, so the next scan leaves them
  * alone for a while and a claim taken meanwhile is not overwritten.
  */
+/** When the oldest delivery still pending or retrying was due, if before `before`; else null. */
+export async function oldestOverdueAt(db: Db, before: number): Promise<number | null> {
+  const [row] = await db
+    .select({ at: min(webhookDeliveries.nextAttemptAt) })
+    .from(webhookDeliveries)
+    .where(
+      and(
+        inArray(webhookDeliveries.status, ["pending", "retrying"]),
+        lte(webhookDeliveries.nextAttemptAt, before),
+      ),
+    );
+  return row?.at ?? null;
+}
+
 export async function takeOverdueDeliveries(
   db: Db,
   before: number,

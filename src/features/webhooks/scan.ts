@@ -1,6 +1,8 @@
 import { getDb } from "../../platform/db";
+import { logger } from "../../platform/log";
+import { record } from "../../platform/metrics";
 import * as time from "../../platform/time";
-import { takeOverdueDeliveries } from "./queries";
+import { oldestOverdueAt, takeOverdueDeliveries } from "./queries";
 import { enqueueDeliveries } from "./queue";
 
 const SCAN_LIMIT = 500;
@@ -16,8 +18,20 @@ export async function scanUndelivered(env: Env): Promise<number> {
   const now = time.now();
   // Due before this scan began: what it takes now is due at `now`, so a second scan in the same
   // millisecond leaves it alone.
+  const oldest = await oldestOverdueAt(getDb(env.DB), now - 1);
   const ids = await takeOverdueDeliveries(getDb(env.DB), now - 1, now, SCAN_LIMIT);
+  // The outbox's lag: how late the oldest undelivered delivery is (0 when none is overdue).
+  record(env, {
+    name: "outbox.lag",
+    overdue: ids.length,
+    lagMs: oldest === null ? 0 : now - oldest,
+  });
   await enqueueDeliveries(env, ids);
-  if (ids.length > 0) console.warn(`Webhook scan: re-enqueued ${ids.length} overdue deliveries`);
+  if (ids.length > 0) {
+    logger.warn(`Webhook scan: re-enqueued ${ids.length} overdue deliveries`, {
+      event: "webhook.scan_reenqueued",
+      count: ids.length,
+    });
+  }
   return ids.length;
 }

@@ -8,6 +8,7 @@ import type { AppEnv } from "../app-env";
 import type { Caller } from "../auth/caller";
 import { getDb } from "../db";
 import { ApiError } from "../errors";
+import { logger } from "../log";
 import { claimKey, releaseKey, storeAnswer } from "./queries";
 import { KEY_RETENTION_MS } from "./retention";
 import { fingerprintOf, keyMaterial, openBody, sealBody } from "./seal";
@@ -134,6 +135,10 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
   } catch (err) {
     // The request's work is done: its answer still goes out. The key stays held until it goes
     // stale (STALE_LOCK_MS); a retry after that runs again.
-    console.error(`Idempotency: storing the answer of ${request} failed`, err);
+    logger.error(`Idempotency: storing the answer of ${request} failed`, {
+      event: "idempotency.store_failed",
+      request_id: c.var.requestId,
+      error: err,
+    });
   }
 });

@@ -198,7 +198,10 @@ describe("the thread's event stream: what it cannot take is never stored, and ne
     const errors = vi.spyOn(console, "error");
     try {
       await work();
-      return errors.mock.calls.map((args) => String(args[0])).filter((m) => m.includes("skipped"));
+      return errors.mock.calls
+        .map(([line]) => JSON.parse(String(line)))
+        .filter((l) => l.event === "thread.record_skipped")
+        .map((l) => `${l.room} ${l.message}`);
     } finally {
       errors.mockRestore();
     }

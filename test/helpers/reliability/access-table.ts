@@ -287,4 +287,10 @@ export const ACCESS: Record<string, AccessRow> = {
   },
   "GET /{db}/bus/stream": { noperm: 200, other: 200, admin: 400 },
   "POST /{db}/bus": { noperm: 200, other: 200, admin: 400, body: () => ({ channels: [] }) },
+  // A listener of the channel (`bus.listen:*` in `other`) reads it; `noperm` may not listen to it.
+  "GET /api/bus/{db}/channels/{channel}": { noperm: 403, other: 200, admin: 200 },
+
+  // ---- operations: the admin's ----
+  "GET /api/stats": { noperm: 403, other: 403, admin: 200 },
+  "GET /api/rooms": { noperm: 403, other: 403, admin: 200 },
 };
