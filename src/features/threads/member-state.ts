@@ -14,14 +14,7 @@ import type { MemberRow, MemberUpdate, MessageRow, ThreadRow } from "./queries";
  *   scripted* → open | closed (break_state, or on_finish at the end of the schema)
  * ```
  */
-export const MEMBER_STATES = [
-  "open",
-  "closed",
-  "scripted",
-  "scripted_fe_controlled",
-  "assisted",
-] as const;
-export type MemberState = (typeof MEMBER_STATES)[number];
+export { MEMBER_STATES, type MemberState } from "../../protocol/threads-rest";
 
 export const ON_FINISH = ["open", "close", "repeat"] as const;
 export type OnFinish = (typeof ON_FINISH)[number];
