@@ -2,7 +2,7 @@
 import "@hono/zod-openapi";
 import { z } from "zod";
 import { UserId, UserName } from "../../platform/auth/user-id";
-import { AnswerRef, QuestionRef } from "./answer-refs";
+import { AnswerRef, QuestionRef } from "../../protocol/answer-refs";
 import {
   FreeObject,
   jsonBytes,
