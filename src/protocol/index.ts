@@ -22,4 +22,5 @@ export * from "./state-event-schemas";
 export * from "./surveys-rest";
 export * from "./thread-event-schemas";
 export * from "./threads";
+export * from "./threads-inputs";
 export * from "./threads-rest";

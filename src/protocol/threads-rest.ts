@@ -16,6 +16,14 @@ export const MEMBER_STATES = [
 ] as const;
 export type MemberState = (typeof MEMBER_STATES)[number];
 
+/** What a scripted member becomes at the end of its schema. */
+export const ON_FINISH = ["open", "close", "repeat"] as const;
+export type OnFinish = (typeof ON_FINISH)[number];
+
+/** The units of a scripted member's repeats. */
+export const FREQUENCY_UNITS = ["hours", "days", "weeks", "months"] as const;
+export type FrequencyUnit = (typeof FREQUENCY_UNITS)[number];
+
 /** In the order of their bits (the chat API's), which is how lists of them are written. */
 export const PERMISSION_NAMES = [
   "messages_read",
