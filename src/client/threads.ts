@@ -1,13 +1,51 @@
 /**
  * Chat-thread helpers for browsers and Node on top of `RoomClient`: typed REST calls of the
  * threads, schemas and surveys routes (contract §7) and the thread's socket with its commands.
- * The views are the protocol module's; the request bodies are the subset of the routes' inputs
- * a client sends (the routes' zod inputs live with the feature, which the SDK may not import).
+ * The REST shapes are the protocol module's: the answers and the survey bodies inferred from the
+ * routes' zod schemas, the thread bodies checked against theirs at compile time.
  */
+import type {
+  ChatSchema,
+  ChatSchemaAnswer,
+  ChatSchemaQuestion,
+} from "../protocol/chat-schemas-rest";
+import type { Survey, SurveyItem, SurveyItemInput, SurveyState } from "../protocol/surveys-rest";
 import type { DeletedMessage, MemberView, MessageView } from "../protocol/threads";
+import type {
+  PostMessageInput,
+  ThreadAttachmentInput,
+  ThreadInput,
+  ThreadMemberInput,
+} from "../protocol/threads-inputs";
+import type {
+  ThreadDetail,
+  ThreadMessage,
+  ThreadMessageWithThread,
+  UserThread,
+} from "../protocol/threads-rest";
 import { type KindProtocol, RoomClient, type RoomClientOptions } from "./room-client";
 
-export type { DeletedMessage, MemberView, MessageView };
+export type {
+  ChatSchema,
+  DeletedMessage,
+  MemberView,
+  MessageView,
+  PostMessageInput,
+  Survey,
+  SurveyItem,
+  SurveyItemInput,
+  SurveyState,
+  ThreadAttachmentInput,
+  ThreadDetail,
+  ThreadInput,
+  ThreadMemberInput,
+  ThreadMessage,
+  UserThread,
+};
+export type SchemaAnswer = ChatSchemaAnswer;
+export type SchemaQuestion = ChatSchemaQuestion;
+/** A posted message with the poster's own view of the thread. */
+export type PostedMessage = ThreadMessageWithThread;
 
 /** The contract's error with the chat codes per field (`{"answers": ["TOO_MANY"]}`). */
 export class ThreadsApiError extends Error {
@@ -35,6 +73,10 @@ export class ThreadsApiError extends Error {
   }
 }
 
+/**
+ * One page of a list and the query that asks for it (contract §1). The server's one pagination
+ * schema lives with its HTTP layer, which the SDK may not import; these are its wire form.
+ */
 export interface Page<T> {
   results: T[];
   next: number | null;
@@ -43,102 +85,6 @@ export interface Page<T> {
 export interface PageOptions {
   limit?: number;
   offset?: number;
-}
-
-export interface ThreadMemberInput {
-  user_id: string;
-  name?: string;
-  permissions?: string[];
-  notifications?: string[];
-  state?: "open" | "closed" | "scripted" | "scripted_fe_controlled" | "assisted";
-  schema_id?: string | null;
-  question_id?: string | null;
-  on_finish?: "repeat" | "open" | "close";
-}
-
-export interface ThreadInput {
-  title?: string;
-  type?: string;
-  members?: ThreadMemberInput[];
-}
-
-export interface PostMessageInput {
-  text?: string;
-  type?: string;
-  meta?: Record<string, unknown> | null;
-  /** Answer ids of the current question (scripted members). */
-  answers?: (number | string)[];
-  question?: number | string;
-  break_state?: boolean | string;
-}
-
-/** A posted message with the poster's own view of the thread. */
-export interface PostedMessage extends MessageView {
-  user_thread: MemberView;
-}
-
-export interface SurveyState {
-  visibility: number[];
-  completed: boolean;
-}
-
-export interface Survey {
-  id: string;
-  user_id: string;
-  schema_id: string;
-  state: SurveyState;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface SurveyItemInput {
-  question: number | string;
-  answers?: (number | string)[];
-  text?: string | null;
-}
-
-export interface SurveyItem {
-  id: string;
-  survey_id: string;
-  question: number;
-  question_id: string;
-  answers: number[];
-  text: string | null;
-  position: number;
-  survey_state: SurveyState;
-}
-
-export interface SchemaAnswer {
-  id: number;
-  text: string;
-  position: number;
-  next_qid: number | null;
-  exclusive: boolean;
-}
-
-export interface SchemaQuestion {
-  id: string;
-  qid: number;
-  position: number;
-  text: string;
-  type: string;
-  show_as_type: string;
-  required: boolean;
-  next_qid: number;
-  choice_open: boolean;
-  range_from: number | null;
-  range_to: number | null;
-  answers: SchemaAnswer[];
-}
-
-export interface ChatSchema {
-  id: string;
-  name: string;
-  type: string;
-  version: number;
-  published: boolean;
-  default_lang: string;
-  questions: SchemaQuestion[];
 }
 
 /** What a scripted question message carries in `meta.question` (the answers to offer). */
@@ -183,15 +129,15 @@ export class ThreadsApi {
   listThreads(
     token: string,
     options: PageOptions & { type?: string } = {},
-  ): Promise<Page<MemberView>> {
+  ): Promise<Page<UserThread>> {
     return this.call("GET", `/api/threads${query({ ...options })}`, token);
   }
 
-  getThread(token: string, id: string): Promise<MemberView> {
+  getThread(token: string, id: string): Promise<ThreadDetail> {
     return this.call("GET", `/api/threads/${seg(id)}`, token);
   }
 
-  createThread(token: string, input: ThreadInput): Promise<MemberView> {
+  createThread(token: string, input: ThreadInput): Promise<ThreadDetail> {
     return this.call("POST", "/api/threads", token, input);
   }
 
@@ -200,7 +146,7 @@ export class ThreadsApi {
     token: string,
     id: string,
     options: PageOptions & { q?: string } = {},
-  ): Promise<Page<MessageView>> {
+  ): Promise<Page<ThreadMessage>> {
     return this.call("GET", `/api/threads/${seg(id)}/messages${query({ ...options })}`, token);
   }
 

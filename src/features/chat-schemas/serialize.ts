@@ -1,68 +1,26 @@
 // Adds .openapi() to zod's schemas (extendZodWithOpenApi) before this module runs.
 import "@hono/zod-openapi";
-import { z } from "zod";
+import {
+  ChatSchema,
+  type ChatSchemaQuestion,
+  ChatSchemaSummary,
+} from "../../protocol/chat-schemas-rest";
 import { localize, type Question, type Schema, type SchemaSummary } from "./model";
 import type { TreeDraft } from "./schema-input";
 
-/** The JSON of schemas: `text` in the caller's language, `texts` with every language. */
-
-const Texts = z.record(z.string(), z.string());
-
-export const AnswerOut = z.object({
-  id: z.number().int(),
-  text: z.string(),
-  texts: Texts,
-  position: z.number().int(),
-  next_qid: z.number().int().nullable(),
-  exclusive: z.boolean(),
-  meta: z.record(z.string(), z.unknown()),
-  variables: z.array(z.unknown()),
-});
-
-export const QuestionOut = z
-  .object({
-    id: z.string(),
-    qid: z.number().int(),
-    position: z.number().int(),
-    group: z.number().int().nullable(),
-    text: z.string(),
-    texts: Texts,
-    type: z.string(),
-    show_as_type: z.string(),
-    required: z.boolean(),
-    next_qid: z.number().int(),
-    choice_open: z.boolean(),
-    range_from: z.number().nullable(),
-    range_to: z.number().nullable(),
-    meta: z.record(z.string(), z.unknown()),
-    variables: z.array(z.unknown()),
-    fork: z.array(z.unknown()),
-    answers: z.array(AnswerOut),
-  })
-  .openapi("Question");
-
-export const SchemaSummaryOut = z
-  .object({
-    id: z.string(),
-    name: z.string(),
-    type: z.string(),
-    version: z.number().int(),
-    published: z.boolean(),
-    deprecated: z.boolean(),
-    default_lang: z.string(),
-    created_at: z.string(),
-    published_at: z.string().nullable(),
-  })
-  .openapi("SchemaSummary");
+/**
+ * The JSON of schemas: `text` in the caller's language, `texts` with every language. The shapes
+ * are the protocol module's (the SDK's types come from them), named again with `.openapi()` so
+ * that the document writes `Schema` as `allOf` of `SchemaSummary`.
+ */
+export const SchemaSummaryOut = ChatSchemaSummary.openapi("SchemaSummary");
 
 export const SchemaOut = SchemaSummaryOut.extend({
-  groups: z.array(
-    z.object({ id: z.number().int(), name: z.string(), names: Texts, position: z.number().int() }),
-  ),
-  questions: z.array(QuestionOut),
+  groups: ChatSchema.shape.groups,
+  questions: ChatSchema.shape.questions,
 }).openapi("Schema");
 
-export function summaryJson(s: SchemaSummary): z.infer<typeof SchemaSummaryOut> {
+export function summaryJson(s: SchemaSummary): ChatSchemaSummary {
   return {
     id: s.id,
     name: s.name,
@@ -80,7 +38,7 @@ export function questionJson(
   q: Question,
   lang: string | null,
   fallback: string,
-): z.infer<typeof QuestionOut> {
+): ChatSchemaQuestion {
   return {
     id: q.id,
     qid: q.qid,
@@ -111,7 +69,7 @@ export function questionJson(
   };
 }
 
-export function schemaJson(s: Schema, lang: string | null): z.infer<typeof SchemaOut> {
+export function schemaJson(s: Schema, lang: string | null): ChatSchema {
   return {
     ...summaryJson(s),
     groups: s.groups.map((g) => ({

@@ -16,9 +16,10 @@ import {
   page,
 } from "../../platform/http/router";
 import { IdempotencyHeaders, idempotent } from "../../platform/idempotency/middleware";
+import { Survey, SurveyItem, SurveyItemInput, SurveyItemPatch } from "../../protocol/surveys-rest";
 import type { Schema } from "../chat-schemas";
 import { CODES, isConstraintViolation, loadSchema, schemaSettings } from "../chat-schemas";
-import { AnswerRef, chatFieldErrors, QuestionRef } from "../threads";
+import { chatFieldErrors } from "../threads";
 import { checkItem } from "./items";
 import {
   applyItemChange,
@@ -45,49 +46,6 @@ const SurveyCreate = z
   })
   .strict()
   .openapi("SurveyInput");
-
-const State = z.object({ visibility: z.array(z.number().int()), completed: z.boolean() });
-
-const SurveyOut = z
-  .object({
-    id: z.string(),
-    user_id: z.string(),
-    schema_id: z.string(),
-    state: State,
-    created_at: z.string(),
-    updated_at: z.string(),
-  })
-  .openapi("Survey");
-
-const Answers = z.array(AnswerRef).max(100);
-const Text = z.string().max(10_000).nullable();
-
-const ItemCreate = z
-  .object({
-    question: QuestionRef,
-    answers: Answers.optional(),
-    text: Text.optional(),
-  })
-  .strict()
-  .openapi("SurveyItemInput");
-
-const ItemPatch = z
-  .object({ answers: Answers.optional(), text: Text.optional() })
-  .strict()
-  .openapi("SurveyItemPatch");
-
-const ItemOut = z
-  .object({
-    id: z.string(),
-    survey_id: z.string(),
-    question: z.number().int(),
-    question_id: z.string(),
-    answers: z.array(z.number().int()),
-    text: z.string().nullable(),
-    position: z.number().int(),
-    survey_state: State,
-  })
-  .openapi("SurveyItem");
 
 const surveyJson = (s: SurveyRow) => ({
   id: s.id,
@@ -170,7 +128,7 @@ const create = createRoute({
   middleware: [requireCaller, idempotent] as const,
   request: { headers: IdempotencyHeaders, body: jsonBody(SurveyCreate) },
   responses: {
-    201: jsonResponse(SurveyOut, "The survey with its initial state"),
+    201: jsonResponse(Survey, "The survey with its initial state"),
     ...errorResponses(400, 401, 403, 409, 422),
   },
 });
@@ -183,7 +141,7 @@ const list = createRoute({
   security: bearerSecurity,
   middleware: [requireCaller] as const,
   request: { query: PaginationQuery.extend({ user_id: UserId.max(128).optional() }) },
-  responses: { 200: jsonResponse(listOf(SurveyOut), "One page"), ...errorResponses(400, 401) },
+  responses: { 200: jsonResponse(listOf(Survey), "One page"), ...errorResponses(400, 401) },
 });
 
 const get = createRoute({
@@ -194,7 +152,7 @@ const get = createRoute({
   security: bearerSecurity,
   middleware: [requireCaller] as const,
   request: { params: SurveyParam },
-  responses: { 200: jsonResponse(SurveyOut, "The survey"), ...errorResponses(401, 404) },
+  responses: { 200: jsonResponse(Survey, "The survey"), ...errorResponses(401, 404) },
 });
 
 const listItemsRoute = createRoute({
@@ -205,7 +163,10 @@ const listItemsRoute = createRoute({
   security: bearerSecurity,
   middleware: [requireCaller] as const,
   request: { params: SurveyParam, query: PaginationQuery },
-  responses: { 200: jsonResponse(listOf(ItemOut), "One page"), ...errorResponses(400, 401, 404) },
+  responses: {
+    200: jsonResponse(listOf(SurveyItem), "One page"),
+    ...errorResponses(400, 401, 404),
+  },
 });
 
 const addItem = createRoute({
@@ -215,9 +176,9 @@ const addItem = createRoute({
   summary: "Answer a question (validated like a scripted answer; one item per question)",
   security: bearerSecurity,
   middleware: [requireCaller, idempotent] as const,
-  request: { headers: IdempotencyHeaders, params: SurveyParam, body: jsonBody(ItemCreate) },
+  request: { headers: IdempotencyHeaders, params: SurveyParam, body: jsonBody(SurveyItemInput) },
   responses: {
-    201: jsonResponse(ItemOut, "The item and the survey's new state"),
+    201: jsonResponse(SurveyItem, "The item and the survey's new state"),
     ...errorResponses(400, 401, 404, 409, 422),
   },
 });
@@ -230,7 +191,7 @@ const getItem = createRoute({
   security: bearerSecurity,
   middleware: [requireCaller] as const,
   request: { params: ItemParam },
-  responses: { 200: jsonResponse(ItemOut, "The item"), ...errorResponses(401, 404) },
+  responses: { 200: jsonResponse(SurveyItem, "The item"), ...errorResponses(401, 404) },
 });
 
 const patchItem = createRoute({
@@ -240,9 +201,9 @@ const patchItem = createRoute({
   summary: "Change an item's answers or text (validated again)",
   security: bearerSecurity,
   middleware: [requireCaller] as const,
-  request: { params: ItemParam, body: jsonBody(ItemPatch) },
+  request: { params: ItemParam, body: jsonBody(SurveyItemPatch) },
   responses: {
-    200: jsonResponse(ItemOut, "The item and the survey's new state"),
+    200: jsonResponse(SurveyItem, "The item and the survey's new state"),
     ...errorResponses(400, 401, 404, 409),
   },
 });

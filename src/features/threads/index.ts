@@ -1,5 +1,5 @@
 /** The public entry of the threads feature: other features import only this file (docs/ARCHITECTURE.md, "Layering"). */
-export * from "./answer-refs";
+export { AnswerRef, QuestionRef } from "../../protocol/answer-refs";
 export * from "./bounds";
 export * from "./chat-field-errors";
 export * from "./errors";

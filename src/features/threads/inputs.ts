@@ -2,7 +2,8 @@
 import "@hono/zod-openapi";
 import { z } from "zod";
 import { UserId, UserName } from "../../platform/auth/user-id";
-import { AnswerRef, QuestionRef } from "./answer-refs";
+import { AnswerRef, QuestionRef } from "../../protocol/answer-refs";
+import type * as wire from "../../protocol/threads-inputs";
 import {
   FreeObject,
   jsonBytes,
@@ -136,3 +137,16 @@ export const EditMessageInput = z
   .strict()
   .openapi("ThreadMessageEdit");
 export type EditMessageInput = z.infer<typeof EditMessageInput>;
+
+/** `true` only when A and B are the same type, not merely assignable one to the other. */
+type Same<A, B> =
+  (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+/** Compiles only with `true`: the SDK's request types (protocol module) match these schemas. */
+type InSync<T extends true> = T;
+export type ThreadInputsInSync = [
+  InSync<Same<z.input<typeof MemberChangeInput>, wire.ThreadMemberChange>>,
+  InSync<Same<z.input<typeof MemberInput>, wire.ThreadMemberInput>>,
+  InSync<Same<z.input<typeof CreateThreadInput>, wire.ThreadInput>>,
+  InSync<Same<z.input<typeof AttachmentInputSchema>, wire.ThreadAttachmentInput>>,
+  InSync<Same<z.input<typeof PostMessageInput>, wire.PostMessageInput>>,
+];

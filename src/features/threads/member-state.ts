@@ -14,19 +14,13 @@ import type { MemberRow, MemberUpdate, MessageRow, ThreadRow } from "./queries";
  *   scripted* → open | closed (break_state, or on_finish at the end of the schema)
  * ```
  */
-export const MEMBER_STATES = [
-  "open",
-  "closed",
-  "scripted",
-  "scripted_fe_controlled",
-  "assisted",
-] as const;
-export type MemberState = (typeof MEMBER_STATES)[number];
-
-export const ON_FINISH = ["open", "close", "repeat"] as const;
-export type OnFinish = (typeof ON_FINISH)[number];
-
-export const FREQUENCY_UNITS = ["hours", "days", "weeks", "months"] as const;
+export {
+  FREQUENCY_UNITS,
+  MEMBER_STATES,
+  type MemberState,
+  ON_FINISH,
+  type OnFinish,
+} from "../../protocol/threads-rest";
 
 /** States driven by a schema's questions; at most one member per thread is in one of them. */
 export const SCRIPTED_STATES: ReadonlySet<string> = new Set(["scripted", "scripted_fe_controlled"]);

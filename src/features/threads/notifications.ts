@@ -1,12 +1,12 @@
+import { NOTIFICATION_NAMES, type NotificationFlag } from "../../protocol/threads-rest";
+
+export { NOTIFICATION_NAMES, type NotificationFlag };
+
 /** Member notification flags (bits, as the chat API stores them). */
-export const NOTIFICATION_FLAGS = { unread: 1, ws: 2, push: 4 } as const;
-
-export type NotificationFlag = keyof typeof NOTIFICATION_FLAGS;
-
-export const NOTIFICATION_NAMES = Object.keys(NOTIFICATION_FLAGS) as [
+export const NOTIFICATION_FLAGS = { unread: 1, ws: 2, push: 4 } as const satisfies Record<
   NotificationFlag,
-  ...NotificationFlag[],
-];
+  number
+>;
 
 export function notificationBits(names: readonly NotificationFlag[]): number {
   return names.reduce((bits, n) => bits | NOTIFICATION_FLAGS[n], 0);

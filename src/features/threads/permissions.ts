@@ -1,3 +1,7 @@
+import { type MemberPermission, PERMISSION_NAMES } from "../../protocol/threads-rest";
+
+export { type MemberPermission, PERMISSION_NAMES };
+
 /** Member permission bits, with the chat API's names and values (stored as an integer). */
 export const MEMBER_PERMISSIONS = {
   messages_read: 1,
@@ -13,14 +17,7 @@ export const MEMBER_PERMISSIONS = {
   break_state: 1024,
   rollback: 2048,
   reopen: 4096,
-} as const;
-
-export type MemberPermission = keyof typeof MEMBER_PERMISSIONS;
-
-export const PERMISSION_NAMES = Object.keys(MEMBER_PERMISSIONS) as [
-  MemberPermission,
-  ...MemberPermission[],
-];
+} as const satisfies Record<MemberPermission, number>;
 
 /** Every bit: what the admin token holds in any thread. */
 export const ALL_PERMISSIONS = PERMISSION_NAMES.reduce(

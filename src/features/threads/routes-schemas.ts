@@ -2,9 +2,14 @@
 import "@hono/zod-openapi";
 import { z } from "zod";
 import { PaginationQuery } from "../../platform/http/router";
-import { MEMBER_STATES } from "./member-state";
-import { NOTIFICATION_NAMES } from "./notifications";
-import { PERMISSION_NAMES } from "./permissions";
+import {
+  MEMBER_STATES,
+  NOTIFICATION_NAMES,
+  PERMISSION_NAMES,
+  ThreadDetail as ThreadDetailSchema,
+  ThreadMessage,
+  UserThread,
+} from "../../protocol/threads-rest";
 
 /** OpenAPI shapes of the threads area's answers (contract §7). */
 
@@ -40,67 +45,17 @@ export const PageQuery = PaginationQuery.extend({
   limit: z.coerce.number().int().min(1).optional().openapi({ example: 50 }),
 });
 
-export const Attachment = z
-  .object({
-    id: z.number().int(),
-    type: z.string(),
-    title: z.string(),
-    description: z.string(),
-    src: z.string().nullable(),
-    thumbnail: z.unknown(),
-    options: z.record(z.string(), z.unknown()).nullable(),
-    object_type: z.string().nullable(),
-    object_id: z.string().nullable(),
-  })
-  .openapi("ThreadAttachment");
+/**
+ * The answers' shapes are the protocol module's (the SDK's types come from them). Named again
+ * with `.openapi()` here so that the document writes the extended ones as `allOf` of their base.
+ */
+export const Message = ThreadMessage.openapi("ThreadMessage");
 
-export const Message = z
-  .object({
-    id: z.number().int(),
-    thread: z.string(),
-    sender: z.string().nullable().openapi({ description: "null: a system message" }),
-    sender_data: z.object({ id: z.string(), name: z.string() }).nullable(),
-    type: z.string(),
-    text: z.string().openapi({ description: "HTML-escaped" }),
-    meta: z.record(z.string(), z.unknown()).nullable(),
-    related_question: z.string().nullable(),
-    answers: z.array(z.string()).nullable(),
-    created: Timestamp,
-    updated: Timestamp,
-    has_attachments: z.boolean(),
-    attachments_data: z.array(Attachment),
-    is_own: z.boolean(),
-    is_read: z.boolean(),
-  })
-  .openapi("ThreadMessage");
+export const MemberView = UserThread.openapi("UserThread");
 
-export const MemberView = z
-  .object({
-    id: z.string(),
-    title: z.string(),
-    type: z.string(),
-    created: Timestamp,
-    updated: Timestamp,
-    user_id: z.string().nullable(),
-    state: z.enum(MEMBER_STATES),
-    permissions: z.array(z.enum(PERMISSION_NAMES)),
-    notifications: z.array(z.enum(NOTIFICATION_NAMES)),
-    unread_count: z.number().int(),
-    last_message_data: Message.nullable(),
-    schema_id: z.string().nullable(),
-    question_id: z.string().nullable(),
-    initial_question_id: z.string().nullable(),
-    related_message_id: z.number().int().nullable(),
-    on_finish: z.string().nullable(),
-  })
-  .openapi("UserThread", {
-    description:
-      "The caller's own view of a thread (its member record). The admin token gets a closed view with every permission.",
-  });
-
-export const ThreadDetail = MemberView.extend({
-  users: z.array(z.object({ user_id: z.string(), name: z.string() })),
-}).openapi("ThreadDetail");
+export const ThreadDetail = MemberView.extend({ users: ThreadDetailSchema.shape.users }).openapi(
+  "ThreadDetail",
+);
 
 export const ThreadUser = z
   .object({

@@ -1,5 +1,3 @@
-// Adds .openapi() to zod's schemas (extendZodWithOpenApi) before this module runs.
-import "@hono/zod-openapi";
 import { z } from "zod";
 
 /**
@@ -18,13 +16,13 @@ const NumericId = z
   .transform(Number);
 
 /** An answer's `id`, e.g. `11` or `"11"`. */
-export const AnswerRef = NumericId.openapi({
+export const AnswerRef = NumericId.meta({
   description: "An answer's id: an integer or its decimal string",
   example: 11,
 });
 
 /** A question's `qid` (an integer or its decimal string, read as the number) or its `id`. */
-export const QuestionRef = z.union([NumericId, z.uuid().max(36)]).openapi({
+export const QuestionRef = z.union([NumericId, z.uuid().max(36)]).meta({
   description: "The question's qid (an integer or its decimal string) or its id",
   example: 1,
 });
