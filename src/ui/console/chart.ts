@@ -27,7 +27,7 @@ export function summarise(buckets: HourBucket[]): string {
   const latency = latest
     ? `; latest hour with attempts: p50 ${latest.p50_ms} ms, p95 ${latest.p95_ms} ms`
     : "";
-  return `${rate} % of ${attempts} attempts succeeded in the last ${buckets.length} hours; worst hourly p95 ${p95} ms${latency}.`;
+  return `${rate} % of ${attempts} ${attempts === 1 ? "attempt" : "attempts"} succeeded in the last ${buckets.length} hours; worst hourly p95 ${p95} ms${latency}.`;
 }
 
 export function successChart(buckets: HourBucket[]): SVGElement {

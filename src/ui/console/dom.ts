@@ -20,3 +20,7 @@ export function byId<T extends HTMLElement>(id: string): T {
 export function when(iso: string | null): string {
   return iso === null ? "—" : new Date(iso).toLocaleString();
 }
+
+export function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}

@@ -1,13 +1,18 @@
 /** Live rooms by kind, their totals and bus namespaces (`GET /api/stats`, `GET /api/rooms`). */
 import { explain, type LiveRoom, type Page, type PokerSession, request, type Stats } from "./api";
-import { byId, el, when } from "./dom";
+import { byId, el, plural, when } from "./dom";
 
 export function renderTotals(stats: Stats): void {
   const kinds = Object.entries(stats.rooms);
   byId("room-kinds").replaceChildren(
     ...(kinds.length
       ? kinds.map(([kind, t]) =>
-          el("li", {}, el("strong", {}, kind), ` ${t.active} live rooms, ${t.sockets} sockets`),
+          el(
+            "li",
+            {},
+            el("strong", {}, kind),
+            ` ${plural(t.active, "live room")}, ${plural(t.sockets, "socket")}`,
+          ),
         )
       : [el("li", {}, "No room has reported yet.")]),
   );
@@ -29,7 +34,7 @@ export function renderTotals(stats: Stats): void {
   const rate =
     w.success_rate_24h === null ? "—" : `${Math.round(w.success_rate_24h * 1000) / 10} %`;
   byId("webhook-totals").textContent =
-    `${w.hooks_active} active hooks · ${w.deliveries_pending} deliveries pending · ` +
+    `${plural(w.hooks_active, "active hook")} · ${w.deliveries_pending} pending · ` +
     `${w.deliveries_failed_24h} failed in 24 h · success rate ${rate} over 24 h`;
   byId("updated").textContent = `Updated ${when(stats.generated_at)}`;
 }

@@ -12,7 +12,7 @@ import {
   request,
 } from "./api";
 import { successChart, summarise } from "./chart";
-import { byId, el, when } from "./dom";
+import { byId, el, plural, when } from "./dom";
 
 export interface HookView {
   hook: Hook;
@@ -41,7 +41,8 @@ export async function loadHook(secret: string, hook: Hook): Promise<HookView> {
 function lastResponse(a: Attempt): string {
   const status = a.response_status === null ? "no response" : `HTTP ${a.response_status}`;
   const parts = [status];
-  if (a.error) parts.push(a.error);
+  // The consumer's error repeats the status for a plain HTTP failure; say it once.
+  if (a.error && a.error !== status) parts.push(a.error);
   if (a.duration_ms !== null) parts.push(`${a.duration_ms} ms`);
   return parts.join(" · ");
 }
@@ -98,7 +99,11 @@ export function renderHooks(secret: string, views: HookView[], refresh: () => vo
             "article",
             { class: "panel hook", "data-hook": hook.id },
             el("h3", {}, `${hook.event_type} → ${hook.target_url}`),
-            el("p", { class: "hint" }, `${state} · ${hook.consecutive_failures} failures in a row`),
+            el(
+              "p",
+              { class: "hint" },
+              `${state} · ${plural(hook.consecutive_failures, "failure")} in a row`,
+            ),
             successChart(view.buckets),
             el("p", {}, summarise(view.buckets)),
             el("h4", {}, "Failing deliveries"),
