@@ -82,7 +82,13 @@ afterAll(async () => {
 describe("/console in Chromium against wrangler dev", () => {
   it("explains a refused credential, then shows rooms, a failing hook, and redelivers", async () => {
     const page = await newPage(browser, server.url);
-    await page.goto(`${server.url}/console/`);
+    const res = await page.goto(`${server.url}/console`);
+    expect(page.url()).toBe(`${server.url}/console/`);
+    const headers = res?.headers() ?? {};
+    expect(headers["content-security-policy"]).toContain("frame-ancestors 'none'");
+    expect(headers["content-security-policy"]).toContain("script-src 'self'");
+    expect(headers["x-content-type-options"]).toBe("nosniff");
+    expect(headers["referrer-policy"]).toBe("no-referrer");
 
     // ---- A key without console.read: refused in words, and never echoed into the page.
     const plain = await adminPost<{ key: string }>(server.url, "/api/keys", {
@@ -148,8 +154,9 @@ describe("/console in Chromium against wrangler dev", () => {
     expect(await failure.locator("pre").innerText()).toBe("database is down");
     expect(await failure.innerText()).toContain("attempt 1 · failed");
     await page.locator(`[data-hook="${hook.id}"] svg.chart rect.chart-failed`).first().waitFor();
+    await page.locator(`[data-hook="${hook.id}"] svg.chart rect.chart-p95`).first().waitFor();
     expect(
-      await page.locator(`[data-hook="${hook.id}"] svg.chart`).getAttribute("aria-label"),
+      await page.locator(`[data-hook="${hook.id}"] svg.chart`).first().getAttribute("aria-label"),
     ).toContain("0 % of 1 attempt succeeded");
     await page.locator("#errors li", { hasText: "HTTP 500" }).waitFor();
     await expectAccessible(page, "dashboard");
@@ -174,7 +181,7 @@ describe("/console in Chromium against wrangler dev", () => {
       .waitFor({ timeout: 20_000 });
     expect(receiver.hits.length).toBeGreaterThan(hitsBefore);
     expect(
-      await page.locator(`[data-hook="${hook.id}"] svg.chart`).getAttribute("aria-label"),
+      await page.locator(`[data-hook="${hook.id}"] svg.chart`).first().getAttribute("aria-label"),
     ).toContain("0 % of 2 attempts succeeded");
     await expectAccessible(page, "after redelivery");
     await shot(page, "redelivered");

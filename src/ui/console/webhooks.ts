@@ -11,7 +11,7 @@ import {
   type Page,
   request,
 } from "./api";
-import { successChart, summarise } from "./chart";
+import { latencyChart, successChart, summarise } from "./chart";
 import { byId, el, plural, when } from "./dom";
 
 export interface HookView {
@@ -104,7 +104,10 @@ export function renderHooks(secret: string, views: HookView[], refresh: () => vo
               { class: "hint" },
               `${state} · ${plural(hook.consecutive_failures, "failure")} in a row`,
             ),
+            el("h4", {}, "Success rate per hour, 24 h"),
             successChart(view.buckets),
+            el("h4", {}, "Latency per hour (p95, p50 inside)"),
+            latencyChart(view.buckets),
             el("p", {}, summarise(view.buckets)),
             el("h4", {}, "Failing deliveries"),
             view.failing.length
