@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import { requireAdmin } from "../../platform/auth/middleware";
+import { requirePermission } from "../../platform/auth/middleware";
+import { PERMISSIONS } from "../../platform/auth/permissions";
 import {
   bearerSecurity,
   createRouter,
@@ -59,15 +60,18 @@ const LiveRoom = z
   })
   .openapi("LiveRoom");
 
+/** The admin, or an API key or token holding `console.read` (the /console page's credential). */
+const readConsole = requirePermission(PERMISSIONS.consoleRead);
+
 const stats = createRoute({
   method: "get",
   path: "/api/stats",
   tags: ["operations"],
-  summary: "Rooms, bus namespaces and webhook health (admin)",
+  summary: "Rooms, bus namespaces and webhook health (admin or console.read)",
   description:
     "Read from what rooms report (in batches, at most every 2 s while their count changes), so socket counts lag by at most 10 s and no hibernated room is woken. `bus.<db>.messages_24h` is as of the namespace's last report.",
   security: bearerSecurity,
-  middleware: [requireAdmin] as const,
+  middleware: [readConsole] as const,
   responses: { 200: jsonResponse(Stats, "The figures"), ...errorResponses(401, 403) },
 });
 
@@ -75,9 +79,9 @@ const rooms = createRoute({
   method: "get",
   path: "/api/rooms",
   tags: ["operations"],
-  summary: "Live rooms: those with at least one socket, busiest first (admin)",
+  summary: "Live rooms: those with at least one socket, busiest first (admin or console.read)",
   security: bearerSecurity,
-  middleware: [requireAdmin] as const,
+  middleware: [readConsole] as const,
   request: { query: PaginationQuery.extend({ kind: RoomKindName.optional() }) },
   responses: {
     200: jsonResponse(listOf(LiveRoom), "One page of live rooms"),

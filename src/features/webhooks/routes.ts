@@ -1,6 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
+import type { Caller } from "../../platform/auth/caller";
 import { requireAdmin, requireCaller } from "../../platform/auth/middleware";
+import { hasPermission, PERMISSIONS } from "../../platform/auth/permissions";
 import { getDb } from "../../platform/db";
 import { conflict, notFound } from "../../platform/errors";
 import {
@@ -27,6 +29,7 @@ import {
   toAttempt,
   toHook,
 } from "./api";
+import { hourlyAttemptStats } from "./hourly-stats";
 import { prepareEvent, recordAndDispatch } from "./outbox";
 import {
   deleteWebhook,
@@ -45,6 +48,28 @@ const client = { tags, security: bearerSecurity, middleware: requireCaller };
 const admin = { tags, security: bearerSecurity, middleware: requireAdmin };
 
 const IdParams = z.object({ id: z.string().min(1).max(100) });
+
+/**
+ * What a caller may read: its own hooks, or every hook for the operators' console
+ * (`console.read`, held by the admin too). Changing a hook stays its owner's.
+ */
+const readScope = (caller: Caller) =>
+  hasPermission(caller, PERMISSIONS.consoleRead) ? "all" : scopeOf(caller);
+
+const HourlyStats = z
+  .object({
+    buckets: z.array(
+      z.object({
+        start: z.string().openapi({ example: "2026-12-07T14:00:00.000Z" }),
+        attempts: z.number().int(),
+        succeeded: z.number().int(),
+        failed: z.number().int(),
+        p50_ms: z.number().int().nullable(),
+        p95_ms: z.number().int().nullable(),
+      }),
+    ),
+  })
+  .openapi("WebhookHourlyStats");
 const RedeliverParams = IdParams.extend({ event_uuid: z.string().min(1).max(100) });
 
 const listTypes = createRoute({
@@ -169,6 +194,24 @@ const redeliver = createRoute({
   },
 });
 
+const hookStats = createRoute({
+  ...client,
+  method: "get",
+  path: "/api/webhooks/{id}/stats",
+  summary:
+    "A hook's finished attempts per hour: outcomes and latency (owner, admin or console.read)",
+  description:
+    "Whole hours, oldest first, the current one included; an hour without attempts has zero counts and null percentiles (nearest rank).",
+  request: {
+    params: IdParams,
+    query: z.object({ hours: z.coerce.number().int().min(1).max(168).default(24) }),
+  },
+  responses: {
+    200: jsonResponse(HourlyStats, "One bucket per hour"),
+    ...errorResponses(400, 401, 404),
+  },
+});
+
 const router = createRouter()
   .openapi(listTypes, async (c) => {
     const { limit, offset } = c.req.valid("query");
@@ -191,9 +234,17 @@ const router = createRouter()
     const { id } = c.req.valid("param");
     const { limit, offset } = c.req.valid("query");
     const db = getDb(c.env.DB);
-    if (!(await findWebhook(db, scopeOf(c.var.caller), id))) throw notFound("Webhook");
+    if (!(await findWebhook(db, readScope(c.var.caller), id))) throw notFound("Webhook");
     const rows = await listAttempts(db, id, limit + 1, offset);
     return c.json(page(rows.map(toAttempt), limit, offset), 200);
+  })
+  .openapi(hookStats, async (c) => {
+    const { id } = c.req.valid("param");
+    const { hours } = c.req.valid("query");
+    if (!(await findWebhook(getDb(c.env.DB), readScope(c.var.caller), id))) {
+      throw notFound("Webhook");
+    }
+    return c.json({ buckets: await hourlyAttemptStats(c.env.DB, id, hours) }, 200);
   })
   .openapi(redeliver, async (c) => {
     const { id, event_uuid } = c.req.valid("param");
@@ -219,7 +270,7 @@ for (const routes of ["/api/webhooks", "/whisperer/hooks/"].map(collectionRoutes
     })
     .openapi(routes.list, async (c) => {
       const { limit, offset } = c.req.valid("query");
-      const rows = await listWebhooks(getDb(c.env.DB), scopeOf(c.var.caller), limit + 1, offset);
+      const rows = await listWebhooks(getDb(c.env.DB), readScope(c.var.caller), limit + 1, offset);
       return c.json(page(rows.map(toHook), limit, offset), 200);
     });
 }
@@ -230,7 +281,7 @@ for (const routes of ["/api/webhooks/{id}", "/whisperer/hooks/{id}", "/whisperer
   router
     .openapi(routes.get, async (c) => {
       const { id } = c.req.valid("param");
-      const hook = await findWebhook(getDb(c.env.DB), scopeOf(c.var.caller), id);
+      const hook = await findWebhook(getDb(c.env.DB), readScope(c.var.caller), id);
       if (!hook) throw notFound("Webhook");
       return c.json(toHook(hook), 200);
     })

@@ -7,6 +7,8 @@ export const PERMISSIONS = {
   busPublish: "bus.publish",
   threadsObserve: "threads.observe",
   stateObserve: "state.observe",
+  /** Reading what the operators' console shows (stats, live rooms, every hook's log); no writes. */
+  consoleRead: "console.read",
 } as const;
 
 /**

@@ -146,6 +146,7 @@ export const ACCESS: Record<string, AccessRow> = {
     }),
   },
   "GET /api/webhooks/{id}/deliveries": { noperm: 404, other: 404, admin: 200 },
+  "GET /api/webhooks/{id}/stats": { noperm: 404, other: 404, admin: 200 },
   "POST /api/webhooks/{id}/deliveries/{event_uuid}/redeliver": {
     noperm: 404,
     other: 404,
@@ -290,7 +291,7 @@ export const ACCESS: Record<string, AccessRow> = {
   // A listener of the channel (`bus.listen:*` in `other`) reads it; `noperm` may not listen to it.
   "GET /api/bus/{db}/channels/{channel}": { noperm: 403, other: 200, admin: 200 },
 
-  // ---- operations: the admin's ----
+  // ---- operations: the admin's, or `console.read` (tested in test/features/ops) ----
   "GET /api/stats": { noperm: 403, other: 403, admin: 200 },
   "GET /api/rooms": { noperm: 403, other: 403, admin: 200 },
 };

@@ -1,0 +1,195 @@
+import { mkdirSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { DEV_ADMIN_TOKEN, type DevServer, startDevServer } from "./support/dev-server";
+import {
+  adminPost,
+  expectAccessible,
+  expectNoSidewaysScroll,
+  launchChromium,
+  newPage,
+  type PokerPage,
+  SCREENSHOTS,
+} from "./support/poker-browser";
+
+/** A receiver that is down for real: every delivery gets a 500 with a body the console shows. */
+function startFailingReceiver(): Promise<{ url: string; hits: number[]; server: Server }> {
+  const hits: number[] = [];
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      hits.push(Date.now());
+      res.statusCode = 500;
+      res.end("database is down");
+    });
+  });
+  return new Promise((resolve) => {
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      resolve({ url: `http://127.0.0.1:${port}/hook`, hits, server });
+    });
+  });
+}
+
+/** A socket in a poker room, through the `ws` package; resolves once it is open. */
+function openSocket(url: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    const timer = setTimeout(() => reject(new Error(`socket ${url} did not open in 5 s`)), 5000);
+    ws.once("open", () => {
+      clearTimeout(timer);
+      resolve(ws);
+    });
+    ws.once("error", reject);
+  });
+}
+
+async function shot(page: PokerPage, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `console-${name}.png`), fullPage: true });
+}
+
+async function signIn(page: PokerPage, secret: string): Promise<void> {
+  await page.locator("#signin").waitFor();
+  await page.fill("#secret", secret);
+  await page.click("#signin button[type=submit]");
+}
+
+let server: DevServer;
+let browser: Browser;
+let receiver: Awaited<ReturnType<typeof startFailingReceiver>>;
+const sockets: WebSocket[] = [];
+
+beforeAll(async () => {
+  [server, browser, receiver] = await Promise.all([
+    startDevServer(),
+    launchChromium(),
+    startFailingReceiver(),
+  ]);
+});
+
+afterAll(async () => {
+  for (const ws of sockets) ws.close();
+  await browser?.close();
+  await server?.stop();
+  await new Promise((r) => receiver?.server.close(r));
+});
+
+describe("/console in Chromium against wrangler dev", () => {
+  it("explains a refused credential, then shows rooms, a failing hook, and redelivers", async () => {
+    const page = await newPage(browser, server.url);
+    const res = await page.goto(`${server.url}/console`);
+    expect(page.url()).toBe(`${server.url}/console/`);
+    const headers = res?.headers() ?? {};
+    expect(headers["content-security-policy"]).toContain("frame-ancestors 'none'");
+    expect(headers["content-security-policy"]).toContain("script-src 'self'");
+    expect(headers["x-content-type-options"]).toBe("nosniff");
+    expect(headers["referrer-policy"]).toBe("no-referrer");
+
+    // ---- A key without console.read: refused in words, and never echoed into the page.
+    const plain = await adminPost<{ key: string }>(server.url, "/api/keys", {
+      name: "No console",
+      user: { id: "op-plain", name: "Plain" },
+      permissions: [],
+    });
+    await signIn(page, plain.key);
+    await page.locator("#notice", { hasText: "console.read" }).waitFor();
+    expect(await page.content()).not.toContain(plain.key);
+    await page.click("#forget");
+    await signIn(page, "sbk_not-a-real-key");
+    await page.locator("#notice", { hasText: "not accepted" }).waitFor();
+    await page.click("#forget");
+
+    // ---- The operator's key: stored once, the page polls with it.
+    const reader = await adminPost<{ key: string }>(server.url, "/api/keys", {
+      name: "Operator console",
+      user: { id: "op-1", name: "Olga Ops" },
+      permissions: ["console.read"],
+    });
+    await signIn(page, reader.key);
+    await page.locator("#dashboard").waitFor();
+    expect(await page.content()).not.toContain(reader.key);
+    expect(await page.inputValue("#secret")).toBe("");
+
+    // ---- A live poker room appears without a reload, within 10 s of its socket.
+    const session = await adminPost<{ id: string }>(server.url, "/api/poker/sessions", {
+      name: "Console watch",
+    });
+    const voter = await adminPost<{ token: string }>(server.url, "/api/tokens", {
+      user: { id: "v1", name: "Vera" },
+      permissions: ["planning_poker.vote"],
+    });
+    const wsUrl = `${server.url.replace("http", "ws")}/ws/poker/${session.id}?token=${voter.token}`;
+    sockets.push(await openSocket(wsUrl));
+    const row = page.locator("#rooms tr", { hasText: session.id });
+    await row.waitFor({ timeout: 10_000 });
+    expect(await row.innerText()).toMatch(/poker\s+\S+\s+1\s+1/);
+    await page.locator("#room-kinds", { hasText: "poker" }).waitFor();
+    await row.locator("button").click();
+    await page.locator("#room-details dd", { hasText: "Console watch" }).waitFor();
+
+    // ---- A hook whose receiver answers 500: its failing delivery, last response and chart.
+    await adminPost(server.url, "/api/webhooks/event-types", {
+      event_type: "invoice-paid",
+      description: "An invoice was paid",
+    });
+    const hook = await adminPost<{ id: string }>(server.url, "/api/webhooks", {
+      event_type: "invoice-paid",
+      target_url: receiver.url,
+      max_retries: 0,
+    });
+    const emitted = await adminPost<{ event_uuid: string }>(server.url, "/api/webhook-events", {
+      event_type: "invoice-paid",
+      data: { invoice: 42 },
+    });
+    const failure = page.locator(`[data-hook="${hook.id}"] .failure`, {
+      hasText: emitted.event_uuid,
+    });
+    await failure.waitFor({ timeout: 20_000 });
+    await failure.locator("text=HTTP 500").waitFor();
+    expect(await failure.locator("pre").innerText()).toBe("database is down");
+    expect(await failure.innerText()).toContain("attempt 1 · failed");
+    await page.locator(`[data-hook="${hook.id}"] svg.chart rect.chart-failed`).first().waitFor();
+    await page.locator(`[data-hook="${hook.id}"] svg.chart rect.chart-p95`).first().waitFor();
+    expect(
+      await page.locator(`[data-hook="${hook.id}"] svg.chart`).first().getAttribute("aria-label"),
+    ).toContain("0 % of 1 attempt succeeded");
+    await page.locator("#errors li", { hasText: "HTTP 500" }).waitFor();
+    await expectAccessible(page, "dashboard");
+    await shot(page, "dashboard");
+
+    // ---- console.read only reads: Redeliver is refused in words.
+    await failure.locator("button", { hasText: "Redeliver" }).click();
+    await page.locator("#action-status", { hasText: "Only the admin token" }).waitFor();
+
+    // ---- With the admin token, Redeliver queues a new attempt that shows up in the log.
+    await page.click("#forget");
+    await signIn(page, DEV_ADMIN_TOKEN);
+    await page.locator(`[data-hook="${hook.id}"] .failure`).first().waitFor();
+    const hitsBefore = receiver.hits.length;
+    await page
+      .locator(`[data-hook="${hook.id}"] .failure`, { hasText: emitted.event_uuid })
+      .locator("button", { hasText: "Redeliver" })
+      .click();
+    await page.locator("#action-status", { hasText: "Queued" }).waitFor();
+    await page
+      .locator(`[data-hook="${hook.id}"] .failure`, { hasText: "attempt 2 · failed" })
+      .waitFor({ timeout: 20_000 });
+    expect(receiver.hits.length).toBeGreaterThan(hitsBefore);
+    expect(
+      await page.locator(`[data-hook="${hook.id}"] svg.chart`).first().getAttribute("aria-label"),
+    ).toContain("0 % of 2 attempts succeeded");
+    await expectAccessible(page, "after redelivery");
+    await shot(page, "redelivered");
+
+    // ---- Phone width: still usable, and no CSP violation anywhere (SVG attributes only).
+    await page.setViewportSize({ width: 390, height: 844 });
+    await expectNoSidewaysScroll(page);
+    await shot(page, "phone");
+    expect(page.cspViolations).toEqual([]);
+  });
+});
