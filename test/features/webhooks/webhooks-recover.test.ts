@@ -43,7 +43,7 @@ async function emit(type: string, data: Record<string, unknown>): Promise<string
 async function outcomes(hookId: string): Promise<Record<string, string[]>> {
   const byEvent: Record<string, string[]> = {};
   for (const row of (await deliveryLog(hookId)).reverse()) {
-    (byEvent[row.event_uuid] ??= []).push(row.status);
+    byEvent[row.event_uuid] = [...(byEvent[row.event_uuid] ?? []), row.status];
   }
   return byEvent;
 }
