@@ -16,21 +16,31 @@ import {
   SCREENSHOTS,
 } from "./support/poker-browser";
 
+interface Receiver {
+  url: string;
+  hits: number[];
+  server: Server;
+  /** Set to true and every later delivery gets a 200: the outage is over. */
+  healthy: boolean;
+}
+
 /** A receiver that is down for real: every delivery gets a 500 with a body the console shows. */
-function startFailingReceiver(): Promise<{ url: string; hits: number[]; server: Server }> {
+function startFailingReceiver(): Promise<Receiver> {
   const hits: number[] = [];
-  const server = createServer((req, res) => {
+  const receiver = { hits, healthy: false } as Receiver;
+  receiver.server = createServer((req, res) => {
     req.resume();
     req.on("end", () => {
       hits.push(Date.now());
-      res.statusCode = 500;
-      res.end("database is down");
+      res.statusCode = receiver.healthy ? 200 : 500;
+      res.end(receiver.healthy ? "ok" : "database is down");
     });
   });
   return new Promise((resolve) => {
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({ url: `http://127.0.0.1:${port}/hook`, hits, server });
+    receiver.server.listen(0, "127.0.0.1", () => {
+      const { port } = receiver.server.address() as AddressInfo;
+      receiver.url = `http://127.0.0.1:${port}/hook`;
+      resolve(receiver);
     });
   });
 }
@@ -61,7 +71,7 @@ async function signIn(page: PokerPage, secret: string): Promise<void> {
 
 let server: DevServer;
 let browser: Browser;
-let receiver: Awaited<ReturnType<typeof startFailingReceiver>>;
+let receiver: Receiver;
 const sockets: WebSocket[] = [];
 
 beforeAll(async () => {
@@ -80,7 +90,7 @@ afterAll(async () => {
 });
 
 describe("/console in Chromium against wrangler dev", () => {
-  it("explains a refused credential, then shows rooms, a failing hook, and redelivers", async () => {
+  it("explains a refused credential, then shows rooms, a failing hook, redelivers and recovers", async () => {
     const page = await newPage(browser, server.url);
     const res = await page.goto(`${server.url}/console`);
     expect(page.url()).toBe(`${server.url}/console/`);
@@ -185,6 +195,30 @@ describe("/console in Chromium against wrangler dev", () => {
     ).toContain("0 % of 2 attempts succeeded");
     await expectAccessible(page, "after redelivery");
     await shot(page, "redelivered");
+
+    // ---- The receiver is back: Recover (last 24 h by default) re-sends the failed delivery once.
+    receiver.healthy = true;
+    const hitsBeforeRecover = receiver.hits.length;
+    const panel = page.locator(`[data-hook="${hook.id}"]`);
+    expect(await panel.locator("select").inputValue()).toBe("24");
+    await panel.locator("button", { hasText: "Recover failed since" }).click();
+    await page.locator("#action-status", { hasText: "Recovered 1 failed delivery" }).waitFor();
+    // The chart counts finished attempts only: it moves once attempt 3 has succeeded.
+    await page
+      .locator(`[data-hook="${hook.id}"] svg.chart[aria-label*="33.3 % of 3 attempts"]`)
+      .first()
+      .waitFor({ timeout: 20_000 });
+    await panel.locator(".hint", { hasText: "None: every event's latest attempt" }).waitFor();
+    expect(receiver.hits.length).toBe(hitsBeforeRecover + 1);
+    const log = await fetch(`${server.url}/api/webhooks/${hook.id}/deliveries`, {
+      headers: { Authorization: `Bearer ${DEV_ADMIN_TOKEN}` },
+    }).then((r) => r.json() as Promise<{ results: { attempt: number; status: string }[] }>);
+    expect(log.results.map((a) => [a.attempt, a.status])).toEqual([
+      [3, "succeeded"],
+      [2, "failed"],
+      [1, "failed"],
+    ]);
+    await expectAccessible(page, "after recovery");
 
     // ---- Phone width: still usable, and no CSP violation anywhere (SVG attributes only).
     await page.setViewportSize({ width: 390, height: 844 });

@@ -237,6 +237,23 @@ const ROUTES: [string, number, () => Promise<Target>][] = [
     },
   ],
   [
+    "POST /api/webhooks/:id/recover",
+    202,
+    async () => {
+      const hook = await subscribe({
+        event_type: await freshEventType(),
+        target_url: `https://example.com/${uid("r")}`,
+      });
+      const ago = (hours: number) => new Date(Date.now() - hours * 3_600_000).toISOString();
+      return {
+        path: `/api/webhooks/${hook.id}/recover`,
+        token: ADMIN,
+        body: { since: ago(1) },
+        other: { since: ago(2) },
+      };
+    },
+  ],
+  [
     "POST /api/webhooks/event-types",
     201,
     async () => ({

@@ -40,6 +40,7 @@ import {
   reopenDelivery,
 } from "./queries";
 import { enqueueDeliveries } from "./queue";
+import { recoverFailed, recoverSince } from "./recover";
 import { describeEventType, listEventTypes, registerAppEventType } from "./registry";
 import { createHook, patchHook, scopeOf } from "./subscriptions";
 
@@ -194,6 +195,30 @@ const redeliver = createRoute({
   },
 });
 
+const RecoverBody = z
+  .strictObject({
+    since: z.iso
+      .datetime({ offset: true })
+      .openapi({ description: "At most 7 days ago, not in the future" }),
+  })
+  .openapi("WebhookRecover");
+
+const recover = createRoute({
+  ...client,
+  method: "post",
+  path: "/api/webhooks/{id}/recover",
+  middleware: [requireCaller, idempotent] as const,
+  summary: "Send again every failed delivery of one of your hooks since a moment",
+  description:
+    "Each delivery that gave up (`failed`) and was made at or after `since` gets a new round of " +
+    "retries, as a redelivery does; succeeded and open deliveries are left alone.",
+  request: { params: IdParams, headers: IdempotencyHeaders, body: jsonBody(RecoverBody) },
+  responses: {
+    202: jsonResponse(z.object({ count: z.number().int() }), "How many deliveries were queued"),
+    ...errorResponses(400, 401, 404, 409, 422),
+  },
+});
+
 const hookStats = createRoute({
   ...client,
   method: "get",
@@ -259,6 +284,14 @@ const router = createRouter()
     if (deliveryId === null) throw conflict("This event is already being delivered to this hook");
     await enqueueDeliveries(c.env, [deliveryId]);
     return c.json({ event_uuid }, 202);
+  })
+  .openapi(recover, async (c) => {
+    const { id } = c.req.valid("param");
+    const since = recoverSince(c.req.valid("json").since);
+    const hook = await findWebhook(getDb(c.env.DB), scopeOf(c.var.caller), id);
+    if (!hook) throw notFound("Webhook");
+    if (!hook.isActive) throw conflict("The webhook is disabled; re-enable it with PATCH first");
+    return c.json({ count: await recoverFailed(c.env, hook, since) }, 202);
   });
 
 // The contract's paths and dj-whisperer's aliases (items also with Django's trailing slash).

@@ -23,10 +23,18 @@ async function errorOf(res: Response): Promise<ConsoleApiError> {
   }
 }
 
-export async function request<T>(secret: string, method: string, path: string): Promise<T> {
+export async function request<T>(
+  secret: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const headers: Record<string, string> = { Authorization: `Bearer ${secret}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
   const res = await fetch(new URL(path, location.origin), {
     method,
-    headers: { Authorization: `Bearer ${secret}` },
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (!res.ok) throw await errorOf(res);
   return (await res.json()) as T;

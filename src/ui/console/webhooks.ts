@@ -1,6 +1,7 @@
 /**
  * Webhook endpoints: each hook's success rate over 24 h (a chart), its failing deliveries with
- * the last response and a Redeliver button, and the failures gathered as "recent errors".
+ * the last response and a Redeliver button, a Recover button that re-sends every failed delivery
+ * of the hook since a chosen moment, and the failures gathered as "recent errors".
  */
 import {
   type Attempt,
@@ -71,6 +72,58 @@ function redeliverButton(secret: string, hook: Hook, a: Attempt, done: () => voi
   return el("div", { class: "actions" }, button);
 }
 
+/** The windows offered to Recover; the server takes at most 7 days. */
+const RECOVER_WINDOWS: [hours: number, label: string][] = [
+  [1, "the last hour"],
+  [24, "the last 24 hours"],
+  [72, "the last 3 days"],
+];
+/** Each hook's chosen window, kept across the 5 s refreshes that rebuild the panel. */
+const chosenHours = new Map<string, number>();
+
+function recoverControl(secret: string, hook: Hook, done: () => void) {
+  const selectId = `recover-since-${hook.id}`;
+  const select = el("select", { id: selectId });
+  for (const [hours, label] of RECOVER_WINDOWS) {
+    const option = el("option", { value: String(hours) }, label);
+    option.selected = hours === (chosenHours.get(hook.id) ?? 24);
+    select.append(option);
+  }
+  select.addEventListener("change", () => chosenHours.set(hook.id, Number(select.value)));
+  const button = el("button", { type: "button", class: "recover" }, "Recover failed since…");
+  const result = byId("action-status");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    const since = new Date(Date.now() - Number(select.value) * 3_600_000).toISOString();
+    try {
+      const { count } = await request<{ count: number }>(
+        secret,
+        "POST",
+        `/api/webhooks/${encodeURIComponent(hook.id)}/recover`,
+        { since },
+      );
+      const deliveries = count === 1 ? "delivery" : "deliveries";
+      result.textContent = `Recovered ${count} failed ${deliveries} of ${hook.target_url}: new attempts will appear in the log.`;
+      done();
+    } catch (err) {
+      result.textContent =
+        err instanceof ConsoleApiError && err.status === 404
+          ? "Only the admin token or the hook's owner may recover (console.read only reads)."
+          : err instanceof ConsoleApiError && err.status === 409
+            ? `Not recovered: ${err.message}`
+            : explain(err);
+    }
+    button.disabled = false;
+  });
+  return el(
+    "div",
+    { class: "actions" },
+    el("label", { for: selectId }, "Failed deliveries of "),
+    select,
+    button,
+  );
+}
+
 function failingRow(secret: string, view: HookView, a: Attempt, done: () => void) {
   return el(
     "li",
@@ -110,6 +163,7 @@ export function renderHooks(secret: string, views: HookView[], refresh: () => vo
             latencyChart(view.buckets),
             el("p", {}, summarise(view.buckets)),
             el("h4", {}, "Failing deliveries"),
+            recoverControl(secret, hook, refresh),
             view.failing.length
               ? el(
                   "ul",

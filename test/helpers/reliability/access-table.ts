@@ -152,6 +152,13 @@ export const ACCESS: Record<string, AccessRow> = {
     other: 404,
     admin: 404,
   },
+  // The world's hook has no failed delivery: the admin recovers none (202 `{"count": 0}`).
+  "POST /api/webhooks/{id}/recover": {
+    noperm: 404,
+    other: 404,
+    admin: 202,
+    body: () => ({ since: new Date(Date.now() - 3_600_000).toISOString() }),
+  },
   // A built-in type: only the admin subscribes, whatever `webhooks.subscribe:<glob>` one holds.
   "POST /api/webhooks": { noperm: 403, other: 403, admin: 201, body: hook },
   "GET /api/webhooks": { noperm: 200, other: 200, admin: 200 },
