@@ -19,6 +19,14 @@ async function withoutLiveRooms<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The room's error path, as its entry points call it when a hook throws. */
+type Reporting = { reportError(err: unknown, where: string): unknown };
+
+function inRoom(session: string, fn: (room: Reporting) => void): Promise<void> {
+  const stub: DurableObjectStub = env.POKER_ROOM.get(env.POKER_ROOM.idFromName(session));
+  return runInDurableObject(stub, (room: unknown) => fn(room as Reporting));
+}
+
 describe("recent errors (contract §9)", () => {
   it("an unhandled error in a route lands with its request id and no credential", async () => {
     const res = await withoutLiveRooms(() =>
@@ -43,8 +51,7 @@ describe("recent errors (contract §9)", () => {
     const session = (
       await call("POST", "/api/poker/sessions", { token: ADMIN, body: { name: "Errors" } })
     ).body.id;
-    const stub = env.POKER_ROOM.get(env.POKER_ROOM.idFromName(session));
-    await runInDurableObject(stub, async (room: any) => {
+    await inRoom(session, (room) => {
       room.reportError(new Error("upstream refused Bearer sekrit-123 and sbk_abcdef"), "onTest");
     });
     const stored = await vi.waitFor(async () => {
@@ -63,8 +70,7 @@ describe("recent errors (contract §9)", () => {
     const session = (
       await call("POST", "/api/poker/sessions", { token: ADMIN, body: { name: "Many" } })
     ).body.id;
-    const stub = env.POKER_ROOM.get(env.POKER_ROOM.idFromName(session));
-    await runInDurableObject(stub, async (room: any) => {
+    await inRoom(session, (room) => {
       for (let i = 0; i < 205; i++) room.reportError(new Error(`flood ${i}`), "onTest");
     });
     await vi.waitFor(async () => {
