@@ -100,7 +100,12 @@ export function createApp(kinds: RoomKinds) {
         error: err,
       };
       logger.error(entry.message, entry);
-      recordError(c.env, entry, (p) => c.executionCtx.waitUntil(p));
+      recordError(c.env, entry, (write) => {
+        // Hono throws when the app was called without an ExecutionContext; the write still runs.
+        try {
+          c.executionCtx.waitUntil(write);
+        } catch {}
+      });
     }
     return c.json(api.toBody(), api.status, api.headers);
   });

@@ -25,7 +25,7 @@ export async function consoleStats(env: Env) {
 
 /**
  * The console's live feed: `stats` and `rooms` every tick, `errors` only when new ones were
- * stored since the last (the first tick sends the newest page). Reads D1 only, so no room is
+ * stored since the last (the first tick sends the newest page, even an empty one). Reads D1 only, so no room is
  * woken; a write failing means the client left, and the loop stops.
  */
 export function consoleStream(env: Env): ReadableStream<Uint8Array> {
@@ -33,7 +33,8 @@ export function consoleStream(env: Env): ReadableStream<Uint8Array> {
   const writer = writable.getWriter();
   const loop = async () => {
     const until = time.now() + STREAM_LIFETIME_MS;
-    let lastErrorId = 0;
+    /** -1 until the first tick; then the newest error id sent (0: none yet). */
+    let lastErrorId = -1;
     await writer.write(encoder.encode(`retry: ${CONSOLE_TICK_MS}\n\n`));
     while (time.now() < until) {
       const [stats, rooms, errors] = await Promise.all([
@@ -43,8 +44,9 @@ export function consoleStream(env: Env): ReadableStream<Uint8Array> {
       ]);
       await writer.write(sse("stats", stats));
       await writer.write(sse("rooms", page(rooms, PAGE, 0)));
-      if (errors.length) {
-        lastErrorId = errors[0]!.id;
+      // The first tick always tells the errors, even none, so the page can say "none".
+      if (errors.length || lastErrorId === -1) {
+        lastErrorId = errors[0]?.id ?? 0;
         await writer.write(sse("errors", page(errors, PAGE, 0)));
       }
       await new Promise((resolve) => setTimeout(resolve, CONSOLE_TICK_MS));
