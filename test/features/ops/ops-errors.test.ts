@@ -93,45 +93,62 @@ describe("recent errors (contract §9)", () => {
   });
 });
 
-/** Reads the stream until `count` events arrived (or fails after 5 s saying what was awaited). */
-async function readEvents(res: Response, count: number): Promise<{ event: string; data: any }[]> {
+type SseEvent = { event: string; data: any };
+
+/** Reads a stream event by event; every wait fails after `ms` saying what was awaited. */
+function sseReader(res: Response) {
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  const events: { event: string; data: any }[] = [];
   let text = "";
-  const deadline = setTimeout(() => reader.cancel("timed out"), 5_000);
-  try {
-    while (events.length < count) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`stream ended after ${events.length} of ${count} events`);
-      text += value;
-      let end = text.indexOf("\n\n");
-      while (end >= 0) {
-        const block = text.slice(0, end);
-        text = text.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event && data) events.push({ event, data: JSON.parse(data) });
-        end = text.indexOf("\n\n");
+  const pending: SseEvent[] = [];
+  async function next(ms = 8_000): Promise<SseEvent> {
+    const deadline = setTimeout(() => reader.cancel(`no event within ${ms} ms`), ms);
+    try {
+      while (!pending.length) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the stream ended while an event was awaited (${ms} ms)`);
+        text += value;
+        for (let end = text.indexOf("\n\n"); end >= 0; end = text.indexOf("\n\n")) {
+          const block = text.slice(0, end);
+          text = text.slice(end + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (event && data) pending.push({ event, data: JSON.parse(data) });
+        }
       }
+      return pending.shift()!;
+    } finally {
+      clearTimeout(deadline);
     }
-  } finally {
-    clearTimeout(deadline);
-    await reader.cancel().catch(() => undefined);
   }
-  return events;
+  return { next, close: () => reader.cancel().catch(() => undefined) };
 }
 
 describe("GET /api/console/stream", () => {
-  it("sends stats, rooms and the recent errors at once, with ?token= (EventSource)", async () => {
+  it("sends stats, rooms and errors at once, then each tick only the new errors (?token=)", async () => {
     const res = await SELF.fetch(`${BASE}/api/console/stream?token=${ADMIN}`);
     expect(res.status).toBe(200);
     expect(res.headers.get("Content-Type")).toContain("text/event-stream");
-    const events = await readEvents(res, 3);
-    expect(events.map((e) => e.event)).toEqual(["stats", "rooms", "errors"]);
-    expect(events[0]!.data).toHaveProperty("webhooks.hooks_active");
-    expect(events[1]!.data).toHaveProperty("results");
-    expect(events[2]!.data.results.length).toBeGreaterThan(0);
-  });
+    const stream = sseReader(res);
+    try {
+      const first = [await stream.next(), await stream.next(), await stream.next()];
+      expect(first.map((e) => e.event)).toEqual(["stats", "rooms", "errors"]);
+      expect(first[0]!.data).toHaveProperty("webhooks.hooks_active");
+      expect(first[1]!.data).toHaveProperty("results");
+      const newest = first[2]!.data.results[0].id;
+
+      // The next tick (5 s later) carries stats and rooms again, and errors only the new one.
+      const session = (
+        await call("POST", "/api/poker/sessions", { token: ADMIN, body: { name: "Live" } })
+      ).body.id;
+      await inRoom(session, (room) => room.reportError(new Error("live one"), "onTest"));
+      const tick = [await stream.next(), await stream.next(), await stream.next()];
+      expect(tick.map((e) => e.event)).toEqual(["stats", "rooms", "errors"]);
+      expect(tick[2]!.data.results.map((e: any) => e.id)).toEqual([newest + 1]);
+      expect(tick[2]!.data.results[0].message).toContain("live one");
+    } finally {
+      await stream.close();
+    }
+  }, 15_000);
 
   it("refuses a missing credential (other callers: the access table)", async () => {
     const anonymous = await SELF.fetch(`${BASE}/api/console/stream`);
