@@ -17,6 +17,7 @@ import { ApiError, toApiError } from "./platform/errors";
 import { limitBody, securityHeaders } from "./platform/http/edge-middleware";
 import { createRouter } from "./platform/http/router";
 import { logger } from "./platform/log";
+import { recordError } from "./platform/recent-errors/record";
 import type { RoomKinds } from "./realtime/room-kind";
 import { wsRoutes } from "./realtime/ws-routes";
 
@@ -92,10 +93,18 @@ export function createApp(kinds: RoomKinds) {
   app.onError((err, c) => {
     const api = toApiError(err);
     if (api.code === "internal") {
-      logger.error(`Unhandled error in ${c.req.method} ${c.req.path}`, {
+      const entry = {
+        message: `Unhandled error in ${c.req.method} ${c.req.path}`,
         event: "http.error",
         request_id: c.var.requestId,
         error: err,
+      };
+      logger.error(entry.message, entry);
+      recordError(c.env, entry, (write) => {
+        // Hono throws when the app was called without an ExecutionContext; the write still runs.
+        try {
+          c.executionCtx.waitUntil(write);
+        } catch {}
       });
     }
     return c.json(api.toBody(), api.status, api.headers);

@@ -4,6 +4,7 @@ import type { Caller } from "../platform/auth/caller";
 import { type ApiError, toApiError } from "../platform/errors";
 import { logger } from "../platform/log";
 import { type Metric, record } from "../platform/metrics";
+import { recordError } from "../platform/recent-errors/record";
 import * as time from "../platform/time";
 import {
   AUTH_EVENT,
@@ -654,11 +655,14 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   protected reportError(err: unknown, where: string): ApiError {
     const api = toApiError(err);
     if (api.code === "internal") {
-      logger.error(`Error in ${this.logName} ${where}`, {
+      const entry = {
+        message: `Error in ${this.logName} ${where}`,
         event: "room.error",
         room: this.logName,
         error: err,
-      });
+      };
+      logger.error(entry.message, entry);
+      recordError(this.env, entry, (p) => this.ctx.waitUntil(p));
     }
     return api;
   }

@@ -226,4 +226,21 @@ describe("/console in Chromium against wrangler dev", () => {
     await shot(page, "phone");
     expect(page.cspViolations).toEqual([]);
   });
+
+  it("follows the SSE stream instead of polling, and shows the recent-errors table", async () => {
+    const page = await newPage(browser, server.url);
+    const paths: string[] = [];
+    page.on("request", (req) => paths.push(new URL(req.url()).pathname));
+    await page.goto(`${server.url}/console/`);
+    await signIn(page, DEV_ADMIN_TOKEN);
+    await page.locator("#dashboard").waitFor();
+    await page.locator("#server-errors tr").first().waitFor();
+    // Two ticks of the stream: the rooms panel is refreshed by it, not by fetch.
+    await page.waitForTimeout(6_000);
+    expect(paths.filter((p) => p === "/api/console/stream")).toHaveLength(1);
+    expect(paths).not.toContain("/api/stats");
+    expect(paths).not.toContain("/api/rooms");
+    await expectAccessible(page, "with the stream");
+    expect(page.cspViolations).toEqual([]);
+  });
 });

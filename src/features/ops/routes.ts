@@ -11,9 +11,9 @@ import {
   PaginationQuery,
   page,
 } from "../../platform/http/router";
-import * as time from "../../platform/time";
-import { webhookStats } from "../webhooks";
-import { liveRoomPage, roomTotals } from "./queries";
+import { recentErrorPage } from "./errors";
+import { liveRoomPage } from "./queries";
+import { consoleStats, consoleStream } from "./stream";
 
 /** Room kinds are short names (`poker`, `threads`, `bus`, `persons`). */
 const RoomKindName = z
@@ -60,6 +60,17 @@ const LiveRoom = z
   })
   .openapi("LiveRoom");
 
+const RecentError = z
+  .object({
+    id: z.number().int().openapi({ description: "Grows with each error" }),
+    at: z.string().openapi({ example: "2026-12-07T15:00:00.000Z" }),
+    request_id: z.string().nullable(),
+    room: z.string().nullable().openapi({ example: "PokerRoom:s1" }),
+    event: z.string().openapi({ example: "http.error" }),
+    message: z.string().openapi({ description: "Redacted: never a body or a credential" }),
+  })
+  .openapi("RecentError");
+
 /** The admin, or an API key or token holding `console.read` (the /console page's credential). */
 const readConsole = requirePermission(PERMISSIONS.consoleRead);
 
@@ -89,13 +100,53 @@ const rooms = createRoute({
   },
 });
 
+const errors = createRoute({
+  method: "get",
+  path: "/api/errors",
+  tags: ["operations"],
+  summary: "The newest server errors, newest first; the last 200 are kept (admin or console.read)",
+  security: bearerSecurity,
+  middleware: [readConsole] as const,
+  request: { query: PaginationQuery },
+  responses: {
+    200: jsonResponse(listOf(RecentError), "One page of errors"),
+    ...errorResponses(400, 401, 403),
+  },
+});
+
+const stream = createRoute({
+  method: "get",
+  path: "/api/console/stream",
+  tags: ["operations"],
+  summary: "Server-sent events for the console (admin or console.read)",
+  description:
+    "`event: stats` (as `GET /api/stats`) and `event: rooms` (the first page of `GET /api/rooms`) every 5 s; `event: errors` (a page of `GET /api/errors`) when new errors were stored. EventSource passes the credential as `?token=`. The stream ends after 10 minutes and EventSource reconnects.",
+  security: bearerSecurity,
+  middleware: [readConsole] as const,
+  request: { query: z.object({ token: z.string().optional() }) },
+  responses: {
+    200: {
+      description: "text/event-stream",
+      content: { "text/event-stream": { schema: z.string() } },
+    },
+    ...errorResponses(401, 403),
+  },
+});
+
 /** The operators' read-only API (contract §9); the /console page reads it. */
 export const opsRoutes = createRouter()
   .openapi(stats, async (c) => {
-    const [totals, hooks] = await Promise.all([roomTotals(c.env.DB), webhookStats(c.env)]);
-    return c.json({ ...totals, webhooks: hooks, generated_at: time.nowIso() }, 200);
+    return c.json(await consoleStats(c.env), 200);
   })
   .openapi(rooms, async (c) => {
     const { kind, limit, offset } = c.req.valid("query");
     return c.json(page(await liveRoomPage(c.env.DB, kind, limit, offset), limit, offset), 200);
+  })
+  .openapi(errors, async (c) => {
+    const { limit, offset } = c.req.valid("query");
+    return c.json(page(await recentErrorPage(c.env.DB, limit, offset), limit, offset), 200);
+  })
+  .openapi(stream, (c) => {
+    const headers = { "Content-Type": "text/event-stream", "Cache-Control": "no-store" };
+    return new Response(consoleStream(c.env), { headers }) as never;
   });

@@ -82,10 +82,10 @@ export async function resolveCredential(env: Env, credential: string | null): Pr
 }
 
 /**
- * The SSE routes (`GET /:db/bus/stream`, src/features/bus/routes.ts): EventSource cannot set headers.
+ * The SSE routes (`GET /:db/bus/stream`, `GET /api/console/stream`): EventSource cannot set headers.
  * Keep in step with the routes that answer `text/event-stream`.
  */
-const SSE_PATHS = [/^\/[A-Za-z0-9_-]{1,64}\/bus\/stream$/];
+const SSE_PATHS = [/^\/[A-Za-z0-9_-]{1,64}\/bus\/stream$/, /^\/api\/console\/stream$/];
 
 /**
  * Only WebSocket upgrades of `/ws/…` and the SSE routes may pass `?token=`, since browsers cannot

@@ -116,3 +116,12 @@ export interface PokerSession {
   ended?: boolean;
   stories?: unknown[];
 }
+
+export interface RecentError {
+  id: number;
+  at: string;
+  request_id: string | null;
+  room: string | null;
+  event: string;
+  message: string;
+}

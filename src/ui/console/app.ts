@@ -1,10 +1,21 @@
 /**
  * The operators' console (contract §9): asks once for the admin token or an API key holding
- * `console.read`, then polls the read API every 5 seconds with fetch (no reload, no socket).
+ * `console.read`, then follows `GET /api/console/stream` (server-sent events: stats and rooms
+ * every 5 s, errors as they are stored). Only if the stream cannot be opened does it poll the
+ * read API every 5 seconds with fetch instead.
  */
-import { explain, type Hook, type LiveRoom, type Page, request, type Stats } from "./api";
+import {
+  explain,
+  type Hook,
+  type LiveRoom,
+  type Page,
+  type RecentError,
+  request,
+  type Stats,
+} from "./api";
 import { forgetCredential, loadCredential, saveCredential } from "./credential";
 import { byId } from "./dom";
+import { addErrors, clearErrors } from "./errors";
 import { renderRooms, renderTotals, showRoom } from "./rooms";
 import { loadHook, renderErrors, renderHooks } from "./webhooks";
 
@@ -13,44 +24,106 @@ const REFRESH_MS = 5000;
 const MAX_HOOKS = 20;
 
 let timer: ReturnType<typeof setTimeout> | undefined;
+let stream: EventSource | undefined;
 let running = false;
 /** Bumped on every sign-in and sign-out, so a loop of an earlier credential stops. */
 let generation = 0;
 
-async function refresh(secret: string): Promise<void> {
+function showDashboard(): void {
+  byId("notice").hidden = true;
+  byId("dashboard").hidden = false;
+}
+
+function showProblem(err: unknown): void {
+  const notice = byId("notice");
+  notice.textContent = explain(err);
+  notice.hidden = false;
+}
+
+/** The webhook panels: the stream does not carry them, so they are read when stats arrive. */
+async function refreshHooks(secret: string): Promise<void> {
+  const hooks = await request<Page<Hook>>(secret, "GET", `/api/webhooks?limit=${MAX_HOOKS}`);
+  const views = await Promise.all(hooks.results.map((hook) => loadHook(secret, hook)));
+  renderHooks(secret, views, () => void refreshHooks(secret).catch(showProblem));
+  renderErrors(views);
+}
+
+function renderStats(secret: string, stats: Stats): void {
+  renderTotals(stats);
   if (running) return;
   running = true;
-  const notice = byId("notice");
+  refreshHooks(secret)
+    .catch(showProblem)
+    .finally(() => {
+      running = false;
+    });
+}
+
+function renderRoomPage(secret: string, rooms: Page<LiveRoom>): void {
+  renderRooms(rooms, (room) => void showRoom(secret, room));
+}
+
+/** One round of the fallback: every panel read with fetch. */
+async function poll(secret: string): Promise<void> {
   try {
-    const [stats, rooms, hooks] = await Promise.all([
+    const [stats, rooms, errors] = await Promise.all([
       request<Stats>(secret, "GET", "/api/stats"),
       request<Page<LiveRoom>>(secret, "GET", "/api/rooms?limit=50"),
-      request<Page<Hook>>(secret, "GET", `/api/webhooks?limit=${MAX_HOOKS}`),
+      request<Page<RecentError>>(secret, "GET", "/api/errors?limit=50"),
     ]);
-    const views = await Promise.all(hooks.results.map((hook) => loadHook(secret, hook)));
     renderTotals(stats);
-    renderRooms(rooms, (room) => void showRoom(secret, room));
-    renderHooks(secret, views, () => void refresh(secret));
-    renderErrors(views);
-    notice.hidden = true;
-    byId("dashboard").hidden = false;
+    renderRoomPage(secret, rooms);
+    addErrors(errors);
+    await refreshHooks(secret);
+    showDashboard();
   } catch (err) {
-    notice.textContent = explain(err);
-    notice.hidden = false;
-  } finally {
-    running = false;
+    showProblem(err);
   }
+}
+
+function startPolling(secret: string, mine: number): void {
+  const loop = async () => {
+    await poll(secret);
+    if (mine === generation) timer = setTimeout(loop, REFRESH_MS);
+  };
+  void loop();
+}
+
+function startStream(secret: string, mine: number): void {
+  const url = new URL("/api/console/stream", location.origin);
+  // EventSource cannot send a header; this route reads `?token=` (contract §1).
+  url.searchParams.set("token", secret);
+  const source = new EventSource(url);
+  stream = source;
+  const on = <T>(event: string, render: (data: T) => void) =>
+    source.addEventListener(event, (e) => {
+      render(JSON.parse((e as MessageEvent<string>).data) as T);
+      showDashboard();
+    });
+  on<Stats>("stats", (stats) => renderStats(secret, stats));
+  on<Page<LiveRoom>>("rooms", (rooms) => renderRoomPage(secret, rooms));
+  on<Page<RecentError>>("errors", addErrors);
+  source.addEventListener("error", () => {
+    // A dropped stream is reopened by EventSource itself; CLOSED means it was refused (401,
+    // 403, not an event stream): polling then explains why, or keeps the page working.
+    if (source.readyState !== EventSource.CLOSED || mine !== generation) return;
+    stream = undefined;
+    startPolling(secret, mine);
+  });
 }
 
 function start(secret: string): void {
   byId("signin").hidden = true;
   byId("signed-in").hidden = false;
-  const mine = ++generation;
-  const loop = async () => {
-    await refresh(secret);
-    if (mine === generation) timer = setTimeout(loop, REFRESH_MS);
-  };
-  void loop();
+  startStream(secret, ++generation);
+}
+
+function stop(): void {
+  generation++;
+  clearTimeout(timer);
+  stream?.close();
+  stream = undefined;
+  clearErrors();
 }
 
 function main(): void {
@@ -66,8 +139,7 @@ function main(): void {
     start(secret);
   });
   byId("forget").addEventListener("click", () => {
-    generation++;
-    clearTimeout(timer);
+    stop();
     forgetCredential();
     byId("dashboard").hidden = true;
     byId("signed-in").hidden = true;
