@@ -28,8 +28,12 @@ export interface LogFields {
 const MAX_TEXT = 2_000;
 const REDACTED = "[redacted]";
 
-/** Credential shapes: the auth schemes, our API keys and webhook secrets, JWTs, query tokens. */
+/**
+ * Credential shapes (the auth schemes, our API keys and webhook secrets, JWTs, query tokens), and
+ * the bound values drizzle appends to a failed query's error (`params: …`), which can be a body.
+ */
 const SECRET_SHAPES: [RegExp, string][] = [
+  [/^(\s*)params:.*$/gm, `$1params: ${REDACTED}`],
   [/\b(Bearer|Token|Basic)\s+[^\s"',;]+/gi, `$1 ${REDACTED}`],
   [/\b(sbk|whsec|whsk|whpk)_[A-Za-z0-9+/=_-]+/g, `$1_${REDACTED}`],
   [/\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g, REDACTED],

@@ -63,6 +63,17 @@ describe("the logger", () => {
     expect(JSON.parse(lines[0]!).message).toContain("since=3");
   });
 
+  it("leaves out the bound values a failed query's error carries, in its message and stack", () => {
+    const failed = new Error(
+      'Failed query: insert into "messages" ("text") values (?)\nparams: my secret diary',
+    );
+    const lines = linesOf(() => logger.error("Unhandled error", { error: failed }));
+    expect(lines.join("\n")).not.toContain("my secret diary");
+    expect(JSON.parse(lines[0]!).error.message).toBe(
+      'Failed query: insert into "messages" ("text") values (?)\nparams: [redacted]',
+    );
+  });
+
   it("writes no field outside its list: a body passed along is dropped", () => {
     const body = { text: "a private chat message", password: "hunter2" };
     const lines = linesOf(() =>
