@@ -199,6 +199,7 @@ const RecoverBody = z
   .strictObject({
     since: z.iso
       .datetime({ offset: true })
+      .max(64)
       .openapi({ description: "At most 7 days ago, not in the future" }),
   })
   .openapi("WebhookRecover");
