@@ -39,9 +39,14 @@ const CRASH_RETRY_SECONDS = 30;
 
 type Next = { kind: "done" } | { kind: "wait"; seconds: number };
 
-function timeoutMs(env: Env): number {
+/** Contract §6: a delivery attempt waits 15 s for its answer unless configured otherwise. */
+export const DEFAULT_WEBHOOK_TIMEOUT_SECONDS = 15;
+
+export function timeoutMs(env: Pick<Env, "WEBHOOK_TIMEOUT_SECONDS">): number {
   const seconds = Number.parseFloat(env.WEBHOOK_TIMEOUT_SECONDS ?? "");
-  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 10_000;
+  return (
+    (Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_WEBHOOK_TIMEOUT_SECONDS) * 1000
+  );
 }
 
 function refused(reason: string): SendResult {

@@ -2,7 +2,7 @@ import { createMessageBatch, env } from "cloudflare:test";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it, vi } from "vitest";
 import { registerCallback, unregisterCallback } from "../../../src/features/webhooks/callbacks";
-import { deliverWebhookBatch } from "../../../src/features/webhooks/deliver";
+import { deliverWebhookBatch, timeoutMs } from "../../../src/features/webhooks/deliver";
 import { ADMIN, call } from "../../helpers/http";
 import {
   captureFetch,
@@ -353,6 +353,16 @@ describe("the webhook queue consumer", () => {
       },
     );
     expect(res.status).toBe(409);
+  });
+});
+
+describe("the attempt timeout", () => {
+  it("is 15 s by default and in wrangler.toml, else WEBHOOK_TIMEOUT_SECONDS", () => {
+    expect(timeoutMs({ WEBHOOK_TIMEOUT_SECONDS: undefined as unknown as string })).toBe(15_000);
+    expect(timeoutMs({ WEBHOOK_TIMEOUT_SECONDS: "not a number" })).toBe(15_000);
+    expect(timeoutMs({ WEBHOOK_TIMEOUT_SECONDS: "0.2" })).toBe(200);
+    // The tests' environment comes from wrangler.toml's [vars].
+    expect(env.WEBHOOK_TIMEOUT_SECONDS).toBe("15");
   });
 });
 
