@@ -1,3 +1,4 @@
+export * from "./api-error";
 export * from "./bus";
 export * from "./poker";
 export * from "./room-client";

@@ -16,6 +16,7 @@ import type {
   PokerStoryInput,
   PokerSummary,
 } from "../protocol/poker-rest";
+import { ApiError } from "./api-error";
 import { type KindProtocol, RoomClient, type RoomClientOptions } from "./room-client";
 
 export { isPointChoice } from "../protocol/poker-deck";
@@ -38,28 +39,9 @@ export type PokerVoter = Voter;
 export type PokerParticipant = Participant;
 export type PokerStoryView = StoryView;
 
-export class PokerApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = "PokerApiError";
-  }
-
-  /** The contract's error body of `res` (a body that is not one keeps the status). */
-  static async from(res: Response): Promise<PokerApiError> {
-    const json = (await res.json().catch(() => null)) as {
-      error?: { code: string; message: string };
-    } | null;
-    return new PokerApiError(
-      res.status,
-      json?.error?.code ?? "internal",
-      json?.error?.message ?? `HTTP ${res.status}`,
-    );
-  }
-}
+/** Kept by this name for the poker helpers' callers: the SDK's one `ApiError`. */
+export const PokerApiError = ApiError;
+export type PokerApiError = ApiError;
 
 /** REST calls of the poker API against `baseUrl` (e.g. `https://host`). */
 export class PokerApi {
@@ -107,7 +89,7 @@ export class PokerApi {
   async summaryCsv(token: string, id: string): Promise<string> {
     const path = `/api/poker/sessions/${encodeURIComponent(id)}/summary`;
     const res = await this.send("GET", path, token, undefined, "text/csv");
-    if (!res.ok) throw await PokerApiError.from(res);
+    if (!res.ok) throw await ApiError.from(res);
     return res.text();
   }
 
@@ -118,7 +100,7 @@ export class PokerApi {
     body?: unknown,
   ): Promise<T> {
     const res = await this.send(method, path, token, body, "application/json");
-    if (!res.ok) throw await PokerApiError.from(res);
+    if (!res.ok) throw await ApiError.from(res);
     return (await res.json()) as T;
   }
 

@@ -23,6 +23,7 @@ import type {
   ThreadMessageWithThread,
   UserThread,
 } from "../protocol/threads-rest";
+import { ApiError } from "./api-error";
 import { type KindProtocol, RoomClient, type RoomClientOptions } from "./room-client";
 
 export type {
@@ -47,31 +48,10 @@ export type SchemaQuestion = ChatSchemaQuestion;
 /** A posted message with the poster's own view of the thread. */
 export type PostedMessage = ThreadMessageWithThread;
 
-/** The contract's error with the chat codes per field (`{"answers": ["TOO_MANY"]}`). */
-export class ThreadsApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly details: Record<string, string[]> | null = null,
-  ) {
-    super(message);
-    this.name = "ThreadsApiError";
-  }
-
-  /** The contract's error body of `res` (a body that is not one keeps the status). */
-  static async from(res: Response): Promise<ThreadsApiError> {
-    const json = (await res.json().catch(() => null)) as {
-      error?: { code: string; message: string; details?: Record<string, string[]> };
-    } | null;
-    return new ThreadsApiError(
-      res.status,
-      json?.error?.code ?? "internal",
-      json?.error?.message ?? `HTTP ${res.status}`,
-      json?.error?.details ?? null,
-    );
-  }
-}
+/** Kept by this name for the threads helpers' callers: the SDK's one `ApiError`, whose
+ * `details` carry the chat codes per field (`{"answers": ["TOO_MANY"]}`). */
+export const ThreadsApiError = ApiError;
+export type ThreadsApiError = ApiError;
 
 /**
  * One page of a list and the query that asks for it (contract §1). The server's one pagination
@@ -188,7 +168,7 @@ export class ThreadsApi {
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    if (!res.ok) throw await ThreadsApiError.from(res);
+    if (!res.ok) throw await ApiError.from(res);
     if (res.status === 204) return null as T;
     return (await res.json()) as T;
   }

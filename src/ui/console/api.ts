@@ -1,27 +1,8 @@
 /**
  * The console's calls: every read goes out with the stored credential, and every refusal
- * becomes a `ConsoleApiError` the page can put into words (`explain`).
+ * becomes the SDK's `ApiError`, which the page can put into words (`explain`).
  */
-
-export class ConsoleApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = "ConsoleApiError";
-  }
-}
-
-async function errorOf(res: Response): Promise<ConsoleApiError> {
-  try {
-    const body = (await res.json()) as { error?: { code?: string; message?: string } };
-    return new ConsoleApiError(res.status, body.error?.code ?? "", body.error?.message ?? "");
-  } catch {
-    return new ConsoleApiError(res.status, "", res.statusText);
-  }
-}
+import { ApiError } from "../../client/api-error";
 
 export async function request<T>(
   secret: string,
@@ -36,13 +17,13 @@ export async function request<T>(
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (!res.ok) throw await errorOf(res);
+  if (!res.ok) throw await ApiError.from(res);
   return (await res.json()) as T;
 }
 
 /** Words for an operator: what went wrong and what to do about it. */
 export function explain(err: unknown): string {
-  if (!(err instanceof ConsoleApiError)) {
+  if (!(err instanceof ApiError)) {
     return "The server could not be reached. The page keeps trying every 5 seconds.";
   }
   if (err.status === 401) {

@@ -3,15 +3,8 @@
  * the last response and a Redeliver button, a Recover button that re-sends every failed delivery
  * of the hook since a chosen moment, and the failures gathered as "recent errors".
  */
-import {
-  type Attempt,
-  ConsoleApiError,
-  explain,
-  type Hook,
-  type HourBucket,
-  type Page,
-  request,
-} from "./api";
+import { ApiError } from "../../client/api-error";
+import { type Attempt, explain, type Hook, type HourBucket, type Page, request } from "./api";
 import { latencyChart, successChart, summarise } from "./chart";
 import { byId, el, plural, when } from "./dom";
 
@@ -61,9 +54,9 @@ function redeliverButton(secret: string, hook: Hook, a: Attempt, done: () => voi
       done();
     } catch (err) {
       result.textContent =
-        err instanceof ConsoleApiError && err.status === 404
+        err instanceof ApiError && err.status === 404
           ? "Only the admin token or the hook's owner may redeliver (console.read only reads)."
-          : err instanceof ConsoleApiError && err.status === 409
+          : err instanceof ApiError && err.status === 409
             ? `Not queued: ${err.message}`
             : explain(err);
       button.disabled = false;
@@ -107,9 +100,9 @@ function recoverControl(secret: string, hook: Hook, done: () => void) {
       done();
     } catch (err) {
       result.textContent =
-        err instanceof ConsoleApiError && err.status === 404
+        err instanceof ApiError && err.status === 404
           ? "Only the admin token or the hook's owner may recover (console.read only reads)."
-          : err instanceof ConsoleApiError && err.status === 409
+          : err instanceof ApiError && err.status === 409
             ? `Not recovered: ${err.message}`
             : explain(err);
     }
