@@ -178,6 +178,9 @@ describe("/console in Chromium against wrangler dev", () => {
 
     // ---- With the admin token, Redeliver queues a new attempt that shows up in the log.
     await page.click("#forget");
+    // Nothing drawn for the reader survives sign-out: its buttons would act with its key.
+    expect(await page.locator("#hooks .failure").count()).toBe(0);
+    expect(await page.locator("#action-status").innerText()).toBe("");
     await signIn(page, DEV_ADMIN_TOKEN);
     await page.locator(`[data-hook="${hook.id}"] .failure`).first().waitFor();
     const hitsBefore = receiver.hits.length;

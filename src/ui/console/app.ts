@@ -25,7 +25,8 @@ const MAX_HOOKS = 20;
 
 let timer: ReturnType<typeof setTimeout> | undefined;
 let stream: EventSource | undefined;
-let running = false;
+/** The generation whose webhook refresh is in flight, so a new credential never waits on an old one. */
+let refreshing: number | undefined;
 /** Bumped on every sign-in and sign-out, so a loop of an earlier credential stops. */
 let generation = 0;
 
@@ -41,21 +42,23 @@ function showProblem(err: unknown): void {
 }
 
 /** The webhook panels: the stream does not carry them, so they are read when stats arrive. */
-async function refreshHooks(secret: string): Promise<void> {
+async function refreshHooks(secret: string, mine: number): Promise<void> {
   const hooks = await request<Page<Hook>>(secret, "GET", `/api/webhooks?limit=${MAX_HOOKS}`);
   const views = await Promise.all(hooks.results.map((hook) => loadHook(secret, hook)));
-  renderHooks(secret, views, () => void refreshHooks(secret).catch(showProblem));
+  // Signed out or in as someone else meanwhile: these buttons would act with the old credential.
+  if (mine !== generation) return;
+  renderHooks(secret, views, () => void refreshHooks(secret, mine).catch(showProblem));
   renderErrors(views);
 }
 
-function renderStats(secret: string, stats: Stats): void {
+function renderStats(secret: string, stats: Stats, mine: number): void {
   renderTotals(stats);
-  if (running) return;
-  running = true;
-  refreshHooks(secret)
+  if (refreshing === mine) return;
+  refreshing = mine;
+  refreshHooks(secret, mine)
     .catch(showProblem)
     .finally(() => {
-      running = false;
+      if (refreshing === mine) refreshing = undefined;
     });
 }
 
@@ -64,17 +67,18 @@ function renderRoomPage(secret: string, rooms: Page<LiveRoom>): void {
 }
 
 /** One round of the fallback: every panel read with fetch. */
-async function poll(secret: string): Promise<void> {
+async function poll(secret: string, mine: number): Promise<void> {
   try {
     const [stats, rooms, errors] = await Promise.all([
       request<Stats>(secret, "GET", "/api/stats"),
       request<Page<LiveRoom>>(secret, "GET", "/api/rooms?limit=50"),
       request<Page<RecentError>>(secret, "GET", "/api/errors?limit=50"),
     ]);
+    if (mine !== generation) return;
     renderTotals(stats);
     renderRoomPage(secret, rooms);
     addErrors(errors);
-    await refreshHooks(secret);
+    await refreshHooks(secret, mine);
     showDashboard();
   } catch (err) {
     showProblem(err);
@@ -83,7 +87,7 @@ async function poll(secret: string): Promise<void> {
 
 function startPolling(secret: string, mine: number): void {
   const loop = async () => {
-    await poll(secret);
+    await poll(secret, mine);
     if (mine === generation) timer = setTimeout(loop, REFRESH_MS);
   };
   void loop();
@@ -100,7 +104,7 @@ function startStream(secret: string, mine: number): void {
       render(JSON.parse((e as MessageEvent<string>).data) as T);
       showDashboard();
     });
-  on<Stats>("stats", (stats) => renderStats(secret, stats));
+  on<Stats>("stats", (stats) => renderStats(secret, stats, mine));
   on<Page<LiveRoom>>("rooms", (rooms) => renderRoomPage(secret, rooms));
   on<Page<RecentError>>("errors", addErrors);
   source.addEventListener("error", () => {
@@ -124,6 +128,10 @@ function stop(): void {
   stream?.close();
   stream = undefined;
   clearErrors();
+  // Nothing drawn for the last credential survives it: its buttons would still act with it.
+  for (const id of ["hooks", "errors", "rooms", "room-kinds", "bus"]) byId(id).replaceChildren();
+  byId("room-details").hidden = true;
+  byId("action-status").textContent = "";
 }
 
 function main(): void {
