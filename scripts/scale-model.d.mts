@@ -21,6 +21,7 @@ export interface CloudflareCost {
   workerCpu: number;
   doRequests: number;
   doDuration: number;
+  doRowsWritten: number;
   total: number;
   doRequestCount: number;
   busySeconds: number;

@@ -35,6 +35,10 @@ export const PRICES = {
   workerCpuMsPerPublish: 1,
   doRequestPerM: 0.15,
   doGbSecondPerM: 12.5,
+  /** SQLite rows written (Durable Object storage, billed like D1 since January 2026). */
+  doRowWrittenPerM: 1,
+  /** A bus publish stores its message: one row. */
+  rowsWrittenPerPublish: 1,
   /** Incoming WebSocket messages are billed as requests at 20:1; outgoing ones are not billed. */
   doIncomingWsPerRequest: 20,
   ablyMessagePerM: 2.5,
@@ -126,7 +130,8 @@ export function latency(
  * Cloudflare's bill per million delivered messages for a room of `sockets` where each event
  * reaches every socket: one Worker request and one room RPC per publish, one RPC per child per
  * batch, and Durable Object duration while objects send (1/deliveriesPerObjectPerS s per frame),
- * take a publish, or take an RPC. Outgoing WebSocket messages are not billed.
+ * take a publish, or take an RPC, and the row each publish stores. Outgoing WebSocket messages
+ * are not billed.
  */
 export function cloudflarePerMillion(
   tree,
@@ -148,6 +153,7 @@ export function cloudflarePerMillion(
     workerCpu: (events * PRICES.workerCpuMsPerPublish * PRICES.workerCpuMsPerM) / 1e6,
     doRequests: (doRequests * PRICES.doRequestPerM) / 1e6,
     doDuration: (busySeconds * LIMITS.objectGb * PRICES.doGbSecondPerM) / 1e6,
+    doRowsWritten: (events * PRICES.rowsWrittenPerPublish * PRICES.doRowWrittenPerM) / 1e6,
   };
   const total = Object.values(parts).reduce((a, b) => a + b, 0);
   return { ...parts, total, doRequestCount: doRequests, busySeconds };
@@ -254,6 +260,7 @@ const int = (n) => Math.round(n).toLocaleString("en-US");
 const ms = (n) => (n < 100 ? n.toFixed(1) : int(n));
 const usd = (n) => {
   if (n === 0) return "$0";
+  if (n >= 1000) return `$${int(n)}`;
   return n < 0.01 ? `$${n.toPrecision(2)}` : `$${n.toFixed(2)}`;
 };
 
@@ -307,6 +314,7 @@ export function render(options) {
         "Workers req + CPU",
         "DO requests",
         "DO duration",
+        "DO rows written",
         "Cloudflare total",
         "Ably",
         "Pusher (plan at full quota)",
@@ -316,6 +324,7 @@ export function render(options) {
         usd(c.workerRequests + c.workerCpu),
         usd(c.doRequests),
         usd(c.doDuration),
+        usd(c.doRowsWritten),
         usd(c.total),
         usd(ably),
         pusher ? `${usd(pusher.perMillion)} (${pusher.name})` : "no list price (Enterprise)",

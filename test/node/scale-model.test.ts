@@ -73,7 +73,7 @@ describe("latency", () => {
 });
 
 describe("cost per million delivered messages", () => {
-  it("adds Workers requests and CPU, DO requests and DO duration", () => {
+  it("adds Workers requests and CPU, DO requests, duration and rows written", () => {
     const tree = topology({ sockets: 10_000, batchesPerS: 1 });
     const c = cloudflarePerMillion(tree, { eventsPerS: 1, batchesPerS: 1 });
     // 100 publishes: 100 Worker requests, 100 ms of Worker CPU, 100 room RPCs.
@@ -84,7 +84,9 @@ describe("cost per million delivered messages", () => {
     const busy = 1e6 / 18_900 + 0.1;
     expect(c.busySeconds).toBeCloseTo(busy, 9);
     expect(c.doDuration).toBeCloseTo((busy * 0.128 * 12.5) / 1e6, 12);
-    expect(c.total).toBeCloseTo(0.000_131_816, 9);
+    // 100 stored messages, one row each, at $1.00 per million rows.
+    expect(c.doRowsWritten).toBeCloseTo(100 / 1e6, 12);
+    expect(c.total).toBeCloseTo(0.000_231_816, 9);
   });
 
   it("counts one RPC per shard and relay per batch", () => {
