@@ -28,7 +28,7 @@ const DRAIN_MS = 30_000;
 const SEQ_AT_END = /"seq":(\d+)}$/;
 
 function client(ws) {
-  return { ws, seqs: [], pending: new Map(), replyMs: [], refused: [], closed: null };
+  return { ws, seqs: [], pending: new Map(), replyMs: [], refused: [], closed: null, bytes: 0 };
 }
 
 /**
@@ -39,6 +39,7 @@ function client(ws) {
 function onFrame(c, data, onEvent) {
   const text = data.toString();
   if (text === "pong") return;
+  c.bytes += data.length;
   if (text.length > 512 && !onEvent) {
     const seq = SEQ_AT_END.exec(text);
     if (seq) c.seqs.push(Number(seq[1]));
@@ -204,6 +205,9 @@ async function scenario(server) {
   figure("poker.broadcasts", to);
   figure("poker.deliveries", delivered);
   figure("poker.deliveries_per_second", Math.round(delivered / held), "/s");
+  // Story frames list every voter: the bytes of a round grow with the square of the room.
+  const bytes = everyone.reduce((n, c) => n + c.bytes, 0);
+  figure("poker.megabytes_received", (bytes / 1e6).toFixed(0), "MB");
   figure("poker.gaps_or_drops", problems.length);
   return [...problems, ...refused];
 }
