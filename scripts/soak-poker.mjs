@@ -23,6 +23,8 @@ const CHOICES = ["1", "2", "3", "5", "8", "13"];
 const VOTE_SPREAD_MS = 3_000;
 /** A round whose votes are all answered but which has not revealed by then is revealed by hand. */
 const REVEAL_WAIT_MS = 10_000;
+/** Longest wait for the moderator's reply or a reveal before the run fails. */
+const REPLY_WAIT_MS = 60_000;
 const KEEPALIVE_MS = 20_000;
 const DRAIN_MS = 30_000;
 const SEQ_AT_END = /"seq":(\d+)}$/;
@@ -126,24 +128,18 @@ async function scenario(server) {
     const story = await api(server, "POST", `/api/poker/sessions/${session.id}/stories`, {
       story_label: `Round ${rounds + 1}`,
     });
-    const opened = new Promise((resolve) => {
-      const id = `next-${rounds}`;
-      moderator.pending.set(id, performance.now());
-      const check = setInterval(() => {
-        if (!moderator.pending.has(id)) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 20);
-      moderator.ws.send(
-        JSON.stringify({
-          event: "next_story_requested",
-          data: { story_id: story.id },
-          request_id: id,
-        }),
-      );
-    });
-    await opened;
+    const next = `next-${rounds}`;
+    moderator.pending.set(next, performance.now());
+    moderator.ws.send(
+      JSON.stringify({
+        event: "next_story_requested",
+        data: { story_id: story.id },
+        request_id: next,
+      }),
+    );
+    if (!(await waitUntil(() => !moderator.pending.has(next), REPLY_WAIT_MS))) {
+      throw new Error(`round ${rounds + 1}: next_story_requested unanswered after 60 s`);
+    }
     const reveal = new Promise((resolve) => {
       revealed = (id) => id === story.id && resolve(performance.now());
     });
@@ -161,7 +157,8 @@ async function scenario(server) {
     if (at === null) {
       revealedByHand++;
       send(moderator, "reveal_requested", { revealed: true });
-      await reveal;
+      const late = await Promise.race([reveal, sleep(REPLY_WAIT_MS).then(() => null)]);
+      if (late === null) throw new Error(`round ${rounds + 1}: no reveal 60 s after asking for it`);
     } else {
       roundMs.push(at - firstVote);
     }
