@@ -139,7 +139,8 @@ export async function patchHook(
           isActive: body.is_active,
           disabledReason: null,
           consecutiveFailures: 0,
-          failingSince: null,
+          // Enabling starts a new failing run; disabling keeps it, so a probe finds its backlog.
+          ...(body.is_active ? { failingSince: null } : {}),
         }),
   });
   if (result === "conflict") throw conflict(DUPLICATE);

@@ -364,16 +364,21 @@ describe("the half-open probe", () => {
     expect(active.status).toBe(409);
   });
 
-  it("PATCH is_active: true enables a disabled hook without releasing its backlog", async () => {
+  it("PATCH is_active: true enables a disabled hook without releasing its backlog, and starts a new run", async () => {
     const s = await disabledHook(2);
-    s.answer(200);
+    advance(121 * HOUR);
     const from = s.sent.length;
     const res = await call("PATCH", `/api/webhooks/${s.user.id}`, {
-      token: s.token,
+      token: ADMIN,
       body: { is_active: true },
     });
     expect(res.body).toMatchObject({ is_active: true, disabled_reason: null });
     expect(s.sent.length).toBe(from);
     expect(s.r.to(s.target)).toHaveLength(1);
+    // The old run (121 h) is over: the next failure starts a new one instead of disabling.
+    s.answer(500);
+    await emit(s.env, s.type, {});
+    await drain(s, from);
+    expect(await getHook(s.user.id)).toMatchObject({ is_active: true });
   });
 });
