@@ -4,9 +4,11 @@ import { logger } from "../../platform/log";
 import { record } from "../../platform/metrics";
 import * as time from "../../platform/time";
 import { refusalToCarry } from "./access";
+import { disableAfterMs, type HookEffect } from "./breaker";
 import { type DeliveryPayload, runCallback } from "./callbacks";
 import { basicAuthOf, parseStoredConfig } from "./config";
 import { countdownDelay, MAX_DELAY_SECONDS } from "./countdown";
+import { announceDisabled, tripOf } from "./endpoint-disabled";
 import {
   type AttemptOutcome,
   abandonDelivery,
@@ -15,7 +17,6 @@ import {
   type DeliveryContext,
   type DeliveryRow,
   type EventRow,
-  type HookEffect,
   loadDeliveries,
   type WebhookRow,
 } from "./queries";
@@ -28,8 +29,6 @@ import {
 import { type SendResult, sendDelivery } from "./send";
 import { checkTarget, privateTargetsAllowed } from "./targets";
 
-/** A hook is disabled after this many events in a row ended failed. */
-export const AUTO_DISABLE_AFTER = 50;
 /** A message up to this early still counts as due (Queue delays are whole seconds). */
 const DUE_SLACK_MS = 1_000;
 /** How long past the timeout a running attempt keeps its lease before the scan may retake it. */
@@ -60,29 +59,30 @@ function decide(
   result: SendResult,
   permanent: boolean,
   now: number,
+  failingLimitMs: number,
 ): { retryAt: number | null; delay: number | null; hookEffect: HookEffect } {
   if (result.ok) return { retryAt: null, delay: null, hookEffect: { kind: "succeeded" } };
   if (result.status === 410) {
-    return {
-      retryAt: null,
-      delay: null,
-      hookEffect: { kind: "gone", reason: "The target answered 410 Gone" },
-    };
+    const trip = hook.isActive ? tripOf(hook, "The target answered 410 Gone", 0) : null;
+    return { retryAt: null, delay: null, hookEffect: { kind: "failed", final: true, trip } };
   }
+  // Only an attempt that may end a long enough failing run carries a trip (SQL decides again).
+  const mayTrip =
+    hook.isActive && hook.failingSince !== null && now - hook.failingSince >= failingLimitMs;
+  const hours = Math.round((failingLimitMs / 3_600_000) * 100) / 100;
+  const trip = mayTrip
+    ? tripOf(hook, `Every delivery failed for ${hours} hours`, failingLimitMs)
+    : null;
   if (permanent || retryNumber > hook.maxRetries) {
-    return {
-      retryAt: null,
-      delay: null,
-      hookEffect: {
-        kind: "failed",
-        disableAfter: AUTO_DISABLE_AFTER,
-        reason: `Disabled after ${AUTO_DISABLE_AFTER} consecutive failed events`,
-      },
-    };
+    return { retryAt: null, delay: null, hookEffect: { kind: "failed", final: true, trip } };
   }
   const countdown = countdownDelay(JSON.parse(hook.countdown), retryNumber);
   const delay = Math.min(Math.max(countdown, result.retryAfter ?? 0), MAX_DELAY_SECONDS);
-  return { retryAt: now + delay * 1000, delay, hookEffect: { kind: "none" } };
+  return {
+    retryAt: now + delay * 1000,
+    delay,
+    hookEffect: { kind: "failed", final: false, trip },
+  };
 }
 
 /** A message whose delivery is open and due, with what its attempt needs. */
@@ -118,8 +118,15 @@ async function triage(
   return { message, delivery, hook, event };
 }
 
-/** One attempt of a claimed delivery: the POST, then what to write and when to look again. */
-async function attempt(env: Env, { delivery, hook, event }: Due, limitMs: number) {
+/**
+ * One attempt of a claimed delivery: the POST, then what to write and when to look again.
+ * A probe (probe.ts) makes one outside the Queue.
+ */
+export async function attemptDelivery(
+  env: Env,
+  { delivery, hook, event }: Omit<Due, "message">,
+  limitMs: number,
+) {
   const attempt = delivery.attempts + 1;
   const data: unknown = JSON.parse(event.data);
   const payload: DeliveryPayload = { event: { type: event.eventType, uuid: event.uuid }, data };
@@ -136,7 +143,14 @@ async function attempt(env: Env, { delivery, hook, event }: Due, limitMs: number
       })
     : refused(verdict.reason);
   const permanent = !verdict.ok && verdict.permanent;
-  const plan = decide(hook, attempt - delivery.roundStart, result, permanent, time.now());
+  const plan = decide(
+    hook,
+    attempt - delivery.roundStart,
+    result,
+    permanent,
+    time.now(),
+    disableAfterMs(env),
+  );
   const outcome: AttemptOutcome = {
     delivery,
     attempt,
@@ -229,11 +243,10 @@ async function deliverAll(
     settled.add(d.message);
     return false;
   });
-  const attempts = await Promise.all(claimed.map((d) => attempt(env, d, limitMs)));
-  await completeAttempts(
-    db,
-    attempts.map((a) => a.outcome),
-  );
+  const attempts = await Promise.all(claimed.map((d) => attemptDelivery(env, d, limitMs)));
+  const outcomes = attempts.map((a) => a.outcome);
+  await completeAttempts(db, outcomes);
+  await announceDisabled(env, outcomes);
   await Promise.all(
     claimed.map(async (d, i) => {
       const done = attempts[i];

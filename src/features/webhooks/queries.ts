@@ -2,6 +2,7 @@ import { and, asc, desc, eq, inArray, lt, lte, min, type SQL, sql } from "drizzl
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../../platform/db";
 import * as time from "../../platform/time";
+import { type HookEffect, hookPatch, tripped } from "./breaker";
 import {
   webhookAttempts,
   webhookDeliveries,
@@ -142,6 +143,8 @@ export interface NewEvent {
   data: string | SQL;
   /** When set, only this owner's hooks get the event (built-in types go to the admin's only). */
   onlyOwner?: string;
+  /** When set, the event is recorded only if this holds when its statements run. */
+  when?: SQL;
 }
 
 /**
@@ -150,8 +153,9 @@ export interface NewEvent {
  * statement returns the new deliveries' ids. The event row comes last, so a later event of the
  * same uuid in the same batch records nothing.
  */
-function eventStatements(db: Db, { onlyOwner, ...event }: NewEvent, at: number) {
-  const isNew = sql`NOT EXISTS (SELECT 1 FROM ${webhookEvents} WHERE ${webhookEvents.uuid} = ${event.uuid})`;
+function eventStatements(db: Db, { onlyOwner, when, ...event }: NewEvent, at: number) {
+  const unseen = sql`NOT EXISTS (SELECT 1 FROM ${webhookEvents} WHERE ${webhookEvents.uuid} = ${event.uuid})`;
+  const isNew = when ? and(unseen, when) : unseen;
   return [
     db
       .insert(webhookDeliveries)
@@ -198,10 +202,15 @@ function eventStatements(db: Db, { onlyOwner, ...event }: NewEvent, at: number) 
         .from(webhookDeliveries)
         .where(and(eq(webhookDeliveries.eventUuid, event.uuid), isNew)),
     ),
-    db
-      .insert(webhookEvents)
-      .values({ ...event, createdAt: at })
-      .onConflictDoNothing(),
+    when
+      ? db
+          .insert(webhookEvents)
+          .select(sql`SELECT ${event.uuid}, ${event.eventType}, ${event.data}, ${at} WHERE ${when}`)
+          .onConflictDoNothing()
+      : db
+          .insert(webhookEvents)
+          .values({ ...event, createdAt: at })
+          .onConflictDoNothing(),
   ] as const;
 }
 
@@ -321,12 +330,7 @@ export async function claimAttempt(
   return rows.length === 1;
 }
 
-/** What an attempt does to its hook's health. */
-export type HookEffect =
-  | { kind: "none" }
-  | { kind: "succeeded" }
-  | { kind: "failed"; disableAfter: number; reason: string }
-  | { kind: "gone"; reason: string };
+export type { HookEffect } from "./breaker";
 
 export interface AttemptOutcome {
   delivery: DeliveryRow;
@@ -340,27 +344,6 @@ export interface AttemptOutcome {
   /** Epoch ms of the next attempt, or null when this was the last one. */
   retryAt: number | null;
   hookEffect: HookEffect;
-}
-
-function hookPatch(effect: HookEffect, at: number) {
-  switch (effect.kind) {
-    case "none":
-      return null;
-    case "succeeded":
-      return { consecutiveFailures: 0, updatedAt: at };
-    case "gone":
-      return { isActive: false, disabledReason: effect.reason, updatedAt: at };
-    case "failed": {
-      // In SQL, so concurrent deliveries of one hook never lose a count.
-      const reached = sql`${webhooks.consecutiveFailures} + 1 >= ${effect.disableAfter}`;
-      return {
-        consecutiveFailures: sql`${webhooks.consecutiveFailures} + 1`,
-        isActive: sql`CASE WHEN ${reached} THEN 0 ELSE ${webhooks.isActive} END`,
-        disabledReason: sql`CASE WHEN ${reached} THEN ${effect.reason} ELSE ${webhooks.disabledReason} END`,
-        updatedAt: at,
-      };
-    }
-  }
 }
 
 /**
@@ -427,8 +410,16 @@ function outcomeStatements(db: Db, o: AttemptOutcome, at: number) {
           }),
         ]
       : []),
-    ...(patch ? [db.update(webhooks).set(patch).where(eq(webhooks.id, o.delivery.webhookId))] : []),
+    db.update(webhooks).set(patch).where(eq(webhooks.id, o.delivery.webhookId)),
+    ...tripStatements(db, o, at),
   ];
+}
+
+/** The `webhook.endpoint_disabled` event of an attempt that may disable its hook, recorded only if it did. */
+function tripStatements(db: Db, o: AttemptOutcome, at: number) {
+  const trip = o.hookEffect.kind === "failed" ? o.hookEffect.trip : null;
+  if (!trip) return [];
+  return eventStatements(db, { ...trip.event, when: tripped(o.delivery.webhookId, trip) }, at);
 }
 
 /** Closes an open delivery whose hook is gone or disabled, logging why. */

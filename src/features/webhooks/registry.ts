@@ -76,6 +76,13 @@ const BUILTIN: EventTypeDefinition[] = [
     }),
     builtin: true,
   },
+  {
+    name: "webhook.endpoint_disabled",
+    description:
+      "A hook was disabled by the system: its target answered 410 Gone, or every delivery to it failed for DISABLE_AFTER_HOURS.",
+    data: z.looseObject({ hook_id: z.string(), target_url: z.string(), reason: z.string() }),
+    builtin: true,
+  },
 ];
 
 const codeTypes = new Map<string, EventTypeDefinition>(BUILTIN.map((t) => [t.name, t]));

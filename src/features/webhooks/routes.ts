@@ -31,6 +31,7 @@ import {
 } from "./api";
 import { hourlyAttemptStats } from "./hourly-stats";
 import { prepareEvent, recordAndDispatch } from "./outbox";
+import { PROBE_PING, probeHook } from "./probe";
 import {
   deleteWebhook,
   findHookDelivery,
@@ -220,6 +221,46 @@ const recover = createRoute({
   },
 });
 
+const ProbeResult = z
+  .object({
+    succeeded: z.boolean(),
+    is_active: z.boolean().openapi({ description: "True when the probe enabled the hook again" }),
+    event_uuid: z.string(),
+    event_type: z.string(),
+    attempt: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "The attempt in the delivery log; null for a ping" }),
+    response_status: z.number().int().nullable(),
+    duration_ms: z.number().int().nullable(),
+    error: z.string().nullable(),
+    released: z
+      .number()
+      .int()
+      .openapi({ description: "Deliveries of the backlog queued again, in emit order" }),
+  })
+  .openapi("WebhookProbeResult");
+
+const probe = createRoute({
+  ...client,
+  method: "post",
+  path: "/api/webhooks/{id}/probe",
+  summary: "Try a disabled hook with one event; on success enable it and release its backlog",
+  description:
+    "Sends the oldest delivery that gave up since the hook began failing (or, when none waits, " +
+    `a signed \`${PROBE_PING}\` ping with data \`{"hook_id"}\`, not logged), once and without retries. ` +
+    "On a 2xx the hook is enabled again and every other delivery that gave up since it began " +
+    "failing is queued again, in emit order; otherwise it stays disabled. An active hook, or a " +
+    "probe already running, is a 409. PATCH `is_active: true` enables a hook without sending " +
+    "or releasing anything.",
+  request: { params: IdParams },
+  responses: {
+    200: jsonResponse(ProbeResult, "The attempt's result"),
+    ...errorResponses(401, 404, 409),
+  },
+});
+
 const hookStats = createRoute({
   ...client,
   method: "get",
@@ -285,6 +326,12 @@ const router = createRouter()
     if (deliveryId === null) throw conflict("This event is already being delivered to this hook");
     await enqueueDeliveries(c.env, [deliveryId]);
     return c.json({ event_uuid }, 202);
+  })
+  .openapi(probe, async (c) => {
+    const { id } = c.req.valid("param");
+    const hook = await findWebhook(getDb(c.env.DB), scopeOf(c.var.caller), id);
+    if (!hook) throw notFound("Webhook");
+    return c.json(await probeHook(c.env, hook), 200);
   })
   .openapi(recover, async (c) => {
     const { id } = c.req.valid("param");

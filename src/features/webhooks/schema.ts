@@ -26,6 +26,10 @@ export const webhooks = sqliteTable(
     isActive: integer("is_active", { mode: "boolean" }).notNull().default(true),
     disabledReason: text("disabled_reason"),
     consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+    /** Epoch ms of the first failed attempt with no success since; null while healthy. */
+    failingSince: integer("failing_since"),
+    /** The `webhook.endpoint_disabled` event of the latest automatic disable (see breaker.ts). */
+    disabledEvent: text("disabled_event"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },

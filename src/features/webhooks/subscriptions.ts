@@ -100,7 +100,8 @@ export async function createHook(
 
 /**
  * Changes a hook. A new countdown without `max_retries` takes that countdown's default.
- * `is_active: true` re-enables an auto-disabled hook and clears its failure count. A new
+ * `is_active: true` re-enables an auto-disabled hook and clears its failure count and failing
+ * run; unlike a successful probe it releases no backlog (`recover` sends that). A new
  * `event_type` needs the same right as subscribing to it; a built-in one, moreover, goes only
  * to the admin's own hooks (the admin cannot hand it to a user's hook either).
  */
@@ -134,7 +135,13 @@ export async function patchHook(
     callback: body.callback,
     ...(body.is_active === undefined
       ? {}
-      : { isActive: body.is_active, disabledReason: null, consecutiveFailures: 0 }),
+      : {
+          isActive: body.is_active,
+          disabledReason: null,
+          consecutiveFailures: 0,
+          // Enabling starts a new failing run; disabling keeps it, so a probe finds its backlog.
+          ...(body.is_active ? { failingSince: null } : {}),
+        }),
   });
   if (result === "conflict") throw conflict(DUPLICATE);
   if (!result) throw notFound("Webhook");

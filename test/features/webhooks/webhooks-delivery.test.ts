@@ -366,35 +366,7 @@ describe("the attempt timeout", () => {
   });
 });
 
-describe("auto-disable", () => {
-  it("disables a hook after 50 consecutive failed events; PATCH re-enables it", async () => {
-    captureFetch(() => fail());
-    const type = await freshEventType();
-    const hook = await subscribe({ event_type: type, target_url: url(), max_retries: 0 });
-    const t = testEnv();
-    for (let i = 0; i < 50; i++) await emit(t.env, type, { i });
-    expect(t.sent).toHaveLength(50);
-    for (const [i, m] of t.sent.entries()) {
-      await consume(t.env, m.body.delivery_id);
-      if (i === 48) {
-        const before = await call("GET", `/api/webhooks/${hook.id}`, { token: ADMIN });
-        expect(before.body).toMatchObject({ is_active: true, consecutive_failures: 49 });
-      }
-    }
-    const disabled = await call("GET", `/api/webhooks/${hook.id}`, { token: ADMIN });
-    expect(disabled.body).toMatchObject({ is_active: false, consecutive_failures: 50 });
-    expect(disabled.body.disabled_reason).toMatch(/50 consecutive failed events/);
-    const enabled = await call("PATCH", `/api/webhooks/${hook.id}`, {
-      token: ADMIN,
-      body: { is_active: true },
-    });
-    expect(enabled.body).toMatchObject({
-      is_active: true,
-      consecutive_failures: 0,
-      disabled_reason: null,
-    });
-  });
-
+describe("the failure count", () => {
   it("resets the failure count on a success", async () => {
     captureFetch((n) => (n === 0 ? fail() : new Response("ok")));
     const type = await freshEventType();

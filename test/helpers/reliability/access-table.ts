@@ -159,6 +159,9 @@ export const ACCESS: Record<string, AccessRow> = {
     admin: 202,
     body: () => ({ since: new Date(Date.now() - 3_600_000).toISOString() }),
   },
+  // The world's hook is active: only a disabled one is probed (409). Fresh, so a PATCH row that
+  // disabled the shared hook never makes the admin's call ping its target.
+  "POST /api/webhooks/{id}/probe": { noperm: 404, other: 404, admin: 409, fresh: true },
   // A built-in type: only the admin subscribes, whatever `webhooks.subscribe:<glob>` one holds.
   "POST /api/webhooks": { noperm: 403, other: 403, admin: 201, body: hook },
   "GET /api/webhooks": { noperm: 200, other: 200, admin: 200 },
