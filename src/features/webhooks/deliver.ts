@@ -25,6 +25,7 @@ import {
   isDeliveryMessage,
   MAX_QUEUE_DELAY_SECONDS,
 } from "./queue";
+import { signingOf } from "./secrets";
 import { type SendResult, sendDelivery } from "./send";
 import { checkTarget, privateTargetsAllowed } from "./targets";
 
@@ -127,7 +128,7 @@ async function attempt(env: Env, { delivery, hook, event }: Due, limitMs: number
   const result = verdict.ok
     ? await sendDelivery({
         url: hook.targetUrl,
-        secret: hook.secretKey,
+        ...signingOf(hook, time.now()),
         eventType: event.eventType,
         eventUuid: event.uuid,
         body: JSON.stringify(payload),
