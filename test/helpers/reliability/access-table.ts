@@ -159,6 +159,17 @@ export const ACCESS: Record<string, AccessRow> = {
     admin: 202,
     body: () => ({ since: new Date(Date.now() - 3_600_000).toISOString() }),
   },
+  // It changes the hook's secret, which the world's deliveries are verified with: a world each.
+  ...Object.fromEntries(
+    [
+      "/api/webhooks/{id}/rotate-secret",
+      "/whisperer/hooks/{id}/rotate-secret",
+      "/whisperer/hooks/{id}/rotate-secret/",
+    ].map((path) => [
+      `POST ${path}`,
+      { noperm: 404, other: 404, admin: 200, fresh: true } satisfies AccessRow,
+    ]),
+  ),
   // A built-in type: only the admin subscribes, whatever `webhooks.subscribe:<glob>` one holds.
   "POST /api/webhooks": { noperm: 403, other: 403, admin: 201, body: hook },
   "GET /api/webhooks": { noperm: 200, other: 200, admin: 200 },
