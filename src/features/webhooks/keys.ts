@@ -42,7 +42,7 @@ export async function generateEd25519Keys(): Promise<Ed25519Keys> {
   };
 }
 
-export function isEd25519Secret(secret: string): boolean {
+function isEd25519Secret(secret: string): boolean {
   return secret.startsWith(SECRET_PREFIX);
 }
 

@@ -1,3 +1,4 @@
+import { createExecutionContext } from "cloudflare:test";
 import { createHmac, createPublicKey, verify } from "node:crypto";
 import { Webhook, WebhookVerificationError } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
@@ -15,6 +16,7 @@ import {
   testEnv,
   uid,
 } from "../../helpers/webhooks";
+import worker from "../../helpers/worker";
 
 const url = () => `https://example.com/${uid()}`;
 const HOUR = 3600;
@@ -150,6 +152,24 @@ describe("hmac secret rotation", () => {
     const unknown = await rotate(hook.id, ADMIN, { secret: "x" });
     expect(unknown.status).toBe(400);
     expectErrorShape(unknown.body);
+  });
+
+  it("takes the overlap from ROTATION_OVERLAP_HOURS at rotation time (0: the old secret stops)", async () => {
+    const type = await freshEventType();
+    const hook = await subscribe({ event_type: type, target_url: url() });
+    const res = await worker.fetch(
+      new Request(`http://switchboard.test/api/webhooks/${hook.id}/rotate-secret`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${ADMIN}` },
+      }),
+      testEnv({ ROTATION_OVERLAP_HOURS: "0" }).env,
+      createExecutionContext(),
+    );
+    expect(res.status).toBe(200);
+    const { secret_key: fresh } = (await res.json()) as { secret_key: string };
+    const req = await deliverOnce(type);
+    expect(signaturesOf(req)).toHaveLength(1);
+    expect(new Webhook(fresh).verify(req.body, req.headers)).toEqual(JSON.parse(req.body));
   });
 
   it("reads ROTATION_OVERLAP_HOURS: hours, 0 allowed, 24 when unset or unreadable", () => {
