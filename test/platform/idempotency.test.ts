@@ -253,6 +253,33 @@ const ROUTES: [string, number, () => Promise<Target>][] = [
       };
     },
   ],
+  // A retried rotation must not rotate twice: that would drop the secret receivers still hold.
+  ...[
+    "/api/webhooks/:id/rotate-secret",
+    "/whisperer/hooks/:id/rotate-secret",
+    "/whisperer/hooks/:id/rotate-secret/",
+  ].map(
+    (path) =>
+      [
+        `POST ${path}`,
+        200,
+        async () => {
+          const hook = await subscribe({
+            event_type: await freshEventType(),
+            target_url: `https://example.com/${uid("s")}`,
+          });
+          const secret = (n: number) => `whsec_${btoa(`${hook.id}-${n}`)}`;
+          return {
+            path: path.replace(":id", hook.id),
+            token: ADMIN,
+            body: { secret_key: secret(1) },
+            other: { secret_key: secret(2) },
+            created: () =>
+              count("webhooks WHERE id = ? AND previous_secret_key IS NOT NULL", hook.id),
+          };
+        },
+      ] as [string, number, () => Promise<Target>],
+  ),
   [
     "POST /api/webhooks/event-types",
     201,

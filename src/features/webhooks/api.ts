@@ -1,6 +1,7 @@
 // Adds .openapi() to zod's schemas (extendZodWithOpenApi) before this module runs.
 import "@hono/zod-openapi";
 import { z } from "zod";
+import * as time from "../../platform/time";
 import { HookConfigSchema, parseStoredConfig } from "./config";
 import { CountdownConfigSchema, MAX_RETRIES_LIMIT } from "./countdown";
 import type { AttemptRow, WebhookRow } from "./queries";
@@ -40,9 +41,16 @@ const hookFields = {
   is_active: z.boolean(),
 };
 
+const Signature = z.enum(["hmac", "ed25519"]).openapi({
+  description:
+    "`hmac` (default) signs `v1,` with `secret_key`; `ed25519` signs `v1a,` with a generated key " +
+    "pair whose public key (`whpk_…`) is in the hook; its secret never leaves the server",
+});
+
 export const CreateHookBody = z
   .strictObject({
     ...hookFields,
+    signature: Signature.optional(),
     secret_key: hookFields.secret_key.optional(),
     retry_countdown_config: hookFields.retry_countdown_config.optional(),
     max_retries: hookFields.max_retries.optional(),
@@ -68,6 +76,14 @@ export const Hook = z
       auth: z.object({ auth_type: z.literal("basic"), username: z.string() }).optional(),
     }),
     callback: z.string().nullable(),
+    signature: Signature,
+    public_key: z
+      .string()
+      .nullable()
+      .openapi({ description: "`whpk_…` to verify `v1a,` signatures; null for hmac hooks" }),
+    previous_secret_expires_at: Timestamp.nullable().openapi({
+      description: "Until then deliveries are signed by the secret before the last rotation too",
+    }),
     is_active: z.boolean(),
     disabled_reason: z.string().nullable(),
     consecutive_failures: z.number().int(),
@@ -77,8 +93,30 @@ export const Hook = z
   .openapi("Webhook");
 
 export const CreatedHook = Hook.extend({
-  secret_key: z.string().openapi({ description: "Shown in this answer only" }),
+  secret_key: z
+    .string()
+    .optional()
+    .openapi({ description: "Shown in this answer only; absent for ed25519 hooks" }),
 }).openapi("WebhookCreated");
+
+export const RotateSecretBody = z
+  .strictObject({
+    secret_key: hookFields.secret_key.openapi({
+      description: "The new secret (hmac hooks only); generated when absent",
+    }),
+  })
+  .partial()
+  .openapi("WebhookRotateSecret");
+
+export const RotatedSecret = z
+  .object({
+    secret_key: z.string().optional().openapi({ description: "The new secret (hmac hooks)" }),
+    public_key: z
+      .string()
+      .optional()
+      .openapi({ description: "The new `whpk_…` (ed25519 hooks: their secret is never shown)" }),
+  })
+  .openapi("WebhookRotatedSecret");
 
 export const Attempt = z
   .object({
@@ -122,6 +160,12 @@ export const EmitBody = z
   })
   .openapi("WebhookEventEmit");
 
+/** The end of a rotation's overlap while it lasts (null before any rotation and after it). */
+function previousSecretExpiry(row: WebhookRow): string | null {
+  const until = row.previousSecretUntil;
+  return until !== null && until > time.now() ? new Date(until).toISOString() : null;
+}
+
 /** A hook as its owner sees it: never the secret, never the basic-auth password. */
 export function toHook(row: WebhookRow): z.infer<typeof Hook> {
   const auth = parseStoredConfig(row.config).auth;
@@ -133,6 +177,9 @@ export function toHook(row: WebhookRow): z.infer<typeof Hook> {
     max_retries: row.maxRetries,
     config: auth ? { auth: { auth_type: auth.auth_type, username: auth.username } } : {},
     callback: row.callback,
+    signature: row.signature,
+    public_key: row.publicKey,
+    previous_secret_expires_at: previousSecretExpiry(row),
     is_active: row.isActive,
     disabled_reason: row.disabledReason,
     consecutive_failures: row.consecutiveFailures,

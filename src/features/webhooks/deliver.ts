@@ -26,6 +26,7 @@ import {
   isDeliveryMessage,
   MAX_QUEUE_DELAY_SECONDS,
 } from "./queue";
+import { signingOf } from "./secrets";
 import { type SendResult, sendDelivery } from "./send";
 import { checkTarget, privateTargetsAllowed } from "./targets";
 
@@ -134,7 +135,7 @@ export async function attemptDelivery(
   const result = verdict.ok
     ? await sendDelivery({
         url: hook.targetUrl,
-        secret: hook.secretKey,
+        ...signingOf(hook, time.now()),
         eventType: event.eventType,
         eventUuid: event.uuid,
         body: JSON.stringify(payload),

@@ -26,6 +26,8 @@ import {
   EventType,
   Hook,
   PatchHookBody,
+  RotatedSecret,
+  RotateSecretBody,
   toAttempt,
   toHook,
 } from "./api";
@@ -43,6 +45,7 @@ import {
 import { enqueueDeliveries } from "./queue";
 import { recoverFailed, recoverSince } from "./recover";
 import { describeEventType, listEventTypes, registerAppEventType } from "./registry";
+import { rotateSecret } from "./rotation";
 import { createHook, patchHook, scopeOf } from "./subscriptions";
 
 const tags = ["webhooks"];
@@ -123,7 +126,9 @@ const collectionRoutes = (path: string) => ({
     description:
       "Needs the admin token, or a `webhooks.subscribe:<glob>` permission whose glob matches " +
       "`event_type` (`*` matches any run of characters). Built-in event types: admin only. " +
-      "Without `secret_key` one is generated; it is shown in this answer only.",
+      "Without `secret_key` one is generated; it is shown in this answer only. " +
+      '`"signature": "ed25519"` generates a key pair instead: the answer holds its `public_key` ' +
+      "and no `secret_key` (that one never leaves the server).",
     request: { headers: IdempotencyHeaders, body: jsonBody(CreateHookBody) },
     responses: {
       201: jsonResponse(CreatedHook, "The hook, with its secret this once"),
@@ -260,6 +265,30 @@ const probe = createRoute({
     ...errorResponses(401, 404, 409),
   },
 });
+const rotateSecretRoute = (path: string) =>
+  createRoute({
+    ...client,
+    method: "post",
+    path,
+    middleware: [requireCaller, idempotent] as const,
+    summary: "Replace one of your hooks' signing secret; the old one keeps signing for a while",
+    description:
+      "For `ROTATION_OVERLAP_HOURS` (default 24) every delivery carries signatures by the new " +
+      "and the old secret, space-separated in `webhook-signature` (new first); " +
+      "`X-Whisperer-Signature` uses the new one. Rotating again within that time drops the " +
+      "oldest. An hmac hook answers `{secret_key}` (the new one, shown only here; the body may " +
+      "set it); an ed25519 hook answers `{public_key}`: its secret is never shown, so it cannot " +
+      "be set either.",
+    request: {
+      params: IdParams,
+      headers: IdempotencyHeaders,
+      body: { ...jsonBody(RotateSecretBody), required: false },
+    },
+    responses: {
+      200: jsonResponse(RotatedSecret, "The new secret (hmac) or public key (ed25519)"),
+      ...errorResponses(400, 401, 404, 409, 422),
+    },
+  });
 
 const hookStats = createRoute({
   ...client,
@@ -342,12 +371,24 @@ const router = createRouter()
     return c.json({ count: await recoverFailed(c.env, hook, since) }, 202);
   });
 
+for (const path of [
+  "/api/webhooks/{id}/rotate-secret",
+  "/whisperer/hooks/{id}/rotate-secret",
+  "/whisperer/hooks/{id}/rotate-secret/",
+]) {
+  router.openapi(rotateSecretRoute(path), async (c) => {
+    const { id } = c.req.valid("param");
+    const { secret_key } = c.req.valid("json");
+    return c.json(await rotateSecret(c.env, c.var.caller, id, secret_key), 200);
+  });
+}
+
 // The contract's paths and dj-whisperer's aliases (items also with Django's trailing slash).
 for (const routes of ["/api/webhooks", "/whisperer/hooks/"].map(collectionRoutes)) {
   router
     .openapi(routes.create, async (c) => {
       const { hook, secret } = await createHook(c.env, c.var.caller, c.req.valid("json"));
-      return c.json({ ...toHook(hook), secret_key: secret }, 201);
+      return c.json({ ...toHook(hook), ...(secret === null ? {} : { secret_key: secret }) }, 201);
     })
     .openapi(routes.list, async (c) => {
       const { limit, offset } = c.req.valid("query");

@@ -16,7 +16,18 @@ export const webhooks = sqliteTable(
     owner: text("owner").notNull(),
     eventType: text("event_type").notNull(),
     targetUrl: text("target_url").notNull(),
+    /** `whsec_…` or any string (hmac), or `whsk_…` (ed25519): never in an answer. */
     secretKey: text("secret_key").notNull(),
+    /** `hmac` signs `v1,`, `ed25519` signs `v1a,` (Standard Webhooks). */
+    signature: text("signature", { enum: ["hmac", "ed25519"] })
+      .notNull()
+      .default("hmac"),
+    /** `whpk_…` of an ed25519 hook; null for hmac. */
+    publicKey: text("public_key"),
+    /** The secret before the last rotation: deliveries are signed by it too until the time below. */
+    previousSecretKey: text("previous_secret_key"),
+    /** Epoch ms when the rotation overlap ends. */
+    previousSecretUntil: integer("previous_secret_until"),
     /** JSON `{choice, kwargs}`. */
     countdown: text("retry_countdown_config").notNull(),
     /** JSON of the subscriber's `config` (e.g. `{auth: {auth_type, username, password}}`). */

@@ -1,10 +1,15 @@
 import * as time from "../../platform/time";
-import { standardSignature, whispererSignature } from "./sign";
+import { type SignatureScheme, signatureHeader, whispererSignature } from "./sign";
 
 /** One signed POST of a delivery, and what came of it. */
 export interface SendRequest {
   url: string;
+  /** The current secret (`whsec_…`/any string for hmac, `whsk_…` for ed25519). */
   secret: string;
+  /** `hmac` when absent. */
+  signature?: SignatureScheme;
+  /** The secret before a rotation, while its overlap lasts: it signs too. */
+  previousSecret?: string | null;
   eventType: string;
   eventUuid: string;
   /** The exact body that is signed and sent. */
@@ -63,15 +68,20 @@ export function parseRetryAfter(value: string | null, now = time.now()): number 
 }
 
 export async function buildHeaders(req: SendRequest, timestamp: number): Promise<Headers> {
+  const scheme = req.signature ?? "hmac";
+  const secrets = req.previousSecret ? [req.secret, req.previousSecret] : [req.secret];
   const headers = new Headers({
     "Content-Type": "application/json",
     "User-Agent": "Switchboard-Webhooks/1",
     "X-Whisperer-Event": req.eventType,
     "webhook-id": req.eventUuid,
     "webhook-timestamp": String(timestamp),
-    "webhook-signature": await standardSignature(req.secret, req.eventUuid, timestamp, req.body),
-    "X-Whisperer-Signature": await whispererSignature(req.secret, req.body),
+    "webhook-signature": await signatureHeader(scheme, secrets, req.eventUuid, timestamp, req.body),
   });
+  // dj-whisperer's header is an HMAC with a shared secret: an ed25519 hook has none to share.
+  if (scheme === "hmac") {
+    headers.set("X-Whisperer-Signature", await whispererSignature(req.secret, req.body));
+  }
   if (req.basicAuth) {
     const raw = new TextEncoder().encode(`${req.basicAuth.username}:${req.basicAuth.password}`);
     headers.set("Authorization", `Basic ${btoa(String.fromCharCode(...raw))}`);

@@ -1,24 +1,13 @@
 /**
  * Signatures of a delivery: Standard Webhooks (`webhook-signature: v1,<base64>`) and dj-whisperer's
  * `X-Whisperer-Signature: sha256=<hex>`. The key is the base64-decoded part of a `whsec_` secret,
- * else the UTF-8 bytes of the secret.
+ * else the UTF-8 bytes of the secret. Ed25519 hooks sign `v1a,` instead (`keys.ts`).
  */
+import { base64Decode, base64Encode } from "./base64";
+import { asymmetricSignature } from "./keys";
+
 const SECRET_PREFIX = "whsec_";
 const encoder = new TextEncoder();
-
-function base64Encode(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}
-
-function base64Decode(text: string): Uint8Array | null {
-  try {
-    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-  } catch {
-    return null;
-  }
-}
 
 /** A new secret: `whsec_` + base64 of 32 random bytes. */
 export function generateSecret(): string {
@@ -64,4 +53,22 @@ export async function standardSignature(
 export async function whispererSignature(secret: string, body: string): Promise<string> {
   const digest = await hmac(secret, body);
   return `sha256=${Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+export type SignatureScheme = "hmac" | "ed25519";
+
+/**
+ * `webhook-signature`: one signature per secret, the current one first, space-separated as
+ * Standard Webhooks lists several (a receiver accepts the delivery when any one verifies).
+ */
+export async function signatureHeader(
+  scheme: SignatureScheme,
+  secrets: string[],
+  id: string,
+  timestamp: number,
+  body: string,
+): Promise<string> {
+  const sign = scheme === "ed25519" ? asymmetricSignature : standardSignature;
+  const signatures = await Promise.all(secrets.map((s) => sign(s, id, timestamp, body)));
+  return signatures.join(" ");
 }

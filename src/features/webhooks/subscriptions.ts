@@ -19,7 +19,8 @@ import {
   type WebhookRow,
 } from "./queries";
 import { findEventType, isBuiltinEventType } from "./registry";
-import { generateSecret, isUsableSecret } from "./sign";
+import { ED25519_OWN_SECRET, newKeys } from "./secrets";
+import { isUsableSecret } from "./sign";
 import { privateTargetsAllowed, targetUrlProblem } from "./targets";
 
 /** Subscription rules: who owns a hook, what a hook may point at, and create/patch. */
@@ -77,17 +78,20 @@ export async function createHook(
   env: Env,
   caller: Caller,
   body: z.infer<typeof CreateHookBody>,
-): Promise<{ hook: WebhookRow; secret: string }> {
+): Promise<{ hook: WebhookRow; secret: string | null }> {
   await checkFields(env, body);
   checkMaySubscribe(caller, body.event_type);
   const countdown = normalizeCountdown(body.retry_countdown_config ?? DEFAULT_COUNTDOWN);
-  const secret = body.secret_key ?? generateSecret();
+  const signature = body.signature ?? "hmac";
+  const keys = await newKeys(signature, body.secret_key);
   const hook = await insertWebhook(getDb(env.DB), {
     id: crypto.randomUUID(),
     owner: ownerOf(caller),
     eventType: body.event_type,
     targetUrl: body.target_url,
-    secretKey: secret,
+    secretKey: keys.secretKey,
+    signature,
+    publicKey: keys.publicKey,
     countdown: JSON.stringify(countdown),
     config: JSON.stringify(body.config ?? {}),
     maxRetries: body.max_retries ?? defaultMaxRetries(countdown),
@@ -95,7 +99,17 @@ export async function createHook(
     isActive: body.is_active ?? true,
   });
   if (!hook) throw conflict(DUPLICATE);
-  return { hook, secret };
+  // An ed25519 hook's secret never leaves the server: its create answer shows the public key.
+  return { hook, secret: signature === "hmac" ? keys.secretKey : null };
+}
+
+/** A new `secret_key` by PATCH is for hmac hooks only: an ed25519 hook's is never chosen. */
+async function checkOwnSecretAllowed(env: Env, caller: Caller, id: string): Promise<void> {
+  const hook = await findWebhook(getDb(env.DB), scopeOf(caller), id);
+  if (!hook) throw notFound("Webhook");
+  if (hook.signature === "ed25519") {
+    throw badRequest("Invalid webhook", { secret_key: [ED25519_OWN_SECRET] });
+  }
 }
 
 /**
@@ -112,6 +126,7 @@ export async function patchHook(
   body: z.infer<typeof PatchHookBody>,
 ): Promise<WebhookRow> {
   await checkFields(env, body);
+  if (body.secret_key !== undefined) await checkOwnSecretAllowed(env, caller, id);
   if (body.event_type !== undefined) {
     checkMaySubscribe(caller, body.event_type);
     if (isBuiltinEventType(body.event_type)) {

@@ -162,6 +162,17 @@ export const ACCESS: Record<string, AccessRow> = {
   // The world's hook is active: only a disabled one is probed (409). Fresh, so a PATCH row that
   // disabled the shared hook never makes the admin's call ping its target.
   "POST /api/webhooks/{id}/probe": { noperm: 404, other: 404, admin: 409, fresh: true },
+  // It changes the hook's secret, which the world's deliveries are verified with: a world each.
+  ...Object.fromEntries(
+    [
+      "/api/webhooks/{id}/rotate-secret",
+      "/whisperer/hooks/{id}/rotate-secret",
+      "/whisperer/hooks/{id}/rotate-secret/",
+    ].map((path) => [
+      `POST ${path}`,
+      { noperm: 404, other: 404, admin: 200, fresh: true } satisfies AccessRow,
+    ]),
+  ),
   // A built-in type: only the admin subscribes, whatever `webhooks.subscribe:<glob>` one holds.
   "POST /api/webhooks": { noperm: 403, other: 403, admin: 201, body: hook },
   "GET /api/webhooks": { noperm: 200, other: 200, admin: 200 },
