@@ -41,8 +41,11 @@ async function portReleased(url: string): Promise<void> {
   throw new Error(`${url} still answers 10 s after wrangler dev was stopped`);
 }
 
-/** `wrangler dev` on a free port with a fresh local D1 (migrations applied), as `npm start` runs it. */
-export async function startDevServer(): Promise<DevServer> {
+/**
+ * `wrangler dev` on a free port with a fresh local D1 (migrations applied), as `npm start` runs it.
+ * `vars` override wrangler.toml's (e.g. a short `DISABLE_AFTER_HOURS` for a test).
+ */
+export async function startDevServer(vars: Record<string, string> = {}): Promise<DevServer> {
   prepareLocal();
   const persistTo = mkdtempSync(join(tmpdir(), "switchboard-e2e-"));
   applyMigrations(persistTo);
@@ -52,7 +55,7 @@ export async function startDevServer(): Promise<DevServer> {
       port,
       persistTo,
       quiet: true,
-      vars: { ADMIN_TOKEN: DEV_ADMIN_TOKEN, WEBHOOK_ALLOW_PRIVATE_TARGETS: "true" },
+      vars: { ADMIN_TOKEN: DEV_ADMIN_TOKEN, WEBHOOK_ALLOW_PRIVATE_TARGETS: "true", ...vars },
       cron: true,
     });
   let server = await launch();
