@@ -224,7 +224,7 @@ describe("webhook operations under wrangler dev, with a real receiver", () => {
   it("disables a hook that answers 410 and alerts the admin's hooks and its owner's bus channel", async () => {
     const type = await newType();
     receiver.answer.set("/gone", () => 410);
-    const alerts = await newHook("webhook.endpoint_disabled", "/alerts");
+    await newHook("webhook.endpoint_disabled", "/alerts");
     const owner = await api("POST", "/api/tokens", {
       user: { id: "ops-owner", name: "Owner" },
       permissions: [`webhooks.subscribe:${type}`],
