@@ -94,7 +94,7 @@ export function checkEventSchema(schema: unknown): FieldErrors | null {
   try {
     lookup = dereference(root);
   } catch (err) {
-    return { schema: [err instanceof Error ? err.message : String(err)] };
+    return { schema: [`cannot be resolved: ${err instanceof Error ? err.message : String(err)}`] };
   }
   const problems = new Map<string, string[]>();
   for (const [sub, at] of subschemas(root)) {
@@ -113,8 +113,60 @@ export function checkEventSchema(schema: unknown): FieldErrors | null {
     }
   }
   if (problems.size) return Object.fromEntries(problems);
+  const loop = refLoop(root, lookup);
+  if (loop) return { [loop]: ["loops back without descending into the data"] };
   if (!acceptsObjects(root)) {
     return { schema: ["must accept an object: an event's data always is one"] };
+  }
+  return null;
+}
+
+/** Keywords that apply their subschemas to the same value, not to a part of it. */
+const IN_PLACE_ONE = ["not", "if", "then", "else"] as const;
+const IN_PLACE_MANY = ["allOf", "anyOf", "oneOf"] as const;
+const IN_PLACE_MAPS = ["dependentSchemas", "dependencies"] as const;
+const isMap = (value: unknown): value is object =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * The error key of a `$ref` that reaches itself without descending into the data
+ * (`{"$ref": "#"}`): the validator would recurse until the stack runs out on every emit, so such
+ * a type could never be emitted. Edges are `$ref` targets and in-place applicators; a cycle among
+ * them is the loop, reported at the edge that closes it.
+ */
+function refLoop(root: Schema, lookup: Record<string, Schema | boolean>): string | null {
+  const paths = new Map<Schema, string[]>();
+  for (const [sub, at] of subschemas(root)) paths.set(sub, at);
+  const state = new Map<Schema, "open" | "done">();
+  const visit = (sub: Schema): string | null => {
+    state.set(sub, "open");
+    const edges: [unknown, string][] = [
+      ...IN_PLACE_ONE.map((k): [unknown, string] => [sub[k], k]),
+      ...IN_PLACE_MANY.flatMap((k) =>
+        Array.isArray(sub[k])
+          ? sub[k].map((v: unknown, i: number): [unknown, string] => [v, `${k}.${i}`])
+          : [],
+      ),
+      ...IN_PLACE_MAPS.flatMap((k) =>
+        isMap(sub[k])
+          ? Object.entries(sub[k]).map(([n, v]): [unknown, string] => [v, `${k}.${n}`])
+          : [],
+      ),
+      [sub.__absolute_ref__ === undefined ? undefined : lookup[sub.__absolute_ref__], "$ref"],
+    ];
+    for (const [child, label] of edges) {
+      if (typeof child !== "object" || child === null) continue;
+      const next = child as Schema;
+      if (state.get(next) === "open") return keyOf(paths.get(sub) ?? [], label);
+      const found = state.has(next) ? null : visit(next);
+      if (found) return found;
+    }
+    state.set(sub, "done");
+    return null;
+  };
+  for (const sub of paths.keys()) {
+    const found = state.has(sub) ? null : visit(sub);
+    if (found) return found;
   }
   return null;
 }

@@ -27,14 +27,18 @@ const WRAPPERS = new Set([
   "else",
 ]);
 
-/** An error inside one branch of these is not the caller's problem: the branch was optional. */
-const INSIDE_BRANCH = /\/(anyOf|oneOf)\/\d+\/|\/not\//;
+/**
+ * An error inside one branch of `anyOf`/`oneOf`/`not` is not the caller's problem (the branch was
+ * optional); one inside `propertyNames` is about a key, which its own error already names.
+ */
+const INSIDE_BRANCH = /\/(anyOf|oneOf)\/\d+\/|\/(not|propertyNames)\//;
 
 /** Enough for a person to fix a payload; a 1 MiB payload could otherwise list thousands. */
 export const MAX_ERROR_KEYS = 50;
 
 function pathOf(root: string, instanceLocation: string): string {
-  const segments = instanceLocation.replace(/^#\/?/, "").split("/").filter(Boolean);
+  const pointer = instanceLocation.replace(/^#\/?/, "");
+  const segments = pointer === "" ? [] : pointer.split("/");
   return [root, ...segments.map(decodeSegment)].join(".");
 }
 

@@ -108,6 +108,13 @@ describe("typed app events: registration", () => {
     expect(await refused({ properties: { a: { $ref: "#/$defs/missing" } } })).toEqual({
       "schema.properties.a.$ref": [expect.stringContaining("not a schema")],
     });
+    // A reference that reaches itself without descending would recurse forever on every emit.
+    expect(await refused({ $ref: "#" })).toEqual({
+      "schema.$ref": ["loops back without descending into the data"],
+    });
+    expect(await refused({ allOf: [{ $ref: "#/$defs/a" }], $defs: { a: { $ref: "#" } } })).toEqual({
+      "schema.$defs.a.$ref": ["loops back without descending into the data"],
+    });
     expect(await refused({ $dynamicAnchor: "x", properties: {} })).toHaveProperty([
       "schema.$dynamicAnchor",
     ]);
@@ -186,6 +193,15 @@ describe("typed app events: emitting", () => {
     });
     expect(res.status).toBe(400);
     expect(res.body.error.details).toEqual({ data: ["is nested too deeply to check"] });
+  });
+
+  it("reads keys named like keywords as data: a property called $ref is not a reference", async () => {
+    const name = `odd.${uid()}`;
+    const schema = { type: "object", properties: { $ref: { type: "string" } } };
+    expect((await register({ event_type: name, schema })).status).toBe(201);
+    const res = await emit(name, { $ref: 1 });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details).toEqual({ "data.$ref": ["must be string"] });
   });
 
   it("leaves a type without a schema open to any JSON object", async () => {
