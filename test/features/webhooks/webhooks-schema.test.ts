@@ -195,13 +195,19 @@ describe("typed app events: emitting", () => {
     expect(res.body.error.details).toEqual({ data: ["is nested too deeply to check"] });
   });
 
-  it("reads keys named like keywords as data: a property called $ref is not a reference", async () => {
+  it("reads keys named like keywords or built-ins as data ($ref, constructor)", async () => {
     const name = `odd.${uid()}`;
-    const schema = { type: "object", properties: { $ref: { type: "string" } } };
+    const schema = {
+      type: "object",
+      properties: { $ref: { type: "string" }, constructor: { type: "number" } },
+    };
     expect((await register({ event_type: name, schema })).status).toBe(201);
-    const res = await emit(name, { $ref: 1 });
+    const res = await emit(name, { $ref: 1, constructor: "x" });
     expect(res.status).toBe(400);
-    expect(res.body.error.details).toEqual({ "data.$ref": ["must be string"] });
+    expect(res.body.error.details).toEqual({
+      "data.$ref": ["must be string"],
+      "data.constructor": ["must be number"],
+    });
   });
 
   it("leaves a type without a schema open to any JSON object", async () => {
