@@ -71,12 +71,13 @@ let metaValidator: Validator | undefined;
  * accepts an object (an event's `data` always is one).
  */
 export function checkEventSchema(schema: unknown): FieldErrors | null {
+  // Depth first: its walk stops at the bound, while serializing recurses through every level.
+  if (depthOf(schema) > MAX_SCHEMA_DEPTH) {
+    return { schema: [`must be nested at most ${MAX_SCHEMA_DEPTH} levels deep`] };
+  }
   const bytes = new TextEncoder().encode(JSON.stringify(schema)).length;
   if (bytes > MAX_SCHEMA_BYTES) {
     return { schema: [`must be at most ${MAX_SCHEMA_BYTES} bytes as JSON (is ${bytes})`] };
-  }
-  if (depthOf(schema) > MAX_SCHEMA_DEPTH) {
-    return { schema: [`must be nested at most ${MAX_SCHEMA_DEPTH} levels deep`] };
   }
   if (typeof schema === "object" && schema !== null && "$schema" in schema) {
     const dialect = String(schema.$schema).replace(/#$/, "");

@@ -133,6 +133,14 @@ describe("typed app events: registration", () => {
     let deep: Record<string, unknown> = { type: "object" };
     for (let i = 0; i < 40; i++) deep = { properties: { a: deep } };
     expect((await refused(deep)).schema?.[0]).toMatch(/nested at most/);
+    // 800 KB of brackets: refused for its depth, before anything walks or serializes it whole.
+    const depth = 400_000;
+    const res = await call("POST", "/api/webhooks/event-types", {
+      token: ADMIN,
+      rawBody: `{"event_type":"order.${uid()}","schema":{"a":${"[".repeat(depth)}${"]".repeat(depth)}}}`,
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details.schema[0]).toMatch(/nested at most/);
   });
 
   it("treats a schema that is not an object as a field error", async () => {
