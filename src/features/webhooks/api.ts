@@ -145,6 +145,19 @@ export const CreateEventTypeBody = z
   .strictObject({
     event_type: EventTypeName.openapi({ example: "package-created" }),
     description: z.string().max(1000).default(""),
+    schema: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .openapi({
+        description:
+          "JSON Schema (draft 2020-12) of the type's `data`, at most 16 KiB as JSON; `$ref` only " +
+          "within the schema (`#/$defs/…`). Absent: any JSON object.",
+        example: {
+          type: "object",
+          required: ["id", "amount"],
+          properties: { id: { type: "integer" }, amount: { type: "number", minimum: 0 } },
+        },
+      }),
   })
   .openapi("WebhookEventTypeCreate");
 

@@ -70,6 +70,9 @@ export async function prepareEvent(
     );
     throw badRequest(`Invalid data for event type '${eventType}'`, details);
   }
+  // An app type's own JSON Schema, when it registered one (details keyed `data.<path>` too).
+  const problems = type.check?.(parsed.data);
+  if (problems) throw badRequest(`Invalid data for event type '${eventType}'`, problems);
   return {
     uuid,
     eventType,

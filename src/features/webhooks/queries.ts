@@ -53,15 +53,16 @@ export async function listAppEventTypes(db: Db) {
   return db.select().from(webhookEventTypes).orderBy(asc(webhookEventTypes.name));
 }
 
-/** False when the name is taken. */
+/** False when the name is taken. `schema` is the JSON text of the type's data schema, if any. */
 export async function insertAppEventType(
   db: Db,
   name: string,
   description: string,
+  schema: string | null = null,
 ): Promise<boolean> {
   const rows = await db
     .insert(webhookEventTypes)
-    .values({ name, description, createdAt: time.now() })
+    .values({ name, description, schema, createdAt: time.now() })
     .onConflictDoNothing()
     .returning();
   return rows.length === 1;

@@ -1,5 +1,8 @@
+import canonicalize from "canonicalize";
 import { z } from "zod";
 import { getDb } from "../../platform/db";
+import { badRequest } from "../../platform/errors";
+import { checkEventSchema, compileEventSchema, type DataCheck } from "./event-schema";
 import { findAppEventType, insertAppEventType, listAppEventTypes } from "./queries";
 
 /** One event type: its name, what it means, the shape of its `data`, and how that is sent. */
@@ -8,6 +11,10 @@ export interface EventTypeDefinition {
   description: string;
   data: z.ZodType;
   builtin: boolean;
+  /** An app type's JSON Schema of `data`, as registered (JSON text); absent: any JSON object. */
+  schema?: string;
+  /** `schema` compiled, run after `data` on every emit. */
+  check?: DataCheck;
 }
 
 /** `package-created`, `poker.session_ended`, `app:thing.done`: what an event type may be called. */
@@ -93,28 +100,67 @@ export function isBuiltinEventType(name: string): boolean {
 }
 
 /**
- * App types this isolate has seen. App types are never changed or removed once registered, so a
- * cached type is always right and needs no expiry; a name not cached is looked up in D1, so a
- * type registered through another isolate is found at its first emit there.
+ * App types this isolate has seen, with their schema compiled once. App types (and so their
+ * schemas) are never changed or removed once registered, so a cached type is always right and
+ * needs no expiry; a name not cached is looked up in D1, so a type registered through another
+ * isolate is found at its first emit there.
  */
 const appTypes = new Map<string, EventTypeDefinition>();
 
-function appType(name: string, description: string): EventTypeDefinition {
-  const type = { name, description, data: AppEventData, builtin: false };
+function appType(name: string, description: string, schema: string | null): EventTypeDefinition {
+  const type: EventTypeDefinition = { name, description, data: AppEventData, builtin: false };
+  if (schema !== null) {
+    type.schema = schema;
+    type.check = compileEventSchema(schema);
+  }
   appTypes.set(name, type);
   return type;
 }
 
-/** Registers an app type in D1; false when the name is taken (by code or by an app). */
+/**
+ * What registering a type did: `created`; `unchanged` when the same name was registered before
+ * with the same description and schema (so a deploy script may register its types on every
+ * start); `conflict` naming what differs. A type's schema never changes: a new shape is a new
+ * type name (`package-created.v2`), which subscribers opt into.
+ */
+export type Registration =
+  | { outcome: "created" | "unchanged"; type: EventTypeDefinition }
+  | { outcome: "conflict"; details: Record<string, string[]> };
+
+function sameSchema(stored: string | undefined, given: unknown): boolean {
+  const before = stored === undefined ? undefined : canonicalize(JSON.parse(stored));
+  return before === (given === undefined ? undefined : canonicalize(given));
+}
+
+/** Registers an app type in D1. An invalid schema is a 400 naming the problem. */
 export async function registerAppEventType(
   env: Env,
   name: string,
   description: string,
-): Promise<EventTypeDefinition | null> {
-  if (codeTypes.has(name) || !(await insertAppEventType(getDb(env.DB), name, description))) {
-    return null;
+  schema?: unknown,
+): Promise<Registration> {
+  if (codeTypes.has(name)) {
+    return { outcome: "conflict", details: { event_type: ["is a built-in event type"] } };
   }
-  return appType(name, description);
+  if (schema !== undefined) {
+    const problems = checkEventSchema(schema);
+    if (problems) throw badRequest(`Invalid JSON Schema for event type '${name}'`, problems);
+  }
+  const json = schema === undefined ? null : JSON.stringify(schema);
+  if (await insertAppEventType(getDb(env.DB), name, description, json)) {
+    return { outcome: "created", type: appType(name, description, json) };
+  }
+  const existing = await findEventType(env, name);
+  if (!existing) throw new Error(`Event type '${name}' was neither inserted nor found`);
+  const details: Record<string, string[]> = {};
+  if (existing.description !== description)
+    details.description = ["differs from the registered one"];
+  if (!sameSchema(existing.schema, schema)) {
+    details.schema = ["differs from the registered one; register a new type name for a new shape"];
+  }
+  return Object.keys(details).length
+    ? { outcome: "conflict", details }
+    : { outcome: "unchanged", type: existing };
 }
 
 /** The code type of that name, else the app-registered one (cached, else from D1), else null. */
@@ -122,7 +168,7 @@ export async function findEventType(env: Env, name: string): Promise<EventTypeDe
   const known = codeTypes.get(name) ?? appTypes.get(name);
   if (known) return known;
   const row = await findAppEventType(getDb(env.DB), name);
-  return row ? appType(row.name, row.description) : null;
+  return row ? appType(row.name, row.description, row.schema) : null;
 }
 
 export interface EventTypeView {
@@ -136,10 +182,12 @@ export function describeEventType(type: EventTypeDefinition): EventTypeView {
   return {
     event_type: type.name,
     description: type.description,
-    schema: z.toJSONSchema(type.data, { io: "input", unrepresentable: "any" }) as Record<
-      string,
-      unknown
-    >,
+    schema: type.schema
+      ? (JSON.parse(type.schema) as Record<string, unknown>)
+      : (z.toJSONSchema(type.data, { io: "input", unrepresentable: "any" }) as Record<
+          string,
+          unknown
+        >),
     builtin: type.builtin,
   };
 }
@@ -155,6 +203,7 @@ export async function listEventTypes(env: Env): Promise<EventTypeView[]> {
         description: row.description,
         data: AppEventData,
         builtin: false,
+        schema: row.schema ?? undefined,
       }),
     ),
   ];

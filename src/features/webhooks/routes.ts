@@ -95,9 +95,16 @@ const registerType = createRoute({
   path: "/api/webhooks/event-types",
   middleware: [requireAdmin, idempotent] as const,
   summary: "Register an app event type (admin)",
+  description:
+    "With `schema` (JSON Schema draft 2020-12, at most 16 KiB, `$ref` only within itself), every " +
+    "emit of the type is checked against it: data that does not match is a 400 whose details " +
+    "name each failing path (`data.items.0.sku`). A type never changes: the same name again " +
+    "with the same description and schema answers 200 with the type, anything else 409; a new " +
+    "shape is a new type name (`package-created.v2`).",
   request: { headers: IdempotencyHeaders, body: jsonBody(CreateEventTypeBody) },
   responses: {
-    201: jsonResponse(EventType, "The new event type; its data is any JSON object"),
+    201: jsonResponse(EventType, "The new event type"),
+    200: jsonResponse(EventType, "Already registered with the same description and schema"),
     ...errorResponses(400, 401, 403, 409, 422),
   },
 });
@@ -315,10 +322,13 @@ const router = createRouter()
     return c.json(page(types.slice(offset, offset + limit + 1), limit, offset), 200);
   })
   .openapi(registerType, async (c) => {
-    const { event_type, description } = c.req.valid("json");
-    const type = await registerAppEventType(c.env, event_type, description);
-    if (!type) throw conflict(`Event type '${event_type}' is already registered`);
-    return c.json(describeEventType(type), 201);
+    const { event_type, description, schema } = c.req.valid("json");
+    const registered = await registerAppEventType(c.env, event_type, description, schema);
+    if (registered.outcome === "conflict") {
+      throw conflict(`Event type '${event_type}' is already registered`, registered.details);
+    }
+    const status = registered.outcome === "created" ? 201 : 200;
+    return c.json(describeEventType(registered.type), status);
   })
   .openapi(emitEvent, async (c) => {
     const body = c.req.valid("json");

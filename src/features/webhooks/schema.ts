@@ -4,6 +4,8 @@ import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqli
 export const webhookEventTypes = sqliteTable("webhook_event_types", {
   name: text("name").primaryKey(),
   description: text("description").notNull(),
+  /** JSON Schema (draft 2020-12) of `data` as registered, checked on every emit; null: any object. */
+  schema: text("schema"),
   createdAt: integer("created_at").notNull(),
 });
 
