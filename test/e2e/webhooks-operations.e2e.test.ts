@@ -201,6 +201,31 @@ describe("webhook operations under wrangler dev, with a real receiver", () => {
     expect(verifiesEd25519(hook.public_key as string, tampered, signature)).toBe(false);
   });
 
+  it("refuses an emit whose data does not match its type's JSON Schema, naming the path", async () => {
+    const type = await newType({
+      type: "object",
+      properties: { amount: { type: "number" } },
+      required: ["amount"],
+    });
+    const listed = await api("GET", "/api/webhooks/event-types?limit=100");
+    expect(listed.body.results.find((t: any) => t.event_type === type)?.schema).toMatchObject({
+      required: ["amount"],
+    });
+    await newHook(type, "/typed");
+    const refused = await api("POST", "/api/webhook-events", {
+      event_type: type,
+      data: { amount: "ten" },
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.details).toHaveProperty(["data.amount"]);
+    await emit(type, { amount: 10 });
+    const [arrival] = await arrivals("/typed", 1);
+    // Only the valid emit was stored and sent.
+    expect(JSON.parse(arrival.body).data).toEqual({ amount: 10 });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(at("/typed")).toHaveLength(1);
+  });
+
   it("recovers the failed deliveries since a time, once the receiver is back", async () => {
     const type = await newType();
     let healthy = false;
