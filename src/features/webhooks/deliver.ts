@@ -7,10 +7,11 @@ import { refusalToCarry } from "./access";
 import { type DeliveryPayload, runCallback } from "./callbacks";
 import { basicAuthOf, parseStoredConfig } from "./config";
 import { MAX_DELAY_SECONDS, retryDelay } from "./countdown";
-import { waitUntil } from "./pacing";
+import { awaitSlot } from "./pacing";
 import {
   type AttemptOutcome,
   abandonDelivery,
+  type Claimed,
   claimAttempts,
   completeAttempts,
   type DeliveryContext,
@@ -216,11 +217,12 @@ async function claimDue(
         paced: pacedHooks.has(hook.id) ? { index } : undefined,
       };
     }),
-    now,
+    // Slots count from when the claim is sent, not from when the batch began.
+    time.now(),
   );
   const deferred: { id: number; delaySeconds: number }[] = [];
   const claimed: Due[] = [];
-  const slots: (number | null)[] = [];
+  const slots: Claimed["slots"] = [];
   due.forEach((d, i) => {
     if (result.won[i]) {
       claimed.push(d);
@@ -298,7 +300,8 @@ async function deliverAll(
   const { claimed, slots, pacedHooks } = await claimDue(env, db, due, now, limitMs, settled);
   const attempts = await Promise.all(
     claimed.map(async (d, i) => {
-      await waitUntil(slots[i] ?? 0, time.now());
+      const slot = slots[i];
+      if (slot) await awaitSlot(d.hook.id, slot.at, slot.pace);
       return attempt(env, d, limitMs);
     }),
   );

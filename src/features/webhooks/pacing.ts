@@ -1,6 +1,7 @@
 import { and, eq, inArray, isNotNull, lte, type SQL, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Db } from "../../platform/db";
+import * as time from "../../platform/time";
 import { webhookDeliveries, webhooks } from "./schema";
 
 /**
@@ -24,7 +25,19 @@ const DECREASE = 0.5;
 /** Each success adds this share of `rate_limit` to the pace. */
 const INCREASE_SHARE = 0.1;
 /** A batch sends the slots that start within this window itself; later ones go back to the Queue. */
-export const HORIZON_MS = 1_000;
+export const HORIZON_MS = 3_000;
+/**
+ * A deferred delivery comes back this much before its estimated slot: the Queue delays by whole
+ * seconds and delivers a little late, and a message that arrives inside the horizon waits for its
+ * slot in the consumer instead of missing it.
+ */
+const EARLY_MS = 1_500;
+/**
+ * An idle hook's first slot starts this far ahead of the reservation: the claim transaction's
+ * round trip. A slot already past when the claim returns is sent late, and the next one, on
+ * time, would arrive closer to it than the pace allows.
+ */
+export const LEAD_MS = 50;
 
 const OPEN = ["pending", "retrying"] as const;
 
@@ -42,11 +55,11 @@ const hookRow = (hookId: string, column: SQL | SQLiteColumn) =>
 
 /**
  * Reserves up to `wanted` slots starting within the horizon: the first at the hook's first free
- * slot (or now), each `1000 / pace` ms after the last. Returns the new first free slot, how many
+ * slot (or `LEAD_MS` from now), each `1000 / pace` ms after the last. Returns the new first free slot, how many
  * were granted and the pace they were spaced at (no row: the hook is not paced).
  */
 export function reserveStatement(db: Db, { hookId, wanted, now }: Reservation) {
-  const start = sql`MAX(${webhooks.nextSlotAt}, ${now})`;
+  const start = sql`MAX(${webhooks.nextSlotAt}, ${now + LEAD_MS})`;
   const granted = sql`CASE WHEN ${start} > ${now + HORIZON_MS} THEN 0 ELSE MIN(${wanted}, CAST((${now + HORIZON_MS} - ${start}) * ${webhooks.pace} / 1000.0 AS INTEGER) + 1) END`;
   return db
     .update(webhooks)
@@ -84,15 +97,16 @@ export interface Deferral {
 }
 
 /**
- * For a delivery that got no slot: makes it due at its estimated slot (the first free one plus
- * the deliveries ahead of it without a slot), so neither the scan nor an early message sends it
- * before. Returns that time; no row when it got a slot (or another consumer took it).
+ * For a delivery that got no slot: makes it due `EARLY_MS` before its estimated slot (the first
+ * free one plus the deliveries ahead of it without a slot), so neither the scan nor an early
+ * message takes it before. Returns that time; no row when it got a slot (or another consumer took
+ * it).
  */
 export function deferStatement(db: Db, { delivery, hookId, index, dueBy }: Deferral) {
   const granted = hookRow(hookId, webhooks.slotsGranted);
   const estimate = hookRow(
     hookId,
-    sql`CAST(${webhooks.nextSlotAt} + (${index} - ${webhooks.slotsGranted}) * 1000.0 / ${webhooks.pace} AS INTEGER) + 1`,
+    sql`CAST(${webhooks.nextSlotAt} + (${index} - ${webhooks.slotsGranted}) * 1000.0 / ${webhooks.pace} AS INTEGER) - ${EARLY_MS}`,
   );
   return db
     .update(webhookDeliveries)
@@ -129,8 +143,26 @@ export function paceStatement(db: Db, { hookId, throttled, successes }: PaceSign
     .where(and(eq(webhooks.id, hookId), isNotNull(webhooks.rateLimit), isNotNull(webhooks.pace)));
 }
 
-/** Waits until `at` (epoch ms) when that is ahead; a paced send keeps its slot this way. */
-export function waitUntil(at: number, now: number): Promise<void> {
-  const ms = at - now;
+function waitUntil(at: number): Promise<void> {
+  const ms = at - time.now();
   return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+}
+
+/** Per paced hook, in this isolate: when its latest send began, once its wait is over. */
+const lastSends = new Map<string, Promise<number>>();
+
+/**
+ * Waits for a paced delivery's slot, and moreover `1000 / pace` ms after this isolate's previous
+ * send to that hook: a send that left late (a busy event loop) must not bring the next one
+ * closer to it than the pace allows. D1's slots space the consumers; this spaces what they miss.
+ */
+export function awaitSlot(hookId: string, slot: number, pace: number): Promise<void> {
+  const previous = lastSends.get(hookId) ?? Promise.resolve(Number.NEGATIVE_INFINITY);
+  const mine = previous.then(async (last) => {
+    await waitUntil(Math.max(slot, last + 1000 / pace));
+    return time.now();
+  });
+  // One settled promise per paced hook this isolate served: as bounded as the hooks are.
+  lastSends.set(hookId, mine);
+  return mine.then(() => undefined);
 }

@@ -321,8 +321,8 @@ function claimStatement(db: Db, { delivery, dueBy, leaseUntil, paced }: Claim) {
 export interface Claimed {
   /** Whether each claim was won, in the order given. */
   won: boolean[];
-  /** Per claim: the epoch ms of its slot (paced and won), else null. */
-  slots: (number | null)[];
+  /** Per claim: its slot, epoch ms, and the pace it was spaced at (paced and won), else null. */
+  slots: ({ at: number; pace: number } | null)[];
   /** Per claim: when a paced delivery without a slot is due again, else null. */
   deferredTo: (number | null)[];
 }
@@ -361,11 +361,15 @@ export async function claimAttempts(db: Db, claims: Claim[], now: number): Promi
   const won = claims.map((_, i) => (results[hooks.length + i] ?? []).length === 1);
   const deferrals = results.slice(hooks.length + claims.length) as { nextAttemptAt: number }[][];
   let p = 0;
-  const slots: (number | null)[] = [];
+  const slots: Claimed["slots"] = [];
   const deferredTo: (number | null)[] = [];
   claims.forEach((c, i) => {
     const reservation = reserved.get(c.delivery.webhookId);
-    slots.push(c.paced && won[i] && reservation ? slotAt(reservation, c.paced.index) : null);
+    slots.push(
+      c.paced && won[i] && reservation?.pace
+        ? { at: slotAt(reservation, c.paced.index), pace: reservation.pace }
+        : null,
+    );
     deferredTo.push(c.paced ? (deferrals[p++]?.[0]?.nextAttemptAt ?? null) : null);
   });
   return { won, slots, deferredTo };

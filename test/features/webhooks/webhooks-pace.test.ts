@@ -134,32 +134,35 @@ describe("a hook's rate_limit", () => {
     expect(read.body).toMatchObject({ rate_limit: null, ordered: false });
   });
 
-  it("sends a batch's slots within the next second and sends the rest back for theirs", async () => {
+  it("sends a batch's slots of the next 3 s itself and sends the rest back for theirs", async () => {
     const { calls } = captureFetch();
     const type = await freshEventType();
     const hook = await subscribe({ event_type: type, target_url: url(), rate_limit: 2 });
     const t = testEnv();
-    for (let i = 0; i < 6; i++) await emit(t.env, type, { i });
+    for (let i = 0; i < 10; i++) await emit(t.env, type, { i });
     const ids = t.sent.map((m) => m.body.delivery_id);
     t.sent.length = 0;
     const spies = await consumeBatch(t.env, ids);
-    // 2 per second: slots at 0, 500 and 1000 ms fit the horizon; the rest wait for theirs
-    // (1500, 2000, 2500 ms: the Queue delays by whole seconds).
-    expect(calls).toHaveLength(3);
+    // 2 per second from 50 ms on: six slots (50 … 2550 ms) fit the 3 s horizon.
+    expect(calls).toHaveLength(6);
     expect(spies.every((s) => s.ack.mock.calls.length === 1)).toBe(true);
     expect(spies.some((s) => s.retry.mock.calls.length > 0)).toBe(false);
-    expect(t.sent.map((m) => m.delaySeconds)).toEqual([2, 3, 3]);
-    // Each deferred delivery is due at its slot, so neither the scan nor an early message sends it.
+    // The other four come back 1.5 s before their slots (3050, 3550, 4050, 4550 ms), in whole
+    // seconds, as fresh messages (waiting for a slot is no retry).
+    expect(t.sent.map((m) => m.delaySeconds)).toEqual([2, 3, 3, 4]);
+    // Each deferred delivery is due then, so neither the scan nor an early message sends it.
     const early = await consume(t.env, t.sent[0]?.body.delivery_id as number);
-    expect(delayOf(early.retry)).toBeGreaterThanOrEqual(1);
-    expect(calls).toHaveLength(3);
-    // Nothing is dropped: each deferred delivery goes at its slot.
-    const later = t.sent.map((m) => m.body.delivery_id);
-    advance(3);
-    await consumeBatch(t.env, later);
+    expect(delayOf(early.retry)).toBe(2);
     expect(calls).toHaveLength(6);
+    // Nothing is dropped: each deferred delivery goes at its slot.
+    advance(4);
+    await consumeBatch(
+      t.env,
+      t.sent.map((m) => m.body.delivery_id),
+    );
+    expect(calls).toHaveLength(10);
     const log = await deliveryLog(hook.id);
-    expect(log.map((r) => r.status)).toEqual(Array(6).fill("succeeded"));
+    expect(log.map((r) => r.status)).toEqual(Array(10).fill("succeeded"));
   });
 
   it("halves its pace on a 429 and wins it back with successes (AIMD)", async () => {
