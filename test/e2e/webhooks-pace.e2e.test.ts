@@ -156,7 +156,6 @@ describe("a paced hook under wrangler dev, against a real receiver", () => {
     expect(recovered[0]).toBeLessThan(650);
     expect(Math.min(...recovered)).toBeGreaterThanOrEqual(500 - SLACK_MS);
 
-    console.log(`GAPS ${nominal} / ${slowed} / ${recovered}`);
     expectEachOnce(path, [...first, throttled, ...burst, ...again]);
     expect(
       arrivalsAt(path)
