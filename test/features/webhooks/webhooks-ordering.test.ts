@@ -175,6 +175,36 @@ describe("ordering keys", () => {
     expect(orderingKeyOf("package-created", { id: 1 })).toBeNull();
   });
 
+  it("are set on a room's events through its outbox: a bus notification is keyed by db:channel", async () => {
+    captureFetch();
+    const ordered = await subscribe({
+      event_type: "bus.notification",
+      target_url: `https://example.com/${uid()}`,
+      ordered: true,
+    });
+    const unordered = await subscribe({
+      event_type: "bus.notification",
+      target_url: `https://example.com/${uid()}`,
+    });
+    const db = `db-${uid()}`;
+    const user = uid();
+    const sent = await call("POST", `/api/bus/${db}/notify`, {
+      token: ADMIN,
+      body: { title: "Hi", body: "keyed", user },
+    });
+    expect(sent.status).toBe(201);
+    const keyOf = (hookId: string) =>
+      env.DB.prepare("SELECT ordering_key AS k FROM webhook_deliveries WHERE webhook_id = ?")
+        .bind(hookId)
+        .first<{ k: string | null }>();
+    for (let i = 0; i < 50 && !(await keyOf(ordered.id)); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await keyOf(ordered.id)).toEqual({ k: `${db}:user:${user}` });
+    // An unordered hook's delivery keeps no key: it waits for nothing.
+    expect(await keyOf(unordered.id)).toEqual({ k: null });
+  });
+
   it("are bounded at emit: an empty or 201-character key is a 400 naming ordering_key", async () => {
     const type = await freshEventType();
     for (const ordering_key of ["", "k".repeat(201), 5]) {
