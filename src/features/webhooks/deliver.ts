@@ -5,14 +5,13 @@ import { record } from "../../platform/metrics";
 import * as time from "../../platform/time";
 import { refusalToCarry } from "./access";
 import { type DeliveryPayload, runCallback } from "./callbacks";
+import { claimDue, sendHeads } from "./claim";
 import { basicAuthOf, parseStoredConfig } from "./config";
 import { MAX_DELAY_SECONDS, retryDelay } from "./countdown";
 import { awaitSlot } from "./pacing";
 import {
   type AttemptOutcome,
   abandonDelivery,
-  type Claimed,
-  claimAttempts,
   completeAttempts,
   type DeliveryContext,
   type DeliveryRow,
@@ -24,7 +23,6 @@ import {
 import {
   type DeliveryMessage,
   enqueueDeliveries,
-  enqueueEach,
   isDeliveryMessage,
   MAX_QUEUE_DELAY_SECONDS,
 } from "./queue";
@@ -191,86 +189,6 @@ async function settle(env: Env, message: Message<DeliveryMessage>, next: Next): 
 }
 
 /**
- * Claims the due deliveries in one transaction. A message whose claim was lost is acked: another
- * consumer took the delivery, or an ordered delivery waits in D1 behind its key's head (which
- * sends it on closing). A paced delivery without a slot goes back to the Queue for its slot.
- */
-async function claimDue(
-  env: Env,
-  db: Db,
-  due: Due[],
-  now: number,
-  limitMs: number,
-  settled: Set<Message<DeliveryMessage>>,
-) {
-  const pacedHooks = new Set(due.filter((d) => d.hook.pace !== null).map((d) => d.hook.id));
-  const counts = new Map<string, number>();
-  const result = await claimAttempts(
-    db,
-    due.map(({ delivery, hook }) => {
-      const index = counts.get(hook.id) ?? 0;
-      if (pacedHooks.has(hook.id)) counts.set(hook.id, index + 1);
-      return {
-        delivery,
-        dueBy: now + DUE_SLACK_MS,
-        leaseUntil: now + limitMs + LEASE_MARGIN_MS,
-        paced: pacedHooks.has(hook.id) ? { index } : undefined,
-      };
-    }),
-    // Slots count from when the claim is sent, not from when the batch began.
-    time.now(),
-  );
-  const deferred: { id: number; delaySeconds: number }[] = [];
-  const claimed: Due[] = [];
-  const slots: Claimed["slots"] = [];
-  due.forEach((d, i) => {
-    if (result.won[i]) {
-      claimed.push(d);
-      slots.push(result.slots[i] ?? null);
-      return;
-    }
-    const at = result.deferredTo[i];
-    if (at)
-      deferred.push({ id: d.delivery.id, delaySeconds: Math.max(1, Math.ceil((at - now) / 1000)) });
-  });
-  const sent = await enqueueEach(env, deferred).then(
-    () => true,
-    (err) => {
-      logger.warn("Webhook queue: re-enqueueing paced deliveries failed; retrying their messages", {
-        event: "webhook.pace_enqueue_failed",
-        count: deferred.length,
-        error: err,
-      });
-      return false;
-    },
-  );
-  const delays = new Map(deferred.map((d) => [d.id, d.delaySeconds]));
-  const won = new Set(claimed);
-  for (const d of due) {
-    if (won.has(d)) continue;
-    const delaySeconds = delays.get(d.delivery.id);
-    // A fresh message, not a retry: waiting for a slot must not count towards the dead letters.
-    if (sent || delaySeconds === undefined) d.message.ack();
-    else d.message.retry({ delaySeconds });
-    settled.add(d.message);
-  }
-  return { claimed, slots, pacedHooks };
-}
-
-/** Sends the new heads of ordering keys at once; what fails here the cron scan sends. */
-async function sendHeads(env: Env, ids: number[]): Promise<void> {
-  try {
-    await enqueueDeliveries(env, ids);
-  } catch (err) {
-    logger.error(`Webhook queue: enqueueing the next of ordering keys ${ids.join(", ")} failed`, {
-      event: "webhook.order_enqueue_failed",
-      count: ids.length,
-      error: err,
-    });
-  }
-}
-
-/**
  * A batch of delivery messages in a fixed number of D1 round trips: one read of every delivery,
  * one transaction claiming the due ones, the POSTs in parallel, one transaction writing every
  * outcome; then the callbacks and each message's ack or retry.
@@ -297,7 +215,10 @@ async function deliverAll(
       settled.add(message);
     }
   }
-  const { claimed, slots, pacedHooks } = await claimDue(env, db, due, now, limitMs, settled);
+  const { claimed, slots, pacedHooks } = await claimDue(env, db, due, settled, {
+    dueBy: now + DUE_SLACK_MS,
+    leaseUntil: now + limitMs + LEASE_MARGIN_MS,
+  });
   const attempts = await Promise.all(
     claimed.map(async (d, i) => {
       const slot = slots[i];
