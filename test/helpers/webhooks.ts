@@ -147,3 +147,8 @@ export function fakeClock() {
     },
   };
 }
+
+/** Retry delays without their ±20 % jitter (the factor is exactly 1), for tests of a countdown. */
+export function withoutJitter(): void {
+  vi.spyOn(Math, "random").mockReturnValue(0.5);
+}

@@ -13,6 +13,7 @@ import {
   subscribe,
   testEnv,
   uid,
+  withoutJitter,
 } from "../helpers/webhooks";
 
 /**
@@ -134,6 +135,7 @@ const TABLE: Row[] = [
 describe("faults: webhook receivers", () => {
   for (const row of TABLE) {
     it(`a receiver that ${row.fault}`, async () => {
+      withoutJitter();
       const requests = receiver([row.answer, ok]);
       const s = await setup();
       const first = await consume(s.env, s.deliveryId);

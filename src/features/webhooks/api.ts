@@ -4,6 +4,8 @@ import { z } from "zod";
 import * as time from "../../platform/time";
 import { HookConfigSchema, parseStoredConfig } from "./config";
 import { CountdownConfigSchema, MAX_RETRIES_LIMIT } from "./countdown";
+import { MAX_ORDERING_KEY_LENGTH } from "./ordering";
+import { MAX_RATE_LIMIT, MIN_RATE_LIMIT } from "./pacing";
 import type { AttemptRow, WebhookRow } from "./queries";
 import { EventTypeName } from "./registry";
 
@@ -39,6 +41,14 @@ const hookFields = {
     .nullable()
     .openapi({ description: "The name of a callback registered in code" }),
   is_active: z.boolean(),
+  rate_limit: z.number().min(MIN_RATE_LIMIT).max(MAX_RATE_LIMIT).nullable().openapi({
+    description:
+      "Deliveries per second at most (spaced, never dropped; a 429 slows them down for a while); null: unlimited",
+    example: 5,
+  }),
+  ordered: z.boolean().openapi({
+    description: "Deliver the events that share an `ordering_key` one at a time, in emit order",
+  }),
 };
 
 const Signature = z.enum(["hmac", "ed25519"]).openapi({
@@ -57,6 +67,8 @@ export const CreateHookBody = z
     config: hookFields.config.optional(),
     callback: hookFields.callback.optional(),
     is_active: hookFields.is_active.optional(),
+    rate_limit: hookFields.rate_limit.optional(),
+    ordered: hookFields.ordered.optional(),
   })
   .openapi("WebhookCreate");
 
@@ -87,6 +99,8 @@ export const Hook = z
     is_active: z.boolean(),
     disabled_reason: z.string().nullable(),
     consecutive_failures: z.number().int(),
+    rate_limit: z.number().nullable(),
+    ordered: z.boolean(),
     created_at: Timestamp,
     updated_at: Timestamp,
   })
@@ -170,6 +184,10 @@ export const EmitBody = z
       .max(100)
       .regex(/^[A-Za-z0-9_-]{1,100}$/, "letters, digits, _ and - (at most 100)")
       .optional(),
+    ordering_key: z.string().min(1).max(MAX_ORDERING_KEY_LENGTH).optional().openapi({
+      description: "Ordered hooks get the events of one key one at a time, in emit order",
+      example: "package-42",
+    }),
   })
   .openapi("WebhookEventEmit");
 
@@ -196,6 +214,8 @@ export function toHook(row: WebhookRow): z.infer<typeof Hook> {
     is_active: row.isActive,
     disabled_reason: row.disabledReason,
     consecutive_failures: row.consecutiveFailures,
+    rate_limit: row.rateLimit,
+    ordered: row.ordered,
     created_at: new Date(row.createdAt).toISOString(),
     updated_at: new Date(row.updatedAt).toISOString(),
   };

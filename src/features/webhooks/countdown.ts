@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { jittered } from "./jitter";
 
 /**
  * Retry countdowns: the delay in seconds before retry number `n` (1, 2, …), keyed by name with
@@ -10,6 +11,8 @@ export interface CountdownStrategy<K> {
   delay(kwargs: K, n: number): number;
   /** The default `max_retries` for this strategy; 10 when absent. */
   maxRetries?(kwargs: K): number;
+  /** Its delays are spread already (and promised within bounds): no jitter on top. */
+  spread?: boolean;
 }
 
 /** Longest delay a countdown may ask for (24 h); longer waits come from re-enqueueing anyway. */
@@ -51,6 +54,7 @@ registerCountdown("random", {
     .strictObject({ min: Seconds, max: Seconds })
     .refine((k) => k.min <= k.max, { message: "min must not exceed max", path: ["min"] }),
   delay: (k) => k.min + Math.floor(Math.random() * (k.max - k.min + 1)),
+  spread: true,
 });
 
 registerCountdown("schedule", {
@@ -108,6 +112,12 @@ export function normalizeCountdown(config: CountdownConfig): CountdownConfig {
 export function countdownDelay(config: CountdownConfig, n: number): number {
   const { strategy, kwargs } = resolve(config);
   return Math.min(Math.max(0, Math.round(strategy.delay(kwargs, n))), MAX_DELAY_SECONDS);
+}
+
+/** The delay before retry `n` as a retry waits it: with ±20 % jitter unless spread already. */
+export function retryDelay(config: CountdownConfig, n: number): number {
+  const delay = countdownDelay(config, n);
+  return resolve(config).strategy.spread ? delay : Math.min(jittered(delay), MAX_DELAY_SECONDS);
 }
 
 export function defaultMaxRetries(config: CountdownConfig): number {

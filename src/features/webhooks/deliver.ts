@@ -6,13 +6,14 @@ import * as time from "../../platform/time";
 import { refusalToCarry } from "./access";
 import { disableAfterMs, type HookEffect } from "./breaker";
 import { type DeliveryPayload, runCallback } from "./callbacks";
+import { claimDue, sendHeads } from "./claim";
 import { basicAuthOf, parseStoredConfig } from "./config";
-import { countdownDelay, MAX_DELAY_SECONDS } from "./countdown";
+import { MAX_DELAY_SECONDS, retryDelay } from "./countdown";
 import { announceDisabled, tripOf } from "./endpoint-disabled";
+import { awaitSlot } from "./pacing";
 import {
   type AttemptOutcome,
   abandonDelivery,
-  claimAttempts,
   completeAttempts,
   type DeliveryContext,
   type DeliveryRow,
@@ -77,7 +78,7 @@ function decide(
   if (permanent || retryNumber > hook.maxRetries) {
     return { retryAt: null, delay: null, hookEffect: { kind: "failed", final: true, trip } };
   }
-  const countdown = countdownDelay(JSON.parse(hook.countdown), retryNumber);
+  const countdown = retryDelay(JSON.parse(hook.countdown), retryNumber);
   const delay = Math.min(Math.max(countdown, result.retryAfter ?? 0), MAX_DELAY_SECONDS);
   return {
     retryAt: now + delay * 1000,
@@ -229,25 +230,21 @@ async function deliverAll(
       settled.add(message);
     }
   }
-  const won = await claimAttempts(
-    db,
-    due.map(({ delivery }) => ({
-      delivery,
-      dueBy: now + DUE_SLACK_MS,
-      leaseUntil: now + limitMs + LEASE_MARGIN_MS,
-    })),
-  );
-  const claimed = due.filter((d, i) => {
-    if (won[i]) return true;
-    // Another consumer (or a duplicate message) took it.
-    d.message.ack();
-    settled.add(d.message);
-    return false;
+  const { claimed, slots, pacedHooks } = await claimDue(env, db, due, settled, {
+    dueBy: now + DUE_SLACK_MS,
+    leaseUntil: now + limitMs + LEASE_MARGIN_MS,
   });
-  const attempts = await Promise.all(claimed.map((d) => attemptDelivery(env, d, limitMs)));
+  const attempts = await Promise.all(
+    claimed.map(async (d, i) => {
+      const slot = slots[i];
+      if (slot) await awaitSlot(d.hook.id, slot.at, slot.pace);
+      return attemptDelivery(env, d, limitMs);
+    }),
+  );
   const outcomes = attempts.map((a) => a.outcome);
-  await completeAttempts(db, outcomes);
+  const heads = await completeAttempts(db, outcomes, pacedHooks);
   await announceDisabled(env, outcomes);
+  await sendHeads(env, heads);
   await Promise.all(
     claimed.map(async (d, i) => {
       const done = attempts[i];

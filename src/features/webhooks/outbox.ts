@@ -5,6 +5,7 @@ import { logger } from "../../platform/log";
 import * as time from "../../platform/time";
 import { ADMIN_OWNER } from "./access";
 import { recordGrouped, type WaitUntil } from "./event-writer";
+import { orderingKeyOf } from "./ordering";
 import {
   type NewEvent,
   recordEventStatements,
@@ -53,6 +54,7 @@ export async function prepareEvent(
   eventType: string,
   data: unknown,
   uuid: string = newEventUuid(),
+  orderingKey?: string,
 ): Promise<PreparedEvent> {
   const type = await findEventType(env, eventType);
   if (!type) {
@@ -79,6 +81,7 @@ export async function prepareEvent(
     data: JSON.stringify(parsed.data),
     // Built-in types carry many users' data: only the admin's hooks get them.
     onlyOwner: type.builtin ? ADMIN_OWNER : undefined,
+    orderingKey: orderingKeyOf(eventType, parsed.data, orderingKey),
   };
 }
 
@@ -174,6 +177,8 @@ export class RoomOutbox {
       eventType: row.event_type,
       data: row.data,
       onlyOwner: row.only_owner ?? undefined,
+      // A room's events are keyed by the room, which their data names.
+      orderingKey: orderingKeyOf(row.event_type, JSON.parse(row.data)),
     }));
     try {
       await recordEvents(getDb(env.DB), events);

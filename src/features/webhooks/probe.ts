@@ -4,6 +4,7 @@ import { conflict } from "../../platform/errors";
 import { logger } from "../../platform/log";
 import * as time from "../../platform/time";
 import { refusalToCarry } from "./access";
+import { sendHeads } from "./claim";
 import { attemptDelivery, timeoutMs } from "./deliver";
 import { newEventUuid } from "./outbox";
 import {
@@ -89,7 +90,8 @@ async function probeDelivery(env: Env, hook: WebhookRow, delivery: DeliveryRow, 
     { delivery: reopened, hook: { ...hook, maxRetries: 0 }, event },
     limitMs,
   );
-  await completeAttempts(db, [outcome]);
+  // A probed head of an ordering key hands on to the next event of its key, as any attempt does.
+  await sendHeads(env, await completeAttempts(db, [outcome]));
   await callback().catch((err: unknown) =>
     logger.error(`Webhook ${hook.id}: the probe's callback failed`, {
       event: "webhook.probe_callback_failed",
@@ -108,6 +110,7 @@ async function ping(env: Env, hook: WebhookRow) {
     eventType: PROBE_PING,
     data: JSON.stringify({ hook_id: hook.id }),
     createdAt: now,
+    orderingKey: null,
   };
   const delivery: DeliveryRow = {
     id: 0,
@@ -119,6 +122,7 @@ async function ping(env: Env, hook: WebhookRow) {
     nextAttemptAt: now,
     createdAt: now,
     updatedAt: now,
+    orderingKey: null,
   };
   // Only the POST is kept: a ping is no delivery, so neither the log nor the hook's health changes.
   const { outcome } = await attemptDelivery(env, { delivery, hook, event }, timeoutMs(env));

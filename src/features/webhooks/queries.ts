@@ -3,6 +3,16 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../../platform/db";
 import * as time from "../../platform/time";
 import { type HookEffect, hookPatch, tripped } from "./breaker";
+import { firstOfItsKey, headOfKeyStatement } from "./ordering";
+import {
+  deferStatement,
+  hasSlot,
+  type PaceSignal,
+  paceStatement,
+  type ReserveResult,
+  reserveStatement,
+  slotAt,
+} from "./pacing";
 import {
   webhookAttempts,
   webhookDeliveries,
@@ -146,6 +156,8 @@ export interface NewEvent {
   onlyOwner?: string;
   /** When set, the event is recorded only if this holds when its statements run. */
   when?: SQL;
+  /** Ordered hooks get the events of one key one at a time, in emit order. */
+  orderingKey?: string | null;
 }
 
 /**
@@ -154,7 +166,8 @@ export interface NewEvent {
  * statement returns the new deliveries' ids. The event row comes last, so a later event of the
  * same uuid in the same batch records nothing.
  */
-function eventStatements(db: Db, { onlyOwner, when, ...event }: NewEvent, at: number) {
+function eventStatements(db: Db, { onlyOwner, when, orderingKey, ...rest }: NewEvent, at: number) {
+  const event = { ...rest, orderingKey: orderingKey ?? null };
   const unseen = sql`NOT EXISTS (SELECT 1 FROM ${webhookEvents} WHERE ${webhookEvents.uuid} = ${event.uuid})`;
   const isNew = when ? and(unseen, when) : unseen;
   return [
@@ -170,6 +183,11 @@ function eventStatements(db: Db, { onlyOwner, when, ...event }: NewEvent, at: nu
             attempts: sql`0`.as("attempts"),
             roundStart: sql`0`.as("round_start"),
             nextAttemptAt: sql`${at}`.as("next_attempt_at"),
+            // Only an ordered hook's delivery keeps the key: unordered ones wait for nothing.
+            orderingKey:
+              sql`CASE WHEN ${webhooks.ordered} THEN ${event.orderingKey ?? null} END`.as(
+                "ordering_key",
+              ),
             createdAt: sql`${at}`.as("created_at"),
             updatedAt: sql`${at}`.as("updated_at"),
           })
@@ -288,9 +306,11 @@ export interface Claim {
   delivery: DeliveryRow;
   dueBy: number;
   leaseUntil: number;
+  /** For a paced hook: this delivery is the `index`-th of that hook in the batch. */
+  paced?: { index: number };
 }
 
-function claimStatement(db: Db, { delivery, dueBy, leaseUntil }: Claim) {
+function claimStatement(db: Db, { delivery, dueBy, leaseUntil, paced }: Claim) {
   return db
     .update(webhookDeliveries)
     .set({ attempts: delivery.attempts + 1, nextAttemptAt: leaseUntil, updatedAt: time.now() })
@@ -300,20 +320,69 @@ function claimStatement(db: Db, { delivery, dueBy, leaseUntil }: Claim) {
         eq(webhookDeliveries.attempts, delivery.attempts),
         inArray(webhookDeliveries.status, ["pending", "retrying"]),
         lte(webhookDeliveries.nextAttemptAt, dueBy),
+        firstOfItsKey(),
+        paced ? hasSlot(delivery.webhookId, paced.index) : undefined,
       ),
     )
     .returning({ id: webhookDeliveries.id });
 }
 
+/** What one claim transaction gave: see `claimAttempts`. */
+export interface Claimed {
+  /** Whether each claim was won, in the order given. */
+  won: boolean[];
+  /** Per claim: its slot, epoch ms, and the pace it was spaced at (paced and won), else null. */
+  slots: ({ at: number; pace: number } | null)[];
+  /** Per claim: when a paced delivery without a slot is due again, else null. */
+  deferredTo: (number | null)[];
+}
+
 /**
  * `claimAttempt` for several deliveries in one transaction, in order: a delivery named twice
- * is claimed once. Whether each claim was won, in the order given.
+ * is claimed once, and one of an ordered hook only while no open delivery of its key is ahead of
+ * it. A paced hook's deliveries first reserve slots (`pacing.ts`); those without one are deferred
+ * instead of claimed.
  */
-export async function claimAttempts(db: Db, claims: Claim[]): Promise<boolean[]> {
-  const [first, ...rest] = claims.map((c) => claimStatement(db, c));
-  if (!first) return [];
-  const results = await db.batch([first, ...rest]);
-  return results.map((rows) => rows.length === 1);
+export async function claimAttempts(db: Db, claims: Claim[], now: number): Promise<Claimed> {
+  const wanted = new Map<string, number>();
+  for (const c of claims) {
+    if (c.paced) wanted.set(c.delivery.webhookId, (wanted.get(c.delivery.webhookId) ?? 0) + 1);
+  }
+  const hooks = [...wanted.keys()];
+  const paced = claims.filter((c) => c.paced);
+  const statements = [
+    ...hooks.map((hookId) =>
+      reserveStatement(db, { hookId, wanted: wanted.get(hookId) ?? 0, now }),
+    ),
+    ...claims.map((c) => claimStatement(db, c)),
+    ...paced.map((c) =>
+      deferStatement(db, {
+        delivery: c.delivery,
+        hookId: c.delivery.webhookId,
+        index: c.paced?.index ?? 0,
+        dueBy: c.dueBy,
+      }),
+    ),
+  ];
+  const [first, ...rest] = statements;
+  if (!first) return { won: [], slots: [], deferredTo: [] };
+  const results = (await db.batch([first, ...rest])) as unknown[][];
+  const reserved = new Map(hooks.map((id, i) => [id, (results[i] as ReserveResult)[0]]));
+  const won = claims.map((_, i) => (results[hooks.length + i] ?? []).length === 1);
+  const deferrals = results.slice(hooks.length + claims.length) as { nextAttemptAt: number }[][];
+  let p = 0;
+  const slots: Claimed["slots"] = [];
+  const deferredTo: (number | null)[] = [];
+  claims.forEach((c, i) => {
+    const reservation = reserved.get(c.delivery.webhookId);
+    slots.push(
+      c.paced && won[i] && reservation?.pace
+        ? { at: slotAt(reservation, c.paced.index), pace: reservation.pace }
+        : null,
+    );
+    deferredTo.push(c.paced ? (deferrals[p++]?.[0]?.nextAttemptAt ?? null) : null);
+  });
+  return { won, slots, deferredTo };
 }
 
 /**
@@ -349,12 +418,42 @@ export interface AttemptOutcome {
 
 /**
  * Writes attempts' outcomes, in one transaction: for each, the attempt, the delivery's new state,
- * the next log row and the hook's health.
+ * the next log row and the hook's health; then each paced hook's new pace (`pacing.ts`). Returns
+ * the deliveries that now head the ordering keys these outcomes closed: the caller sends them.
  */
-export async function completeAttempts(db: Db, outcomes: AttemptOutcome[]): Promise<void> {
+export async function completeAttempts(
+  db: Db,
+  outcomes: AttemptOutcome[],
+  pacedHooks: ReadonlySet<string> = new Set(),
+): Promise<number[]> {
   const at = time.now();
-  const [first, ...rest] = outcomes.flatMap((o) => outcomeStatements(db, o, at));
-  if (first) await db.batch([first, ...rest]);
+  const writes = outcomes.flatMap((o) => outcomeStatements(db, o, at));
+  const paces = paceSignals(outcomes, pacedHooks).flatMap((s) => paceStatement(db, s) ?? []);
+  const closedKeys = outcomes.filter(
+    (o) => o.delivery.orderingKey !== null && (o.status === "succeeded" || !o.retryAt),
+  );
+  const heads = closedKeys.map((o) =>
+    headOfKeyStatement(db, o.delivery.webhookId, o.delivery.orderingKey as string),
+  );
+  const [first, ...rest] = [...writes, ...paces, ...heads];
+  if (!first) return [];
+  const results = (await db.batch([first, ...rest])) as unknown[];
+  const found = results.slice(writes.length + paces.length) as { id: number }[][];
+  return [...new Set(found.flatMap((rows) => rows.map((row) => row.id)))];
+}
+
+/** Per paced hook: whether a 429 came back, and how many attempts succeeded. */
+function paceSignals(outcomes: AttemptOutcome[], pacedHooks: ReadonlySet<string>): PaceSignal[] {
+  const signals = new Map<string, PaceSignal>();
+  for (const o of outcomes) {
+    const hookId = o.delivery.webhookId;
+    if (!pacedHooks.has(hookId)) continue;
+    const signal = signals.get(hookId) ?? { hookId, throttled: false, successes: 0 };
+    if (o.responseStatus === 429) signal.throttled = true;
+    if (o.status === "succeeded") signal.successes += 1;
+    signals.set(hookId, signal);
+  }
+  return [...signals.values()];
 }
 
 function outcomeStatements(db: Db, o: AttemptOutcome, at: number) {
@@ -540,6 +639,8 @@ export async function oldestOverdueAt(db: Db, before: number): Promise<number | 
       and(
         inArray(webhookDeliveries.status, ["pending", "retrying"]),
         lte(webhookDeliveries.nextAttemptAt, before),
+        // Held back by an open delivery of its key: waiting by design, not lagging.
+        firstOfItsKey(),
       ),
     );
   return row?.at ?? null;
@@ -566,7 +667,8 @@ export async function takeOverdueDeliveries(
           db
             .select({ id: webhookDeliveries.id })
             .from(webhookDeliveries)
-            .where(overdue)
+            // An ordered delivery held back by its key waits for the head to close, not the scan.
+            .where(and(overdue, firstOfItsKey()))
             .orderBy(asc(webhookDeliveries.nextAttemptAt))
             .limit(limit),
         ),

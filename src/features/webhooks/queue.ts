@@ -26,3 +26,18 @@ export async function enqueueDeliveries(env: Env, ids: number[], delaySeconds = 
     );
   }
 }
+
+/** Sends one message per delivery, each with its own delay (e.g. to its pacing slot). */
+export async function enqueueEach(
+  env: Env,
+  deliveries: { id: number; delaySeconds: number }[],
+): Promise<void> {
+  for (let i = 0; i < deliveries.length; i += SEND_BATCH_LIMIT) {
+    await env.WEBHOOK_QUEUE.sendBatch(
+      deliveries.slice(i, i + SEND_BATCH_LIMIT).map(({ id, delaySeconds }) => ({
+        body: { delivery_id: id } satisfies DeliveryMessage,
+        delaySeconds: Math.min(delaySeconds, MAX_QUEUE_DELAY_SECONDS),
+      })),
+    );
+  }
+}

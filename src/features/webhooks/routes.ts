@@ -332,7 +332,13 @@ const router = createRouter()
   })
   .openapi(emitEvent, async (c) => {
     const body = c.req.valid("json");
-    const event = await prepareEvent(c.env, body.event_type, body.data, body.event_uuid);
+    const event = await prepareEvent(
+      c.env,
+      body.event_type,
+      body.data,
+      body.event_uuid,
+      body.ordering_key,
+    );
     await recordAndDispatch(c.env, event, c.executionCtx);
     return c.json({ event_uuid: event.uuid }, 202);
   })

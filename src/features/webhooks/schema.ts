@@ -1,4 +1,5 @@
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { sql } from "drizzle-orm";
+import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** Event types an app registered at runtime (the built-in ones live in code: `src/features/webhooks/registry.ts`). */
 export const webhookEventTypes = sqliteTable("webhook_event_types", {
@@ -43,6 +44,16 @@ export const webhooks = sqliteTable(
     failingSince: integer("failing_since"),
     /** The `webhook.endpoint_disabled` event of the latest automatic disable (see breaker.ts). */
     disabledEvent: text("disabled_event"),
+    /** Deliveries per second at most (contract §6); null: unlimited. */
+    rateLimit: real("rate_limit"),
+    /** The pace in use (AIMD: halved by a 429, raised by successes up to `rateLimit`). */
+    pace: real("pace"),
+    /** Epoch ms of the first free send slot (see `pacing.ts`). */
+    nextSlotAt: real("next_slot_at").notNull().default(0),
+    /** How many slots the latest reservation granted, read back in its own transaction. */
+    slotsGranted: integer("slots_granted").notNull().default(0),
+    /** Events sharing an ordering key go one at a time, in emit order (see `ordering.ts`). */
+    ordered: integer("ordered", { mode: "boolean" }).notNull().default(false),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
@@ -58,6 +69,8 @@ export const webhookEvents = sqliteTable("webhook_events", {
   eventType: text("event_type").notNull(),
   /** JSON of `data`. */
   data: text("data").notNull(),
+  /** Events of one key go in order to ordered hooks; null: no order. */
+  orderingKey: text("ordering_key"),
   createdAt: integer("created_at").notNull(),
 });
 
@@ -75,12 +88,18 @@ export const webhookDeliveries = sqliteTable(
     roundStart: integer("round_start").notNull().default(0),
     /** Epoch ms when the next attempt is due, or until when a running attempt holds its lease. */
     nextAttemptAt: integer("next_attempt_at").notNull(),
+    /** The event's ordering key when the hook is ordered; null: this delivery waits for none. */
+    orderingKey: text("ordering_key"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
   (t) => [
     uniqueIndex("webhook_deliveries_event_hook").on(t.eventUuid, t.webhookId),
     index("webhook_deliveries_due").on(t.status, t.nextAttemptAt),
+    // The open deliveries of a key: what an ordered claim looks for ahead of itself.
+    index("webhook_deliveries_key_open")
+      .on(t.webhookId, t.orderingKey, t.id)
+      .where(sql`${t.orderingKey} IS NOT NULL AND ${t.status} IN ('pending', 'retrying')`),
   ],
 );
 

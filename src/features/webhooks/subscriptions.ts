@@ -74,6 +74,11 @@ function checkMaySubscribe(caller: Caller, eventType: string): void {
   );
 }
 
+/** A new `rate_limit` starts its pace afresh at that rate (null: unpaced). */
+function paceOf(rateLimit: number | null) {
+  return { rateLimit, pace: rateLimit };
+}
+
 export async function createHook(
   env: Env,
   caller: Caller,
@@ -97,6 +102,8 @@ export async function createHook(
     maxRetries: body.max_retries ?? defaultMaxRetries(countdown),
     callback: body.callback ?? null,
     isActive: body.is_active ?? true,
+    ...paceOf(body.rate_limit ?? null),
+    ordered: body.ordered ?? false,
   });
   if (!hook) throw conflict(DUPLICATE);
   // An ed25519 hook's secret never leaves the server: its create answer shows the public key.
@@ -148,6 +155,8 @@ export async function patchHook(
     config: body.config && JSON.stringify(body.config),
     maxRetries,
     callback: body.callback,
+    ...(body.rate_limit === undefined ? {} : paceOf(body.rate_limit)),
+    ordered: body.ordered,
     ...(body.is_active === undefined
       ? {}
       : {

@@ -15,6 +15,7 @@ import {
   subscribe,
   testEnv,
   uid,
+  withoutJitter,
 } from "../../helpers/webhooks";
 
 const url = () => `https://example.com/${uid()}`;
@@ -77,6 +78,7 @@ describe("the webhook queue consumer", () => {
   });
 
   it("retries a 500 at the countdown's delay, then succeeds: two attempts logged", async () => {
+    withoutJitter();
     const { calls } = captureFetch((n) => (n === 0 ? fail() : new Response("ok")));
     const s = await setup({ retry_countdown_config: { choice: "fixed", kwargs: { seconds: 7 } } });
     const first = await consume(s.env, s.deliveryId);
@@ -143,6 +145,7 @@ describe("the webhook queue consumer", () => {
   });
 
   it("gives up on a target that does not answer in time and retries", async () => {
+    withoutJitter();
     // A target that never answers: only the abort signal ends the request.
     vi.spyOn(globalThis, "fetch").mockImplementation(
       (_input, init) =>
@@ -171,6 +174,7 @@ describe("the webhook queue consumer", () => {
   ];
   for (const [choice, kwargs, maxRetries, delays] of countdowns) {
     it(`follows ${choice} delays exactly, then fails after max_retries`, async () => {
+      withoutJitter();
       const { calls } = captureFetch(() => fail(502));
       const s = await setup({
         retry_countdown_config: { choice, kwargs },
@@ -223,6 +227,7 @@ describe("the webhook queue consumer", () => {
   });
 
   it("reaches delays over the Queue's 12 h limit by re-enqueueing", async () => {
+    withoutJitter();
     captureFetch(() => fail(503));
     const s = await setup({
       retry_countdown_config: { choice: "fixed", kwargs: { seconds: 86400 } },
