@@ -224,7 +224,9 @@ function eventStatements(db: Db, { onlyOwner, when, orderingKey, ...rest }: NewE
     when
       ? db
           .insert(webhookEvents)
-          .select(sql`SELECT ${event.uuid}, ${event.eventType}, ${event.data}, ${at} WHERE ${when}`)
+          .select(
+            sql`SELECT ${event.uuid}, ${event.eventType}, ${event.data}, ${event.orderingKey}, ${at} WHERE ${when}`,
+          )
           .onConflictDoNothing()
       : db
           .insert(webhookEvents)
