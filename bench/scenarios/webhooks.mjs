@@ -9,7 +9,7 @@ import { ADMIN_TOKEN, freePort } from "../lib/servers.mjs";
 import { slot } from "../lib/stats.mjs";
 
 /** The receiver: counts successes per event id (`webhook-id`, else the payload's uuid) per path. */
-async function startReceiver() {
+export async function startReceiver() {
   const runs = new Map();
   const server = createServer((req, res) => {
     const chunks = [];
@@ -29,6 +29,7 @@ async function startReceiver() {
         req.headers["webhook-id"] ?? JSON.parse(Buffer.concat(chunks).toString()).event.uuid;
       const seen = run.successes.get(id) ?? 0;
       run.successes.set(id, seen + 1);
+      if (seen === 0 && run.successes.size === 1) run.firstSuccess = performance.now();
       if (seen === 0 && run.successes.size === run.expected) run.done(performance.now());
       res.end("ok");
     });
@@ -54,7 +55,7 @@ async function startReceiver() {
 }
 
 /** Switchboard: a hook per run on its own event type, events emitted with POST /api/webhook-events. */
-function oursEmitter(ours) {
+export function oursEmitter(ours) {
   return {
     name: "ours",
     async prepare(label, targetUrl) {
@@ -95,7 +96,7 @@ function oursEmitter(ours) {
 }
 
 /** The bare Queue peer: one HTTP call enqueues the event; the consumer POSTs it, retrying at once. */
-function bareQueueEmitter(peers) {
+export function bareQueueEmitter(peers) {
   return {
     name: "bare Queue consumer",
     async prepare(label, targetUrl) {
@@ -117,7 +118,7 @@ function bareQueueEmitter(peers) {
   };
 }
 
-async function deliveryRun(emitter, receiver, { label, events, failRate, concurrency }) {
+export async function deliveryRun(emitter, receiver, { label, events, failRate, concurrency }) {
   const path = `/${emitter.name.replace(/\W+/g, "-")}/${label}`;
   const emit = await emitter.prepare(label, `${receiver.url}${path}`);
   const run = receiver.expect(path, events, failRate);
@@ -127,6 +128,7 @@ async function deliveryRun(emitter, receiver, { label, events, failRate, concurr
     while (next < events) await emit(next++);
   });
   await Promise.all(emitters);
+  const emitted = performance.now();
   const timeout = new Promise((resolve) => setTimeout(() => resolve(null), 60_000));
   const end = await Promise.race([run.finished, timeout]);
   if (end === null) {
@@ -135,7 +137,13 @@ async function deliveryRun(emitter, receiver, { label, events, failRate, concurr
   // A short grace period catches a late second success of an already delivered event.
   await new Promise((resolve) => setTimeout(resolve, 300));
   const duplicates = [...run.successes.values()].filter((n) => n > 1).length;
-  return { perS: (events * 1000) / (end - start), attempts: run.attempts, duplicates };
+  return {
+    perS: (events * 1000) / (end - start),
+    attempts: run.attempts,
+    duplicates,
+    // Where the time went: emitting all events, until the first success, until the last.
+    phasesMs: [emitted - start, run.firstSuccess - start, end - start].map(Math.round),
+  };
 }
 
 export async function webhooks({ servers, runs, events, log }) {
@@ -159,7 +167,7 @@ export async function webhooks({ servers, runs, events, log }) {
             throw new Error(`ours: ${r.duplicates} events succeeded twice`);
           }
           log(
-            `  ${run ? `run ${run}` : "warm-up"} ${mode} ${emitter.name}: ${Math.round(r.perS)} deliveries/s (${r.attempts} attempts for ${run === 0 ? Math.ceil(events / 4) : events} events)`,
+            `  ${run ? `run ${run}` : "warm-up"} ${mode} ${emitter.name}: ${Math.round(r.perS)} deliveries/s (${r.attempts} attempts for ${run === 0 ? Math.ceil(events / 4) : events} events; emitted by ${r.phasesMs[0]} ms, first success ${r.phasesMs[1]} ms, last ${r.phasesMs[2]} ms)`,
           );
           if (run === 0) continue;
           slot(

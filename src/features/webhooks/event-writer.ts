@@ -1,13 +1,12 @@
-import { getDb } from "../../platform/db";
 import { logger } from "../../platform/log";
-import { type NewEvent, recordEvents } from "./queries";
 import { enqueueDeliveries } from "./queue";
+import { type PlainEvent, recordPlainEvents } from "./record-events";
 
 /** At most this many events share one D1 transaction (three statements each). */
 const MAX_GROUP = 25;
 
 interface Entry {
-  event: NewEvent;
+  event: PlainEvent;
   settled: boolean;
   error?: unknown;
 }
@@ -31,7 +30,7 @@ class EventWriter {
 
   constructor(private readonly env: Env) {}
 
-  async write(event: NewEvent, ctx?: WaitUntil): Promise<void> {
+  async write(event: PlainEvent, ctx?: WaitUntil): Promise<void> {
     const entry: Entry = { event, settled: false };
     this.queued.push(entry);
     while (!entry.settled) {
@@ -40,7 +39,7 @@ class EventWriter {
         continue;
       }
       const group = this.queued.splice(0, MAX_GROUP);
-      this.inFlight = this.flush(group).finally(() => {
+      this.inFlight = this.flush(group, ctx).finally(() => {
         this.inFlight = null;
       });
       // Other callers wait on this write: it must finish even if this caller's client leaves.
@@ -50,12 +49,17 @@ class EventWriter {
     if (entry.error !== undefined) throw entry.error;
   }
 
-  /** Records and enqueues a group; never rejects (each entry carries its own error). */
-  private async flush(group: Entry[]): Promise<void> {
+  /**
+   * Records a group, then enqueues it; never rejects (each entry carries its own error). With a
+   * `ctx` the callers resume as soon as the events are in D1 and the Queue send runs beside the
+   * next group's write (the events are durable: what the send misses, the cron scan sends), so
+   * an emit waits for one round trip, not two.
+   */
+  private async flush(group: Entry[], ctx?: WaitUntil): Promise<void> {
     let ids: number[][];
     try {
-      ids = await recordEvents(
-        getDb(this.env.DB),
+      ids = await recordPlainEvents(
+        this.env.DB,
         group.map((entry) => entry.event),
       );
     } catch (err) {
@@ -64,11 +68,19 @@ class EventWriter {
         return;
       }
       // One event may be what failed (e.g. too large): write each alone so only it fails.
-      for (const entry of group) await this.flush([entry]);
+      for (const entry of group) await this.flush([entry], ctx);
       return;
     }
+    const sending = this.enqueue(group, ids.flat());
+    if (ctx) ctx.waitUntil(sending);
+    else await sending;
+    settle(group);
+  }
+
+  /** Sends recorded deliveries to the Queue; never rejects (the cron scan retries). */
+  private async enqueue(group: Entry[], ids: number[]): Promise<void> {
     try {
-      await enqueueDeliveries(this.env, ids.flat());
+      await enqueueDeliveries(this.env, ids);
     } catch (err) {
       const uuids = group.map((entry) => entry.event.uuid).join(", ");
       logger.error(`Webhook events ${uuids}: enqueueing failed, the cron scan will retry`, {
@@ -77,7 +89,6 @@ class EventWriter {
         error: err,
       });
     }
-    settle(group);
   }
 }
 
@@ -95,7 +106,7 @@ const writers = new WeakMap<D1Database, WeakMap<Queue, EventWriter>>();
  * Records an event and its deliveries (grouped with concurrent callers'), then enqueues them.
  * Resolves once they are in D1; if enqueueing fails the cron scan sends them later.
  */
-export function recordGrouped(env: Env, event: NewEvent, ctx?: WaitUntil): Promise<void> {
+export function recordGrouped(env: Env, event: PlainEvent, ctx?: WaitUntil): Promise<void> {
   let byQueue = writers.get(env.DB);
   if (!byQueue) {
     byQueue = new WeakMap();
