@@ -1,12 +1,13 @@
+import { getDb } from "../../platform/db";
 import { logger } from "../../platform/log";
+import { type NewEvent, recordEvents } from "./queries";
 import { enqueueDeliveries } from "./queue";
-import { type PlainEvent, recordPlainEvents } from "./record-events";
 
 /** At most this many events share one D1 transaction (three statements each). */
 const MAX_GROUP = 25;
 
 interface Entry {
-  event: PlainEvent;
+  event: NewEvent;
   settled: boolean;
   error?: unknown;
 }
@@ -30,7 +31,7 @@ class EventWriter {
 
   constructor(private readonly env: Env) {}
 
-  async write(event: PlainEvent, ctx?: WaitUntil): Promise<void> {
+  async write(event: NewEvent, ctx?: WaitUntil): Promise<void> {
     const entry: Entry = { event, settled: false };
     this.queued.push(entry);
     while (!entry.settled) {
@@ -39,7 +40,7 @@ class EventWriter {
         continue;
       }
       const group = this.queued.splice(0, MAX_GROUP);
-      this.inFlight = this.flush(group, ctx).finally(() => {
+      this.inFlight = this.flush(group).finally(() => {
         this.inFlight = null;
       });
       // Other callers wait on this write: it must finish even if this caller's client leaves.
@@ -49,17 +50,12 @@ class EventWriter {
     if (entry.error !== undefined) throw entry.error;
   }
 
-  /**
-   * Records a group, then enqueues it; never rejects (each entry carries its own error). With a
-   * `ctx` the callers resume as soon as the events are in D1 and the Queue send runs beside the
-   * next group's write (the events are durable: what the send misses, the cron scan sends), so
-   * an emit waits for one round trip, not two.
-   */
-  private async flush(group: Entry[], ctx?: WaitUntil): Promise<void> {
+  /** Records and enqueues a group; never rejects (each entry carries its own error). */
+  private async flush(group: Entry[]): Promise<void> {
     let ids: number[][];
     try {
-      ids = await recordPlainEvents(
-        this.env.DB,
+      ids = await recordEvents(
+        getDb(this.env.DB),
         group.map((entry) => entry.event),
       );
     } catch (err) {
@@ -68,19 +64,11 @@ class EventWriter {
         return;
       }
       // One event may be what failed (e.g. too large): write each alone so only it fails.
-      for (const entry of group) await this.flush([entry], ctx);
+      for (const entry of group) await this.flush([entry]);
       return;
     }
-    const sending = this.enqueue(group, ids.flat());
-    if (ctx) ctx.waitUntil(sending);
-    else await sending;
-    settle(group);
-  }
-
-  /** Sends recorded deliveries to the Queue; never rejects (the cron scan retries). */
-  private async enqueue(group: Entry[], ids: number[]): Promise<void> {
     try {
-      await enqueueDeliveries(this.env, ids);
+      await enqueueDeliveries(this.env, ids.flat());
     } catch (err) {
       const uuids = group.map((entry) => entry.event.uuid).join(", ");
       logger.error(`Webhook events ${uuids}: enqueueing failed, the cron scan will retry`, {
@@ -89,6 +77,7 @@ class EventWriter {
         error: err,
       });
     }
+    settle(group);
   }
 }
 
@@ -106,7 +95,7 @@ const writers = new WeakMap<D1Database, WeakMap<Queue, EventWriter>>();
  * Records an event and its deliveries (grouped with concurrent callers'), then enqueues them.
  * Resolves once they are in D1; if enqueueing fails the cron scan sends them later.
  */
-export function recordGrouped(env: Env, event: PlainEvent, ctx?: WaitUntil): Promise<void> {
+export function recordGrouped(env: Env, event: NewEvent, ctx?: WaitUntil): Promise<void> {
   let byQueue = writers.get(env.DB);
   if (!byQueue) {
     byQueue = new WeakMap();

@@ -150,7 +150,7 @@ export interface NewEvent {
  * statement returns the new deliveries' ids. The event row comes last, so a later event of the
  * same uuid in the same batch records nothing.
  */
-export function eventStatements(db: Db, { onlyOwner, ...event }: NewEvent, at: number) {
+function eventStatements(db: Db, { onlyOwner, ...event }: NewEvent, at: number) {
   const isNew = sql`NOT EXISTS (SELECT 1 FROM ${webhookEvents} WHERE ${webhookEvents.uuid} = ${event.uuid})`;
   return [
     db
