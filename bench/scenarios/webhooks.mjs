@@ -10,7 +10,7 @@ import { ADMIN_TOKEN, freePort } from "../lib/servers.mjs";
 import { slot } from "../lib/stats.mjs";
 
 /** The receiver: counts successes per event id (`webhook-id`, else the payload's uuid) per path. */
-export async function startReceiver() {
+async function startReceiver() {
   const runs = new Map();
   const server = createServer((req, res) => {
     const chunks = [];
@@ -56,7 +56,7 @@ export async function startReceiver() {
 }
 
 /** Switchboard: a hook per run on its own event type, events emitted with POST /api/webhook-events. */
-export function oursEmitter(ours) {
+function oursEmitter(ours) {
   return {
     name: "ours",
     async prepare(label, targetUrl) {
@@ -141,7 +141,7 @@ function attemptLogProblem(rows, run) {
 }
 
 /** The bare Queue peer: one HTTP call enqueues the event; the consumer POSTs it, retrying at once. */
-export function bareQueueEmitter(peers) {
+function bareQueueEmitter(peers) {
   return {
     name: "bare Queue consumer",
     async prepare(label, targetUrl) {
@@ -163,7 +163,7 @@ export function bareQueueEmitter(peers) {
   };
 }
 
-export async function deliveryRun(emitter, receiver, { label, events, failRate, concurrency }) {
+async function deliveryRun(emitter, receiver, { label, events, failRate, concurrency }) {
   const path = `/${emitter.name.replace(/\W+/g, "-")}/${label}`;
   const emit = await emitter.prepare(label, `${receiver.url}${path}`);
   const run = receiver.expect(path, events, failRate);
