@@ -1,10 +1,11 @@
 // Scenario 5, webhooks: E events emitted through the API, delivered to a local Node receiver
 // that answers 200 (or 500 to a random 30 % of attempts). The figure is E over the time from the
-// first emit to the last event's first success; every event must succeed, and exactly once.
+// first emit to the last event's first success; every event must succeed, and exactly once, and
+// ours' attempt log must hold every attempt the receiver saw, with one success per event.
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 import { performance } from "node:perf_hooks";
-import { expectStatus, request, requestRetrying } from "../lib/net.mjs";
+import { expectStatus, request, requestRetrying, sleep } from "../lib/net.mjs";
 import { ADMIN_TOKEN, freePort } from "../lib/servers.mjs";
 import { slot } from "../lib/stats.mjs";
 
@@ -29,6 +30,7 @@ async function startReceiver() {
         req.headers["webhook-id"] ?? JSON.parse(Buffer.concat(chunks).toString()).event.uuid;
       const seen = run.successes.get(id) ?? 0;
       run.successes.set(id, seen + 1);
+      if (seen === 0 && run.successes.size === 1) run.firstSuccess = performance.now();
       if (seen === 0 && run.successes.size === run.expected) run.done(performance.now());
       res.end("ok");
     });
@@ -67,7 +69,7 @@ function oursEmitter(ours) {
         201,
         "POST /api/webhooks/event-types",
       );
-      await expectStatus(
+      const hook = await expectStatus(
         request("POST", `${ours.url}/api/webhooks`, {
           token: ADMIN_TOKEN,
           body: {
@@ -80,6 +82,7 @@ function oursEmitter(ours) {
         201,
         "POST /api/webhooks",
       );
+      this.hookId = hook.id;
       // With its own event_uuid an emit may be repeated safely: the same uuid is delivered once.
       return (i) =>
         expectStatus(
@@ -91,7 +94,50 @@ function oursEmitter(ours) {
           "POST /api/webhook-events",
         );
     },
+    /** What is wrong with the run's attempt log (null when complete), waiting for the last writes. */
+    async logProblem(run) {
+      const deadline = performance.now() + 10_000;
+      for (;;) {
+        const problem = attemptLogProblem(await attemptLog(ours, this.hookId), run);
+        if (!problem || performance.now() > deadline) return problem;
+        await sleep(250);
+      }
+    },
   };
+}
+
+async function attemptLog(ours, hookId) {
+  const rows = [];
+  for (let offset = 0; offset !== null; ) {
+    const page = await expectStatus(
+      request("GET", `${ours.url}/api/webhooks/${hookId}/deliveries?limit=200&offset=${offset}`, {
+        token: ADMIN_TOKEN,
+      }),
+      200,
+      "GET /api/webhooks/:id/deliveries",
+    );
+    rows.push(...page.results);
+    offset = page.next;
+  }
+  return rows;
+}
+
+/** The log must hold one finished row per attempt the receiver saw and one success per event. */
+function attemptLogProblem(rows, run) {
+  const open = rows.filter((r) => r.status === "pending" || r.status === "retrying").length;
+  if (open) return `${open} attempts still open in the log`;
+  if (rows.length !== run.attempts) {
+    return `${rows.length} attempts in the log, ${run.attempts} received`;
+  }
+  const successes = new Map();
+  for (const r of rows) {
+    if (r.status === "succeeded")
+      successes.set(r.event_uuid, (successes.get(r.event_uuid) ?? 0) + 1);
+  }
+  if (successes.size !== run.expected || [...successes.values()].some((n) => n !== 1)) {
+    return `${successes.size} of ${run.expected} events logged as succeeded once`;
+  }
+  return null;
 }
 
 /** The bare Queue peer: one HTTP call enqueues the event; the consumer POSTs it, retrying at once. */
@@ -127,6 +173,7 @@ async function deliveryRun(emitter, receiver, { label, events, failRate, concurr
     while (next < events) await emit(next++);
   });
   await Promise.all(emitters);
+  const emitted = performance.now();
   const timeout = new Promise((resolve) => setTimeout(() => resolve(null), 60_000));
   const end = await Promise.race([run.finished, timeout]);
   if (end === null) {
@@ -135,7 +182,15 @@ async function deliveryRun(emitter, receiver, { label, events, failRate, concurr
   // A short grace period catches a late second success of an already delivered event.
   await new Promise((resolve) => setTimeout(resolve, 300));
   const duplicates = [...run.successes.values()].filter((n) => n > 1).length;
-  return { perS: (events * 1000) / (end - start), attempts: run.attempts, duplicates };
+  const logProblem = await emitter.logProblem?.(run);
+  if (logProblem) throw new Error(`${emitter.name}: ${logProblem}`);
+  return {
+    perS: (events * 1000) / (end - start),
+    attempts: run.attempts,
+    duplicates,
+    // Where the time went: emitting all events, until the first success, until the last.
+    phasesMs: [emitted - start, run.firstSuccess - start, end - start].map(Math.round),
+  };
 }
 
 export async function webhooks({ servers, runs, events, log }) {
@@ -159,7 +214,7 @@ export async function webhooks({ servers, runs, events, log }) {
             throw new Error(`ours: ${r.duplicates} events succeeded twice`);
           }
           log(
-            `  ${run ? `run ${run}` : "warm-up"} ${mode} ${emitter.name}: ${Math.round(r.perS)} deliveries/s (${r.attempts} attempts for ${run === 0 ? Math.ceil(events / 4) : events} events)`,
+            `  ${run ? `run ${run}` : "warm-up"} ${mode} ${emitter.name}: ${Math.round(r.perS)} deliveries/s (${r.attempts} attempts for ${run === 0 ? Math.ceil(events / 4) : events} events; emitted by ${r.phasesMs[0]} ms, first success ${r.phasesMs[1]} ms, last ${r.phasesMs[2]} ms)`,
           );
           if (run === 0) continue;
           slot(
