@@ -15,6 +15,7 @@ declare namespace Cloudflare {
 		ASSETS: Fetcher;
 		WEBHOOK_TIMEOUT_SECONDS: string;
 		MAX_SOCKETS_PER_USER: string;
+		ROOM_SHARD_SOCKETS: string;
 		POKER_LEAVE_GRACE_SECONDS: string;
 		ADMIN_TOKEN: string;
 		TOKEN_SECRET: string;
@@ -30,7 +31,7 @@ type StringifyValues<EnvType extends Record<string, unknown>> = {
 	[Binding in keyof EnvType]: EnvType[Binding] extends string ? EnvType[Binding] : string;
 };
 declare namespace NodeJS {
-	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "WEBHOOK_TIMEOUT_SECONDS" | "MAX_SOCKETS_PER_USER" | "POKER_LEAVE_GRACE_SECONDS" | "ADMIN_TOKEN" | "TOKEN_SECRET" | "WEBHOOK_ALLOW_PRIVATE_TARGETS">> {}
+	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "WEBHOOK_TIMEOUT_SECONDS" | "MAX_SOCKETS_PER_USER" | "ROOM_SHARD_SOCKETS" | "POKER_LEAVE_GRACE_SECONDS" | "ADMIN_TOKEN" | "TOKEN_SECRET" | "WEBHOOK_ALLOW_PRIVATE_TARGETS">> {}
 }
 
 // Begin runtime types

@@ -1,0 +1,195 @@
+import * as time from "../platform/time";
+import type { ServerEvent } from "../protocol";
+import type { Member } from "./member";
+import {
+  SHARD_RING_ITEMS,
+  type ShardConnected,
+  type ShardItem,
+  type ShardPeer,
+} from "./shard-protocol";
+
+/** An item of the room's order: a stream event or a room kind's own item. */
+type Ordered = Extract<ShardItem, { type: "event" } | { type: "item" }>;
+
+/** What a shard needs from the object it runs in. */
+export interface ReplicaHost<S> {
+  shard: number;
+  room(): ShardPeer<S>;
+  /** Open sockets of the shard (the joining ones included: the replica leaves those out). */
+  sockets(): WebSocket[];
+  memberOf(ws: WebSocket): Member<S>;
+  saveMember(ws: WebSocket, member: Member<S>): void;
+  socketIdOf(ws: WebSocket): string | undefined;
+  /** The shard's listeners (sockets, and for the bus its streams and parked polls). */
+  listeners(): number;
+  /** Renders stream events per socket and sends them. */
+  deliver(frames: ServerEvent[], targets: WebSocket[]): void;
+  /** A room kind's own item (a bus message) to its live listeners, or to `only`. */
+  deliverItem(seq: number, data: unknown, only?: WebSocket): void;
+  sendText(ws: WebSocket, text: string): void;
+  /** The room's sockets must resume (an event was lost to this shard): close with 1012. */
+  resumeAll(): void;
+  closeAll(code: number, reason: string): void;
+  reportError(err: unknown, where: string): void;
+}
+
+/**
+ * The shard's side: takes the room's feed in order (a repeated item is dropped, a missing stream
+ * event is asked of the room, anything else missing makes the sockets resume), keeps a ring of
+ * recent items so a socket that joins while the room answers its connect misses nothing, and
+ * reports joins and leaves to the room in batches.
+ */
+export class ShardReplica<S> {
+  /** Last ordered item taken; null until the first (a fresh object takes the feed as it comes). */
+  private fed: number | null = null;
+  private readonly ring: Ordered[] = [];
+  /** Sockets still joining: their catch-up comes from the connect answer, then the ring. */
+  private readonly joining = new Set<WebSocket>();
+  private chain: Promise<void> = Promise.resolve();
+  private joined: Member<S>[] = [];
+  private left: Member<S>[] = [];
+  private reporting = false;
+  private reportAgain = false;
+  private version = 0;
+
+  constructor(private readonly host: ReplicaHost<S>) {}
+
+  isJoining(ws: WebSocket): boolean {
+    return this.joining.has(ws);
+  }
+
+  /** Feeds arrive one at a time from the room; they are also handled one at a time here. */
+  feed(items: ShardItem[]): Promise<void> {
+    const run = this.chain.then(() => this.take(items));
+    this.chain = run.catch((err) => this.host.reportError(err, "shardFeed"));
+    return run;
+  }
+
+  /**
+   * Connects `ws` through the room (its replay, `resync` or join frames), then sends what the
+   * ring holds after the room's answer, and only then makes it live.
+   */
+  async join(ws: WebSocket, connect: () => Promise<ShardConnected<S>>): Promise<ShardConnected<S>> {
+    this.joining.add(ws);
+    try {
+      const answer = await connect();
+      await this.chain;
+      this.host.saveMember(ws, answer.member);
+      if (answer.resync) this.host.sendText(ws, JSON.stringify(answer.resync));
+      this.host.deliver(answer.events, [ws]);
+      for (const text of answer.sends) this.host.sendText(ws, text);
+      for (const item of this.ring) {
+        if (this.seqOf(item) > answer.head) this.send(item, ws);
+      }
+      this.noteJoin(answer.member);
+      return answer;
+    } finally {
+      this.joining.delete(ws);
+    }
+  }
+
+  noteJoin(member: Member<S>): void {
+    this.joined.push(member);
+    this.report();
+  }
+
+  noteLeave(member: Member<S>): void {
+    this.left.push(member);
+    this.report();
+  }
+
+  /** Tells the room this shard's count and its joins and leaves; one report in flight. */
+  report(): void {
+    if (this.reporting) {
+      this.reportAgain = true;
+      return;
+    }
+    this.reporting = true;
+    const joined = this.joined.splice(0);
+    const left = this.left.splice(0);
+    // Epoch-based, so a shard rebuilt after eviction still reports newer than its last self.
+    this.version = Math.max(this.version + 1, time.now());
+    this.host
+      .room()
+      .shardReport({
+        shard: this.host.shard,
+        version: this.version,
+        sockets: this.host.listeners(),
+        joined,
+        left,
+      })
+      .catch((err) => this.host.reportError(err, "shardReport"))
+      .finally(() => {
+        this.reporting = false;
+        if (this.reportAgain) {
+          this.reportAgain = false;
+          this.report();
+        }
+      });
+  }
+
+  private async take(items: ShardItem[]): Promise<void> {
+    for (const item of items) {
+      if (item.type === "close") {
+        this.host.closeAll(item.code, item.reason);
+        continue;
+      }
+      if (item.type === "broadcast") {
+        for (const ws of this.host.sockets()) {
+          if (this.joining.has(ws)) continue;
+          if (item.except === undefined || this.host.socketIdOf(ws) !== item.except) {
+            this.host.sendText(ws, item.text);
+          }
+        }
+        continue;
+      }
+      const seq = this.seqOf(item);
+      if (this.fed !== null && seq <= this.fed) continue;
+      if (this.fed !== null && seq > this.fed + 1 && !(await this.catchUp(item))) return;
+      this.remember(item);
+      this.send(item);
+    }
+    // A shard woken by a feed with nobody left (evicted meanwhile) stops the room feeding it.
+    if (this.host.listeners() === 0) this.report();
+  }
+
+  /** Fills a gap before `item` from the room's stream; false when that is not possible. */
+  private async catchUp(item: Ordered): Promise<boolean> {
+    const missed =
+      item.type === "event" ? await this.host.room().shardEventsAfter(this.fed ?? 0) : null;
+    if (!missed) {
+      this.host.resumeAll();
+      this.fed = null;
+      this.ring.length = 0;
+      return false;
+    }
+    for (const frame of missed) {
+      if (frame.seq === undefined || frame.seq >= this.seqOf(item)) break;
+      const event: Ordered = { type: "event", frame };
+      this.remember(event);
+      this.send(event);
+    }
+    return true;
+  }
+
+  private remember(item: Ordered): void {
+    this.fed = this.seqOf(item);
+    this.ring.push(item);
+    if (this.ring.length > SHARD_RING_ITEMS) this.ring.shift();
+  }
+
+  /** To every live socket, or to `only` (a socket catching up from the ring). */
+  private send(item: Ordered, only?: WebSocket): void {
+    if (item.type === "item") {
+      // The room kind reaches its own listeners (the bus: by channel; joining sockets not live).
+      this.host.deliverItem(item.seq, item.data, only);
+      return;
+    }
+    const targets = only ? [only] : this.host.sockets().filter((ws) => !this.joining.has(ws));
+    this.host.deliver([item.frame], targets);
+  }
+
+  private seqOf(item: Ordered): number {
+    return item.type === "event" ? (item.frame.seq ?? 0) : item.seq;
+  }
+}
