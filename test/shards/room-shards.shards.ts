@@ -1,4 +1,9 @@
-import { abortAllDurableObjects, env, runDurableObjectAlarm } from "cloudflare:test";
+import {
+  abortAllDurableObjects,
+  env,
+  runDurableObjectAlarm,
+  runInDurableObject,
+} from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ADMIN, call, tokenFor } from "../helpers/http";
 import { connect, type TestSocket } from "../helpers/ws";
@@ -132,5 +137,59 @@ describe("sharded rooms", () => {
       expect(all).toEqual(Array.from({ length: count }, (_, i) => i + 1));
     }
     for (const ws of resumed) ws.close();
+  });
+
+  it("a shard aborted mid-burst loses nothing: its clients resume, the room keeps feeding", async () => {
+    const id = crypto.randomUUID();
+    const path = `/ws/test/${id}`;
+    const token = await tokenFor("abort");
+    const sockets = await openMany(path, SHARD * 2, token);
+    const onShard = sockets.slice(SHARD);
+    for (let i = 0; i < 40; i++) sockets[0]!.send({ event: "increment", data: { by: 1 } });
+    await until("the burst under way", () => seqs(onShard[0]!, "counted").length >= 3);
+    const shard = env.TEST_ROOM.get(env.TEST_ROOM.idFromName(`${id}#shard-1`));
+    // abort() resets the object; the call that asked for it fails with the reason.
+    await expect(
+      runInDurableObject(shard, (_room, state) => state.abort("test: shard evicted")),
+    ).rejects.toThrow("shard evicted");
+    for (const ws of onShard) await ws.waitClosed();
+    for (const ws of sockets.slice(0, SHARD))
+      await until("40 events", () => seqs(ws, "counted").length >= 40);
+    for (const ws of onShard) {
+      const last = Math.max(...seqs(ws, "counted"));
+      const again = await connect(`${path}?since=${last}`, token);
+      await until("the rest", () => last + seqs(again, "counted").length >= 40);
+      expect([...seqs(ws, "counted"), ...seqs(again, "counted")]).toEqual(
+        Array.from({ length: 40 }, (_, i) => i + 1),
+      );
+      // Live after the replay, whichever shard it landed on.
+      await sockets[0]!.request("increment", { by: 1 });
+      await again.next((f) => f?.event === "counted" && f.seq >= 41, "a live event");
+      again.close();
+    }
+    for (const ws of sockets) ws.close();
+  });
+
+  it("a shard that sees a gap in the feed asks the room for the missing events", async () => {
+    const id = crypto.randomUUID();
+    const path = `/ws/test/${id}`;
+    const token = await tokenFor("gap");
+    const sockets = await openMany(path, SHARD + 1, token);
+    const onShard = sockets.at(-1)!;
+    await sockets[0]!.request("increment", { by: 1 });
+    await onShard.event("counted");
+    // An event stored without being fed (as if its batch was lost), then a fed one after it.
+    const room = env.TEST_ROOM.get(env.TEST_ROOM.idFromName(id));
+    await runInDurableObject(room, (instance) => {
+      (instance as unknown as { stream: { append(e: string, d: unknown): void } }).stream.append(
+        "counted",
+        { count: 1, lost: true },
+      );
+    });
+    await sockets[0]!.request("increment", { by: 1 });
+    const missed = await onShard.event("counted");
+    expect(missed).toMatchObject({ seq: 2, data: { lost: true } });
+    expect((await onShard.event("counted")).seq).toBe(3);
+    for (const ws of sockets) ws.close();
   });
 });
