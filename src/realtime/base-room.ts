@@ -325,6 +325,35 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     this.shards?.feed({ type: "close", code, reason });
   }
 
+  /** Makes this object shard `n` of its room (a room hands it listeners by fetch or by RPC). */
+  protected bindShard(n: number): void {
+    if (this.meta("shard_index") !== String(n)) this.setMeta("shard_index", String(n));
+    this.cachedShard = n;
+  }
+
+  /** The shard a new non-socket listener (a long poll) goes to, or null to keep it here. */
+  protected pickShard(): number | null {
+    return (
+      this.shards?.pick(this.localListeners(), shardSocketLimit(this.env.ROOM_SHARD_SOCKETS)) ??
+      null
+    );
+  }
+
+  /** On the room: shard `n` has a listener now, so it is fed from this moment. */
+  protected shardListening(n: number): void {
+    this.shards?.joined(n);
+  }
+
+  /** On a shard: its listeners changed (not sockets, which report themselves). */
+  protected reportToRoom(): void {
+    this.replica?.report();
+  }
+
+  /** On a shard: the kind's own items fed after `seq` that it still holds, in order. */
+  protected shardItemsAfter(seq: number): { seq: number; data: unknown }[] {
+    return this.replica?.itemsAfter(seq) ?? [];
+  }
+
   /** Sends a kind's own ordered item to every shard with listeners, in order, in batches. */
   protected feedShards(seq: number, data: unknown): void {
     this.shards?.feed({ type: "item", seq, data });
@@ -412,10 +441,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     const roomId = request.headers.get(ROOM_ID_HEADER);
     if (roomId) this.bind(roomId, request.headers.get(ROOM_KIND_HEADER) ?? undefined);
     const shard = request.headers.get(SHARD_HEADER);
-    if (shard && this.meta("shard_index") !== shard) {
-      this.setMeta("shard_index", shard);
-      this.cachedShard = Number(shard);
-    }
+    if (shard) this.bindShard(Number(shard));
     try {
       if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
         return await this.onRequest(request);

@@ -54,6 +54,13 @@ export class ShardReplica<S> {
 
   constructor(private readonly host: ReplicaHost<S>) {}
 
+  /** Fed room-kind items after `seq` still in the ring (a long poll parking here). */
+  itemsAfter(seq: number): { seq: number; data: unknown }[] {
+    return this.ring.flatMap((item) =>
+      item.type === "item" && item.seq > seq ? [{ seq: item.seq, data: item.data }] : [],
+    );
+  }
+
   isJoining(ws: WebSocket): boolean {
     return this.joining.has(ws);
   }
