@@ -51,7 +51,7 @@ import {
 } from "./shard-protocol";
 import { ShardRegistry } from "./shard-registry";
 import { ShardReplica } from "./shard-replica";
-import { ShardSocket, shardSocketId } from "./shard-socket";
+import { isShardSocket, ShardSocket, shardSocketId } from "./shard-socket";
 import { SocketLifetime } from "./socket-lifetime";
 
 /**
@@ -882,7 +882,8 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   }
 
   private async leave(ws: WebSocket): Promise<void> {
-    if (this.departed.has(ws)) return;
+    // A stand-in closed by a room hook: the shard that holds the socket runs its leave.
+    if (isShardSocket(ws) || this.departed.has(ws)) return;
     this.departed.add(ws);
     this.metric({ name: "socket.closed", kind: this.kindName });
     if (this.replica) {
