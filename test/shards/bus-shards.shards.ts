@@ -105,4 +105,21 @@ describe("bus listeners on shards", () => {
     await sse.close();
     for (const ws of fillers) ws.close();
   });
+
+  it("a shard socket's token refresh runs the namespace's check: a lost channel closes it 4403", async () => {
+    const db = newDb();
+    const token = await tokenFor("bus-auth", ["bus.listen:orders.*"]);
+    const fillers: TestSocket[] = [];
+    for (let i = 0; i < SHARD; i++) {
+      fillers.push(await connect(`/ws/bus/${db}?channels=orders.a`, token));
+    }
+    const onShard = await connect(`/ws/bus/${db}?channels=orders.a`, token);
+    expect((await busShardStub(env, db, 1).listeners()).sockets).toBe(1);
+    const same = await tokenFor("bus-auth", ["bus.listen:orders.*"]);
+    expect((await onShard.request("auth", { token: same })).status).toBe(200);
+    const weaker = await tokenFor("bus-auth", []);
+    expect((await onShard.request("auth", { token: weaker })).status).toBe(200);
+    expect((await onShard.waitClosed()).code).toBe(4403);
+    for (const ws of fillers) ws.close();
+  });
 });

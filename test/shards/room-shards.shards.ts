@@ -3,6 +3,7 @@ import {
   env,
   runDurableObjectAlarm,
   runInDurableObject,
+  SELF,
 } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ADMIN, call, tokenFor } from "../helpers/http";
@@ -191,5 +192,23 @@ describe("sharded rooms", () => {
     expect(missed).toMatchObject({ seq: 2, data: { lost: true } });
     expect((await onShard.event("counted")).seq).toBe(3);
     for (const ws of sockets) ws.close();
+  });
+
+  it("a client cannot name a shard: the Worker drops its shard header", async () => {
+    const id = crypto.randomUUID();
+    const token = await tokenFor("spoof");
+    const url = new URL(`http://switchboard.test/ws/test/${id}`);
+    url.searchParams.set("token", token);
+    const res = await SELF.fetch(url, {
+      headers: { Upgrade: "websocket", "X-Switchboard-Shard": "7" },
+    });
+    expect(res.status).toBe(101);
+    res.webSocket!.accept();
+    const room = env.TEST_ROOM.get(env.TEST_ROOM.idFromName(id));
+    const shard = await runInDurableObject(room, (_r, state) =>
+      state.storage.sql.exec("SELECT value FROM room_meta WHERE key = 'shard_index'").toArray(),
+    );
+    expect(shard).toEqual([]);
+    res.webSocket!.close();
   });
 });
