@@ -51,6 +51,7 @@ import {
 } from "./shard-protocol";
 import { ShardRegistry } from "./shard-registry";
 import { ShardReplica } from "./shard-replica";
+import { ShardRoster } from "./shard-roster";
 import { isShardSocket, ShardSocket, shardSocketId } from "./shard-socket";
 import { SocketLifetime } from "./socket-lifetime";
 
@@ -94,6 +95,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   private cachedShard: number | null = null;
   private registry: ShardRegistry | null = null;
   private replicaOf: ShardReplica<S> | null = null;
+  private rosterOf: ShardRoster<S> | null = null;
   private readonly lifetime = new SocketLifetime<S>({
     env: () => this.env,
     sockets: () => this.sockets(),
@@ -192,13 +194,16 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
 
   /**
    * Where presence across shards is merged: a shard reports the members that joined or left its
-   * sockets (in batches, with its count). Room kinds that list who is present override it.
+   * sockets (in batches, with its count; each member's `sid` names its socket), and after a
+   * fresh start which sockets it still holds (`present`). Room kinds that list who is present
+   * override it; `shardRoster` keeps the list for them.
    */
-  protected onShardPresence(
-    _shard: number,
-    _joined: Member<S>[],
-    _left: Member<S>[],
-  ): void | Promise<void> {}
+  protected onShardPresence(_report: ShardReport<S>): void | Promise<void> {}
+
+  /** Members on this room's shards, as their reports left them (for presence across shards). */
+  protected shardMembers(): Member<S>[] {
+    return this.roster?.members() ?? [];
+  }
 
   /**
    * For a kind whose own ordered items (not the stream) are fed to shards: the last one, read
@@ -547,9 +552,8 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   /** Shard → room: its count and its joins and leaves since the last report. */
   async shardReport(report: ShardReport<S>): Promise<void> {
     this.shards?.report(report);
-    if (report.joined.length || report.left.length) {
-      await this.onShardPresence(report.shard, report.joined, report.left);
-    }
+    const changed = report.joined.length || report.left.length || report.present;
+    if (changed && this.roster?.apply(report) !== false) await this.onShardPresence(report);
     // The alarm writes the room's count with its shards'.
     await this.ensureAlarmBy(time.now() + OCCUPANCY_REPORT_MS);
   }
@@ -575,6 +579,13 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
       () => this.logName,
     );
     return this.registry;
+  }
+
+  /** Who is on the room's shards; null on a shard, and for kinds that do not shard. */
+  private get roster(): ShardRoster<S> | null {
+    if (this.rosterOf || !this.shards) return this.rosterOf;
+    this.rosterOf = new ShardRoster<S>(this.sql);
+    return this.rosterOf;
   }
 
   /** A shard's side: its feed, its joining sockets and its reports; null on the room. */

@@ -87,6 +87,12 @@ export interface ShardReport<S> {
   sockets: number;
   joined: Member<S>[];
   left: Member<S>[];
+  /**
+   * In the first report of a shard object started afresh (after eviction or hibernation): the
+   * ids (`sid`) of every socket it holds, so the room forgets members an eviction took without
+   * a leave.
+   */
+  present?: string[];
 }
 
 /** The room's RPC methods a shard calls, and the shard's one the room calls. */

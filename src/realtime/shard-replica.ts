@@ -51,6 +51,8 @@ export class ShardReplica<S> {
   private reporting = false;
   private reportAgain = false;
   private version = 0;
+  /** This object's first report says which sockets it still holds. */
+  private started = false;
 
   constructor(private readonly host: ReplicaHost<S>) {}
 
@@ -114,6 +116,10 @@ export class ShardReplica<S> {
     this.reporting = true;
     const joined = this.joined.splice(0);
     const left = this.left.splice(0);
+    const present = this.started
+      ? undefined
+      : this.host.sockets().flatMap((ws) => this.host.memberOf(ws).sid ?? []);
+    this.started = true;
     // Epoch-based, so a shard rebuilt after eviction still reports newer than its last self.
     this.version = Math.max(this.version + 1, time.now());
     this.host
@@ -124,6 +130,7 @@ export class ShardReplica<S> {
         sockets: this.host.listeners(),
         joined,
         left,
+        present,
       })
       .catch((err) => this.host.reportError(err, "shardReport"))
       .finally(() => {

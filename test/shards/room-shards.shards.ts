@@ -211,4 +211,39 @@ describe("sharded rooms", () => {
     expect(shard).toEqual([]);
     res.webSocket!.close();
   });
+
+  it("the room keeps who is on its shards from their reports, and forgets an evicted shard's", async () => {
+    const id = crypto.randomUUID();
+    const path = `/ws/test/${id}`;
+    const token = await tokenFor("roster");
+    await openMany(path, SHARD, token);
+    const ann = await connect(path, await tokenFor("ann"));
+    const ben = await connect(path, await tokenFor("ben"));
+    await ann.event("welcome");
+    await ben.event("welcome");
+    const room = env.TEST_ROOM.get(env.TEST_ROOM.idFromName(id));
+    const roster = () =>
+      runInDurableObject(room, (instance) =>
+        (instance as unknown as { shardMembers(): { userId: string }[] })
+          .shardMembers()
+          .map((m) => m.userId)
+          .sort(),
+      );
+    await until("both on the roster", async () => (await roster()).join() === "ann,ben");
+    ben.close();
+    await until("ben's leave", async () => (await roster()).join() === "ann");
+    const shard = env.TEST_ROOM.get(env.TEST_ROOM.idFromName(`${id}#shard-1`));
+    await expect(
+      runInDurableObject(shard, (_room, state) => state.abort("test: shard evicted")),
+    ).rejects.toThrow();
+    await ann.waitClosed();
+    // The next socket lands on a fresh shard 1, whose first report lists only what it holds.
+    const writer = await connect(path, token);
+    await writer.request("increment", { by: 1 });
+    await until(
+      "the evicted shard's members forgotten",
+      async () => (await roster()).join() === "roster",
+    );
+    writer.close();
+  });
 });
