@@ -111,7 +111,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     reportError: (err, where) => this.reportError(err, where),
     credentialRefreshed: async (ws, member, previous) => {
       try {
-        if (this.replica) await this.refreshOnRoom(ws, member, previous);
+        if (this.replica) await this.replica.refreshed(ws, member, previous);
         else await this.onCredentialRefreshed(ws, member, previous);
       } catch (err) {
         this.reportError(err, "onCredentialRefreshed");
@@ -604,6 +604,14 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
       deliver: (frames, targets) => this.deliver(frames, targets),
       deliverItem: (seq, data, only) => this.onShardItem(seq, data, only),
       sendText,
+      close: (ws, code, reason) => {
+        closeQuietly(ws, code, reason);
+        this.leave(ws).catch((err) => this.reportError(err, "shard close"));
+      },
+      failure: (err, where) => {
+        const api = this.reportError(err, where);
+        return { status: api.status, errors: errorsOf(api) };
+      },
       resumeAll: () => this.closeAllSockets(RESUME_CLOSE_CODE, "missed events: resume with ?since"),
       closeAll: (code, reason) => this.closeAllSockets(code, reason),
       reportError: (err, where) => this.reportError(err, where),
@@ -616,76 +624,6 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     const own = this.occupancy();
     const shards = this.shards?.totals() ?? { sockets: 0, shards: 0 };
     return { ...own, sockets: own.sockets + shards.sockets, shards: 1 + shards.shards };
-  }
-
-  /** A socket accepted on a shard joins through the room (replay, resync, `onJoin`). */
-  private async joinOnShard(
-    ws: WebSocket,
-    member: Member<S>,
-    since: number | null,
-  ): Promise<ShardConnected<S>> {
-    const replica = this.replica as ShardReplica<S>;
-    const socketId = crypto.randomUUID();
-    const named = { ...member, sid: socketId };
-    this.saveMember(ws, named);
-    return replica.join(ws, () =>
-      peer<S>(this.shardNamespace() as ShardNamespace, this.roomId).shardConnect({
-        shard: this.cachedShard ?? 0,
-        socketId,
-        member: named,
-        since,
-      }),
-    );
-  }
-
-  /** A shard socket's command, run by the room; its effects replayed on the socket here. */
-  private async commandOnRoom(
-    ws: WebSocket,
-    event: string,
-    data: unknown,
-    requestId?: RequestId,
-  ): Promise<{ status: number; errors: string[]; data?: unknown }> {
-    const member = this.memberOf(ws);
-    try {
-      const result = await peer<S>(
-        this.shardNamespace() as ShardNamespace,
-        this.roomId,
-      ).shardCommand({
-        shard: this.cachedShard ?? 0,
-        socketId: member.sid ?? "",
-        member,
-        event,
-        data,
-        requestId,
-      });
-      this.applyEffects(ws, result);
-      return { status: result.status, errors: result.errors, data: result.data };
-    } catch (err) {
-      const api = this.reportError(err, "commandOnRoom");
-      return { status: api.status, errors: errorsOf(api) };
-    }
-  }
-
-  private async refreshOnRoom(ws: WebSocket, member: Member<S>, previous: Member<S>) {
-    const room = peer<S>(this.shardNamespace() as ShardNamespace, this.roomId);
-    const effects = await room.shardRefreshed({
-      shard: this.cachedShard ?? 0,
-      socketId: member.sid ?? "",
-      member,
-      previous,
-      event: AUTH_EVENT,
-      data: null,
-    });
-    this.applyEffects(ws, effects);
-  }
-
-  private applyEffects(ws: WebSocket, effects: ShardEffects<S>): void {
-    this.saveMember(ws, effects.member);
-    for (const text of effects.sends) sendText(ws, text);
-    if (effects.close) {
-      closeQuietly(ws, effects.close.code, effects.close.reason);
-      this.leave(ws).catch((err) => this.reportError(err, "applyEffects"));
-    }
   }
 
   // ---- internals ------------------------------------------------------------------------
@@ -709,7 +647,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
 
     const since = new URL(request.url).searchParams.get("since");
     if (this.replica) {
-      const joined = await this.joinOnShard(server, member, since === null ? null : Number(since));
+      const joined = await this.replica.join(server, member, since === null ? null : Number(since));
       if (joined.close) {
         closeQuietly(server, joined.close.code, joined.close.reason);
         return new Response(null, { status: 101, webSocket: client });
@@ -803,7 +741,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
       return;
     }
     const outcome = this.replica
-      ? await this.commandOnRoom(ws, frame.event, frame.data, frame.requestId)
+      ? await this.replica.command(ws, frame.event, frame.data, frame.requestId)
       : await this.execute(ws, frame.event, checked, frame.requestId);
     if (outcome.status !== 200) {
       this.sendError(ws, outcome.status, outcome.errors, frame.requestId);

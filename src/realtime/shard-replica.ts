@@ -1,9 +1,10 @@
 import * as time from "../platform/time";
-import type { ServerEvent } from "../protocol";
+import { AUTH_EVENT, type RequestId, type ServerEvent } from "../protocol";
 import type { Member } from "./member";
 import {
   SHARD_RING_ITEMS,
   type ShardConnected,
+  type ShardEffects,
   type ShardItem,
   type ShardPeer,
 } from "./shard-protocol";
@@ -27,6 +28,10 @@ export interface ReplicaHost<S> {
   /** A room kind's own item (a bus message) to its live listeners, or to `only`. */
   deliverItem(seq: number, data: unknown, only?: WebSocket): void;
   sendText(ws: WebSocket, text: string): void;
+  /** Closes a socket and runs its leave. */
+  close(ws: WebSocket, code: number, reason: string): void;
+  /** Logs an error that reached this shard; what the client may see of it. */
+  failure(err: unknown, where: string): { status: number; errors: string[] };
   /** The room's sockets must resume (an event was lost to this shard): close with 1012. */
   resumeAll(): void;
   closeAll(code: number, reason: string): void;
@@ -78,10 +83,15 @@ export class ShardReplica<S> {
    * Connects `ws` through the room (its replay, `resync` or join frames), then sends what the
    * ring holds after the room's answer, and only then makes it live.
    */
-  async join(ws: WebSocket, connect: () => Promise<ShardConnected<S>>): Promise<ShardConnected<S>> {
+  async join(ws: WebSocket, member: Member<S>, since: number | null): Promise<ShardConnected<S>> {
     this.joining.add(ws);
     try {
-      const answer = await connect();
+      const socketId = crypto.randomUUID();
+      const named = { ...member, sid: socketId };
+      this.host.saveMember(ws, named);
+      const answer = await this.host
+        .room()
+        .shardConnect({ shard: this.host.shard, socketId, member: named, since });
       await this.chain;
       this.host.saveMember(ws, answer.member);
       if (answer.resync) this.host.sendText(ws, JSON.stringify(answer.resync));
@@ -95,6 +105,50 @@ export class ShardReplica<S> {
     } finally {
       this.joining.delete(ws);
     }
+  }
+
+  /** A command of `ws`, checked here, run by the room; its effects replayed on the socket. */
+  async command(
+    ws: WebSocket,
+    event: string,
+    data: unknown,
+    requestId?: RequestId,
+  ): Promise<{ status: number; errors: string[]; data?: unknown }> {
+    const member = this.host.memberOf(ws);
+    try {
+      const result = await this.host.room().shardCommand({
+        shard: this.host.shard,
+        socketId: member.sid ?? "",
+        member,
+        event,
+        data,
+        requestId,
+      });
+      this.apply(ws, result);
+      return { status: result.status, errors: result.errors, data: result.data };
+    } catch (err) {
+      return this.host.failure(err, "shardCommand");
+    }
+  }
+
+  /** `ws` took a new credential: the room kind's hook runs in the room. */
+  async refreshed(ws: WebSocket, member: Member<S>, previous: Member<S>): Promise<void> {
+    const effects = await this.host.room().shardRefreshed({
+      shard: this.host.shard,
+      socketId: member.sid ?? "",
+      member,
+      previous,
+      event: AUTH_EVENT,
+      data: null,
+    });
+    this.apply(ws, effects);
+  }
+
+  /** What a room hook did to the stand-in of `ws`, done to `ws`. */
+  private apply(ws: WebSocket, effects: ShardEffects<S>): void {
+    this.host.saveMember(ws, effects.member);
+    for (const text of effects.sends) this.host.sendText(ws, text);
+    if (effects.close) this.host.close(ws, effects.close.code, effects.close.reason);
   }
 
   noteJoin(member: Member<S>): void {
