@@ -69,6 +69,8 @@ describe("sharded rooms", () => {
     const reply = await onShard.request("increment", { by: 5 });
     expect(reply).toMatchObject({ status: 200, data: { count: 5 } });
     for (const ws of sockets) expect((await ws.event("counted")).data).toEqual({ count: 5 });
+    // A command that only reads runs in the room too: the shard has no state of its own.
+    expect((await onShard.request("status", {})).data).toEqual({ count: 5 });
     // Checked on the shard: unknown, invalid, forbidden frames never reach the room.
     expect((await onShard.request("nope", {})).status).toBe(400);
     expect((await onShard.request("increment", { by: 0 })).status).toBe(400);
