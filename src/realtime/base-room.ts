@@ -196,7 +196,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
    * Where presence across shards is merged: a shard reports the members that joined or left its
    * sockets (in batches, with its count; each member's `sid` names its socket), and after a
    * fresh start which sockets it still holds (`present`). Room kinds that list who is present
-   * override it; `shardRoster` keeps the list for them.
+   * override it; `shardMembers()` lists them as the reports left them.
    */
   protected onShardPresence(_report: ShardReport<S>): void | Promise<void> {}
 
