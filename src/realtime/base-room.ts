@@ -36,6 +36,23 @@ import {
 } from "./occupancy";
 import { FrameRateLimiter } from "./rate-limit";
 import { type Outcome, RoomQueue } from "./room-queue";
+import {
+  SHARD_HEADER,
+  type ShardCommand,
+  type ShardCommandResult,
+  type ShardConnect,
+  type ShardConnected,
+  type ShardEffects,
+  type ShardItem,
+  type ShardPeer,
+  type ShardReport,
+  shardName,
+  shardSocketLimit,
+} from "./shard-protocol";
+import { ShardRegistry } from "./shard-registry";
+import { ShardReplica } from "./shard-replica";
+import { ShardRoster } from "./shard-roster";
+import { isShardSocket, ShardSocket, shardSocketId } from "./shard-socket";
 import { SocketLifetime } from "./socket-lifetime";
 
 /**
@@ -74,6 +91,11 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   private alarmRunning = false;
   /** `room_kind` from storage, read once: metrics name it on hot paths (every publish). */
   private cachedKind: string | null = null;
+  /** This object's shard number (0: it is the room itself), from storage, read once. */
+  private cachedShard: number | null = null;
+  private registry: ShardRegistry | null = null;
+  private replicaOf: ShardReplica<S> | null = null;
+  private rosterOf: ShardRoster<S> | null = null;
   private readonly lifetime = new SocketLifetime<S>({
     env: () => this.env,
     sockets: () => this.sockets(),
@@ -89,7 +111,8 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     reportError: (err, where) => this.reportError(err, where),
     credentialRefreshed: async (ws, member, previous) => {
       try {
-        await this.onCredentialRefreshed(ws, member, previous);
+        if (this.replica) await this.replica.refreshed(ws, member, previous);
+        else await this.onCredentialRefreshed(ws, member, previous);
       } catch (err) {
         this.reportError(err, "onCredentialRefreshed");
       }
@@ -155,6 +178,43 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
    * Rooms that send the same frame to everyone leave it undefined: broadcasts then serialise once.
    */
   protected renderFor?(event: ServerEvent, member: Member<S>): ServerEvent | null;
+
+  /**
+   * The namespace of this room kind's objects, for a kind that spreads its sockets over shard
+   * objects of the same class (contract §10); null keeps every socket in the room.
+   */
+  protected shardNamespace(): ShardNamespace | null {
+    return null;
+  }
+
+  /** What counts against `ROOM_SHARD_SOCKETS` here (the bus adds its streams and long polls). */
+  protected localListeners(): number {
+    return this.sockets().length;
+  }
+
+  /**
+   * Where presence across shards is merged: a shard reports the members that joined or left its
+   * sockets (in batches, with its count; each member's `sid` names its socket), and after a
+   * fresh start which sockets it still holds (`present`). Room kinds that list who is present
+   * override it; `shardMembers()` lists them as the reports left them.
+   */
+  protected onShardPresence(_report: ShardReport<S>): void | Promise<void> {}
+
+  /** Members on this room's shards, as their reports left them (for presence across shards). */
+  protected shardMembers(): Member<S>[] {
+    return this.roster?.members() ?? [];
+  }
+
+  /**
+   * For a kind whose own ordered items (not the stream) are fed to shards: the last one, read
+   * right after its `onJoin` ran for a shard socket. null: the kind uses the stream.
+   */
+  protected orderedHead(): number | null {
+    return null;
+  }
+
+  /** On a shard: a kind's own fed item (see `feedShards`) to its listeners, or to `only`. */
+  protected onShardItem(_seq: number, _data: unknown, _only?: WebSocket): void {}
 
   /** Non-WebSocket requests forwarded by the Worker (SSE, long polls). */
   protected onRequest(_request: Request): Response | Promise<Response> {
@@ -255,6 +315,55 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     return this.queue.batch(key, item, handle);
   }
 
+  /** This object is a shard of the room (it holds sockets; the room is the writer). */
+  protected get isShard(): boolean {
+    this.cachedShard ??= Number(this.meta("shard_index") ?? 0);
+    return this.cachedShard > 0;
+  }
+
+  /** Closes every socket of the room, its shards' too (after what was fed to them before). */
+  protected closeAllSockets(code: number, reason: string): void {
+    for (const ws of this.sockets()) {
+      closeQuietly(ws, code, reason);
+      this.leave(ws).catch((err) => this.reportError(err, "closeAllSockets"));
+    }
+    this.shards?.feed({ type: "close", code, reason });
+  }
+
+  /** Makes this object shard `n` of its room (a room hands it listeners by fetch or by RPC). */
+  protected bindShard(n: number): void {
+    if (this.meta("shard_index") !== String(n)) this.setMeta("shard_index", String(n));
+    this.cachedShard = n;
+  }
+
+  /** The shard a new non-socket listener (a long poll) goes to, or null to keep it here. */
+  protected pickShard(): number | null {
+    return (
+      this.shards?.pick(this.localListeners(), shardSocketLimit(this.env.ROOM_SHARD_SOCKETS)) ??
+      null
+    );
+  }
+
+  /** On the room: shard `n` has a listener now, so it is fed from this moment. */
+  protected shardListening(n: number): void {
+    this.shards?.joined(n);
+  }
+
+  /** On a shard: its listeners changed (not sockets, which report themselves). */
+  protected reportToRoom(): void {
+    this.replica?.report();
+  }
+
+  /** On a shard: the kind's own items fed after `seq` that it still holds, in order. */
+  protected shardItemsAfter(seq: number): { seq: number; data: unknown }[] {
+    return this.replica?.itemsAfter(seq) ?? [];
+  }
+
+  /** Sends a kind's own ordered item to every shard with listeners, in order, in batches. */
+  protected feedShards(seq: number, data: unknown): void {
+    this.shards?.feed({ type: "item", seq, data });
+  }
+
   /** The room's kind as the Worker routes it (`poker`, `bus`, …), the scope of its metrics. */
   protected get kindName(): string {
     this.cachedKind ??= this.meta("room_kind");
@@ -317,6 +426,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   protected broadcast(event: string, data: unknown, except?: WebSocket): void {
     const text = this.serialize({ event, data });
     for (const ws of this.sockets(except)) sendText(ws, text);
+    this.shards?.feed({ type: "broadcast", text, except: except && shardSocketId(except) });
   }
 
   /** Appends an event to the ordered stream (durably, with its `seq`) and sends it to everyone. */
@@ -324,6 +434,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     const frame = this.stream.append(event, data);
     const targets = this.sockets();
     this.deliver(frame, targets);
+    this.shards?.feed({ type: "event", frame });
     this.metric({ name: "room.publish", kind: this.kindName, deliveries: targets.length });
     this.noteActivity();
     return frame;
@@ -334,6 +445,8 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   override async fetch(request: Request): Promise<Response> {
     const roomId = request.headers.get(ROOM_ID_HEADER);
     if (roomId) this.bind(roomId, request.headers.get(ROOM_KIND_HEADER) ?? undefined);
+    const shard = request.headers.get(SHARD_HEADER);
+    if (shard) this.bindShard(Number(shard));
     try {
       if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
         return await this.onRequest(request);
@@ -380,10 +493,13 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     try {
       await this.sweepIdleSockets();
       await this.lifetime.enforce();
-      // After the sweep, so the sockets it dropped are not counted; a failed write is retried.
-      await this.reportOccupancy().catch((err) => this.reportError(err, "reportOccupancy"));
-      this.stream.prune();
-      await this.onAlarm();
+      // A shard's count reaches the room with its reports; the room's timers are the room's.
+      if (!this.isShard) {
+        // After the sweep, so the sockets it dropped are not counted; a failed write is retried.
+        await this.reportOccupancy().catch((err) => this.reportError(err, "reportOccupancy"));
+        this.stream.prune();
+        await this.onAlarm();
+      }
     } catch (err) {
       this.reportError(err, "alarm");
     } finally {
@@ -392,9 +508,132 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     }
   }
 
+  // ---- shards (contract §10; the design is in docs/ARCHITECTURE.md) ----------------------
+
+  /** Shard → room: a socket joined the shard; answers its replay and what `onJoin` sent it. */
+  async shardConnect(input: ShardConnect<S>): Promise<ShardConnected<S>> {
+    this.shards?.joined(input.shard);
+    const proxy = new ShardSocket(input.socketId, input.member);
+    const ws = proxy.asWebSocket();
+    let from = this.stream.head();
+    let resync: ServerEvent | null = null;
+    const since = input.since;
+    if (since !== null) {
+      const kept = Number.isSafeInteger(since) && since >= 0 && this.stream.after(since) !== null;
+      if (kept) from = since;
+      else resync = { event: "resync", data: await this.snapshot(input.member), seq: from };
+    }
+    const joining = this.onJoin(ws, input.member);
+    const itemHead = this.orderedHead();
+    await joining;
+    // Read in one step with the head: what is published later reaches the shard by its feed.
+    const events = this.stream.after(from) ?? [];
+    const head = itemHead ?? events.at(-1)?.seq ?? from;
+    return { resync, events, head, ...proxy.effects() };
+  }
+
+  /** Shard → room: a command of a shard's socket, checked again here, run as the room's own. */
+  async shardCommand(input: ShardCommand<S>): Promise<ShardCommandResult<S>> {
+    const proxy = new ShardSocket(input.socketId, input.member);
+    const ws = proxy.asWebSocket();
+    const checked = this.check(input.member, input.event, input.data);
+    const outcome =
+      "errors" in checked ? checked : await this.execute(ws, input.event, checked, input.requestId);
+    return { ...outcome, ...proxy.effects() };
+  }
+
+  /** Shard → room: a shard socket's credential was refreshed; the room kind's hook runs here. */
+  async shardRefreshed(input: ShardCommand<S> & { previous: Member<S> }): Promise<ShardEffects<S>> {
+    const proxy = new ShardSocket(input.socketId, input.member);
+    await this.onCredentialRefreshed(proxy.asWebSocket(), input.member, input.previous);
+    return proxy.effects();
+  }
+
+  /** Shard → room: its count and its joins and leaves since the last report. */
+  async shardReport(report: ShardReport<S>): Promise<void> {
+    this.shards?.report(report);
+    const changed = report.joined.length || report.left.length || report.present;
+    if (changed && this.roster?.apply(report) !== false) await this.onShardPresence(report);
+    // The alarm writes the room's count with its shards'.
+    await this.ensureAlarmBy(time.now() + OCCUPANCY_REPORT_MS);
+  }
+
+  /** Shard → room: stream events after `seq` (a shard filling a gap), null when not kept. */
+  async shardEventsAfter(seq: number): Promise<ServerEvent[] | null> {
+    return this.stream.after(seq);
+  }
+
+  /** Room → shard: a batch of the room's feed, in order. */
+  async shardFeed(items: ShardItem[]): Promise<void> {
+    await this.replica?.feed(items);
+  }
+
+  /** The room's side of its shards; null on a shard, and for kinds that do not shard. */
+  private get shards(): ShardRegistry | null {
+    if (this.registry || this.isShard) return this.registry;
+    const ns = this.shardNamespace();
+    if (!ns) return null;
+    this.registry = new ShardRegistry(
+      this.sql,
+      (n) => peer<S>(ns, shardName(this.roomId, n)),
+      () => this.logName,
+    );
+    return this.registry;
+  }
+
+  /** Who is on the room's shards; null on a shard, and for kinds that do not shard. */
+  private get roster(): ShardRoster<S> | null {
+    if (this.rosterOf || !this.shards) return this.rosterOf;
+    this.rosterOf = new ShardRoster<S>(this.sql);
+    return this.rosterOf;
+  }
+
+  /** A shard's side: its feed, its joining sockets and its reports; null on the room. */
+  private get replica(): ShardReplica<S> | null {
+    if (this.replicaOf || !this.isShard) return this.replicaOf;
+    const ns = this.shardNamespace();
+    if (!ns) return null;
+    this.replicaOf = new ShardReplica<S>({
+      shard: this.cachedShard ?? 0,
+      room: () => peer<S>(ns, this.roomId),
+      sockets: () => this.sockets(),
+      memberOf: (ws) => this.memberOf(ws),
+      saveMember: (ws, member) => this.saveMember(ws, member),
+      socketIdOf: (ws) => this.memberOf(ws).sid,
+      listeners: () => this.localListeners(),
+      deliver: (frames, targets) => this.deliver(frames, targets),
+      deliverItem: (seq, data, only) => this.onShardItem(seq, data, only),
+      sendText,
+      close: (ws, code, reason) => {
+        closeQuietly(ws, code, reason);
+        this.leave(ws).catch((err) => this.reportError(err, "shard close"));
+      },
+      failure: (err, where) => {
+        const api = this.reportError(err, where);
+        return { status: api.status, errors: errorsOf(api) };
+      },
+      resumeAll: () => this.closeAllSockets(RESUME_CLOSE_CODE, "missed events: resume with ?since"),
+      closeAll: (code, reason) => this.closeAllSockets(code, reason),
+      reportError: (err, where) => this.reportError(err, where),
+    });
+    return this.replicaOf;
+  }
+
+  /** What the room writes into `live_rooms`: its own listeners plus its shards'. */
+  private reportedOccupancy(): Occupancy {
+    const own = this.occupancy();
+    const shards = this.shards?.totals() ?? { sockets: 0, shards: 0 };
+    return { ...own, sockets: own.sockets + shards.sockets, shards: 1 + shards.shards };
+  }
+
   // ---- internals ------------------------------------------------------------------------
 
   private async accept(request: Request): Promise<Response> {
+    const shards = this.shards;
+    if (shards) {
+      const n = shards.pick(this.localListeners(), shardSocketLimit(this.env.ROOM_SHARD_SOCKETS));
+      if (n !== null) return shards.forward(n, request);
+    }
     const caller = callerFromHeaders(request.headers);
     const member = memberFromCaller(caller, await this.initialState(request, caller));
     // After the last await before accepting: sockets accepted meanwhile count, the cap is exact.
@@ -407,8 +646,16 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     this.metric({ name: "socket.opened", kind: this.kindName });
 
     const since = new URL(request.url).searchParams.get("since");
-    if (since !== null) await this.resume(server, member, Number(since));
-    await this.onJoin(server, member);
+    if (this.replica) {
+      const joined = await this.replica.join(server, member, since === null ? null : Number(since));
+      if (joined.close) {
+        closeQuietly(server, joined.close.code, joined.close.reason);
+        return new Response(null, { status: 101, webSocket: client });
+      }
+    } else {
+      if (since !== null) await this.resume(server, member, Number(since));
+      await this.onJoin(server, member);
+    }
     // A new socket cannot be idle before IDLE_TIMEOUT_MS, nor need its credential checked
     // before its own dues; the alarm then works out the rest, so accepting stays O(1) however
     // many sockets the room holds.
@@ -488,47 +735,63 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
       await this.lifetime.refresh(ws, frame);
       return;
     }
-    const command = Object.hasOwn(this.commands, frame.event)
-      ? this.commands[frame.event]
-      : undefined;
-    if (!command) {
-      this.sendError(ws, 400, [`Unknown event '${frame.event}'`], frame.requestId);
+    const checked = this.check(member, frame.event, frame.data);
+    if ("errors" in checked) {
+      this.sendError(ws, checked.status, checked.errors, frame.requestId);
       return;
     }
+    const outcome = this.replica
+      ? await this.replica.command(ws, frame.event, frame.data, frame.requestId)
+      : await this.execute(ws, frame.event, checked, frame.requestId);
+    if (outcome.status !== 200) {
+      this.sendError(ws, outcome.status, outcome.errors, frame.requestId);
+    } else if (frame.requestId !== undefined) {
+      const reply: Reply = { request_id: frame.requestId, status: 200, errors: [] };
+      if (outcome.data !== undefined) reply.data = outcome.data;
+      this.send(ws, reply);
+    }
+  }
+
+  /** The event's command, permission and schema: what every object checks before running it. */
+  private check(
+    member: Member<S>,
+    event: string,
+    raw: unknown,
+  ): { command: Command<unknown, S>; data: unknown } | { status: number; errors: string[] } {
+    const command = Object.hasOwn(this.commands, event) ? this.commands[event] : undefined;
+    if (!command) return { status: 400, errors: [`Unknown event '${event}'`] };
     if (command.permission && !this.can(member, command.permission)) {
       logger.warn(
-        `Refused '${frame.event}' from ${member.userId ?? member.name}: needs ${command.permission}`,
-        { event: "frame.forbidden", room: this.logName, status: 403 },
+        `Refused '${event}' from ${member.userId ?? member.name}: needs ${command.permission}`,
+        {
+          event: "frame.forbidden",
+          room: this.logName,
+          status: 403,
+        },
       );
-      this.sendError(
-        ws,
-        403,
-        [`'${frame.event}' needs the '${command.permission}' permission`],
-        frame.requestId,
-      );
-      return;
+      return { status: 403, errors: [`'${event}' needs the '${command.permission}' permission`] };
     }
-    const data = command.schema.safeParse(frame.data);
+    const data = command.schema.safeParse(raw);
     if (!data.success) {
-      this.sendError(
-        ws,
-        400,
-        issuesToErrors(data.error).map((e) => `data.${e}`),
-        frame.requestId,
-      );
-      return;
+      return { status: 400, errors: issuesToErrors(data.error).map((e) => `data.${e}`) };
     }
+    return { command, data: data.data };
+  }
+
+  /** Runs a checked command; its answer as the reply's status, errors and data. */
+  private async execute(
+    ws: WebSocket,
+    event: string,
+    { command, data }: { command: Command<unknown, S>; data: unknown },
+    requestId?: RequestId,
+  ): Promise<{ status: number; errors: string[]; data?: unknown }> {
     try {
-      const ctx = { ws, member: this.memberOf(ws), data: data.data, requestId: frame.requestId };
-      const result = await this.runCommand(frame.event, command, ctx);
-      if (frame.requestId !== undefined) {
-        const reply: Reply = { request_id: frame.requestId, status: 200, errors: [] };
-        if (result !== undefined) reply.data = result;
-        this.send(ws, reply);
-      }
+      const ctx = { ws, member: this.memberOf(ws), data, requestId };
+      const result = await this.runCommand(event, command, ctx);
+      return { status: 200, errors: [], data: result };
     } catch (err) {
       const api = this.reportError(err, "webSocketMessage");
-      this.sendError(ws, api.status, errorsOf(api), frame.requestId);
+      return { status: api.status, errors: errorsOf(api) };
     }
   }
 
@@ -568,9 +831,15 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   }
 
   private async leave(ws: WebSocket): Promise<void> {
-    if (this.departed.has(ws)) return;
+    // A stand-in closed by a room hook: the shard that holds the socket runs its leave.
+    if (isShardSocket(ws) || this.departed.has(ws)) return;
     this.departed.add(ws);
     this.metric({ name: "socket.closed", kind: this.kindName });
+    if (this.replica) {
+      // The room's leave hooks run in the room, from this shard's report.
+      this.replica.noteLeave(this.memberOf(ws));
+      return;
+    }
     await this.onLeave(ws, this.memberOf(ws));
     // Leaves are counted in batches too; the alarm's own leaves are reported by that alarm.
     if (!this.alarmRunning) await this.ensureAlarmBy(time.now() + OCCUPANCY_REPORT_MS);
@@ -585,7 +854,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     const kind = this.meta("room_kind");
     const id = this.roomId;
     if (!kind || !id) return;
-    const occupancy = this.occupancy();
+    const occupancy = this.reportedOccupancy();
     const signature = occupancySignature(occupancy);
     if (signature === this.meta("occupancy_reported")) return;
     await writeOccupancy(this.env.DB, kind, id, occupancy);
@@ -595,7 +864,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   /** A report the alarm could not write yet (D1 failed, or the count changed while writing). */
   private occupancyPending(): boolean {
     if (!this.meta("room_kind") || !this.roomId) return false;
-    return occupancySignature(this.occupancy()) !== this.meta("occupancy_reported");
+    return occupancySignature(this.reportedOccupancy()) !== this.meta("occupancy_reported");
   }
 
   private lastActivity(ws: WebSocket): number {
@@ -631,9 +900,9 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     }
     const credentials = this.lifetime.nextDueAt(open);
     if (credentials !== null) due.push(Math.max(credentials, soon));
-    const own = this.nextAlarmAt();
+    const own = this.isShard ? null : this.nextAlarmAt();
     if (own !== null) due.push(own);
-    if (this.occupancyPending()) due.push(soon + OCCUPANCY_REPORT_MS);
+    if (!this.isShard && this.occupancyPending()) due.push(soon + OCCUPANCY_REPORT_MS);
     if (!due.length) return;
     await this.ensureAlarmBy(Math.min(...due));
   }
@@ -666,6 +935,20 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     }
     return api;
   }
+}
+
+/** The namespace of a room kind's objects, as far as naming the room and its shards needs. */
+export interface ShardNamespace {
+  idFromName(name: string): DurableObjectId;
+  get(id: DurableObjectId): unknown;
+}
+
+/** A shard that lost part of the room's feed closes its sockets so: clients resume with `?since`. */
+const RESUME_CLOSE_CODE = 1012;
+
+/** The room object, or one of its shards, by name; typed for the shard RPCs. */
+function peer<S>(ns: ShardNamespace, name: string): ShardPeer<S> {
+  return ns.get(ns.idFromName(name)) as unknown as ShardPeer<S>;
 }
 
 /** Closes a socket; one already closing or closed throws, which changes nothing here. */

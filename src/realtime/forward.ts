@@ -1,4 +1,5 @@
 import { ANONYMOUS, type Caller } from "../platform/auth/caller";
+import { SHARD_HEADER } from "./shard-protocol";
 
 /** Headers the Worker sets when it hands a request to a room; rooms are not reachable otherwise. */
 export const ROOM_ID_HEADER = "X-Switchboard-Room";
@@ -22,6 +23,8 @@ export function forwardToRoom(
 ): Promise<Response> {
   const headers = new Headers(request.headers);
   headers.set(ROOM_ID_HEADER, roomId);
+  // Only a room names one of its shards; a client's copy would turn the room into a shard.
+  headers.delete(SHARD_HEADER);
   if (kind === undefined) headers.delete(ROOM_KIND_HEADER);
   else headers.set(ROOM_KIND_HEADER, kind);
   // URI-encoded: header values must be ASCII, user names need not be.

@@ -21,6 +21,8 @@ export interface Member<S = Record<string, unknown>> {
   keyId?: string;
   /** When `token_expiring` is due; removed once sent, so each credential is warned once. */
   warnAt?: number;
+  /** Set on a shard's sockets: how the room names the socket to leave it out of a broadcast. */
+  sid?: string;
   state: S;
 }
 

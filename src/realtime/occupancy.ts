@@ -17,11 +17,13 @@ export interface Occupancy {
   messages24h: number | null;
   /** Epoch ms of the latest event, or null. */
   lastEventAt: number | null;
+  /** Objects holding the room's listeners: the room and its shards with any (contract §10). */
+  shards?: number;
 }
 
 /** The room's report as it would be written: equal signatures need no write. */
 export function occupancySignature(o: Occupancy): string {
-  return JSON.stringify([o.sockets, o.messages24h, toMinute(o.lastEventAt)]);
+  return JSON.stringify([o.sockets, o.messages24h, toMinute(o.lastEventAt), o.shards ?? 1]);
 }
 
 /** Upserts the room's row; a room with no listeners keeps its row at 0 (pruned after a day). */
@@ -33,6 +35,7 @@ export async function writeOccupancy(
 ): Promise<void> {
   const row = {
     sockets: o.sockets,
+    shards: o.shards ?? 1,
     messages24h: o.messages24h,
     lastEventAt: toMinute(o.lastEventAt),
     updatedAt: time.now(),

@@ -13,7 +13,7 @@ export const liveRooms = sqliteTable(
     id: text("id").notNull(),
     /** Open sockets; for the bus also its SSE streams and parked long polls. */
     sockets: integer("sockets").notNull(),
-    /** 1 until a room kind spreads its sockets over shard objects (contract §10). */
+    /** The room object plus its shard objects that hold listeners (contract §10). */
     shards: integer("shards").notNull().default(1),
     /** Bus namespaces only: messages stored in the last 24 h when the row was written. */
     messages24h: integer("messages_24h"),

@@ -82,6 +82,10 @@ export class TestRoom extends BaseRoom {
     }),
   };
 
+  protected override shardNamespace() {
+    return this.env.TEST_ROOM;
+  }
+
   protected override socketTags(member: Member): string[] {
     return member.userId ? [`user:${member.userId}`] : [];
   }

@@ -3,12 +3,13 @@ import { badRequest, notFound, validationError } from "../../platform/errors";
 import * as time from "../../platform/time";
 import { BaseRoom } from "../../realtime/base-room";
 import type { CommandTable } from "../../realtime/commands";
-import { admissionFromHeaders } from "../../realtime/forward";
+import { admissionFromHeaders, ROOM_ID_HEADER, ROOM_KIND_HEADER } from "../../realtime/forward";
 import { GroupCommit } from "../../realtime/group-commit";
 import type { Member } from "../../realtime/member";
 import type { Occupancy } from "../../realtime/occupancy";
 import type { RoomKind } from "../../realtime/room-kind";
 import { succeeded } from "../../realtime/room-queue";
+import { SHARD_HEADER, shardName } from "../../realtime/shard-protocol";
 import { type PreparedEvent, ROOM_OUTBOX_RETRY_MS, RoomOutbox } from "../webhooks";
 import { ChannelName, DbName, listenChannels, parseChannelQuery } from "./channels";
 import { SseStreams } from "./sse";
@@ -45,6 +46,14 @@ export const StreamRequest = z.object({
 });
 export type StreamRequest = z.infer<typeof StreamRequest>;
 
+/** The namespace's answer to a poll it hands to one of its shards (contract §10). */
+export interface PollElsewhere {
+  shard: number;
+}
+
+/** What a shard learns from the namespace before it parks a poll. */
+type PollStart = { answer: PollAnswer } | { head: number; gap: boolean };
+
 /** What `busKind.admit` decided for a socket: exactly the channels it may listen to. */
 const BusAdmission = z.object({ channels: z.array(ChannelName).min(1) });
 
@@ -72,7 +81,10 @@ export class BusChannel extends BaseRoom<BusSocketState> {
   private readonly outbox = new RoomOutbox(this.ctx.storage);
   private readonly store = new BusStore(this.ctx.storage, this.outbox);
   private readonly waiters = new Waiters();
-  private readonly streams = new SseStreams(() => this.noteActivity());
+  private readonly streams = new SseStreams(() => {
+    this.noteActivity();
+    this.reportToRoom();
+  });
   /** Parked long polls by the id their Worker gave them, so the Worker can cancel them. */
   private readonly polls = new Map<string, AbortController>();
   /** The namespace already recorded by `bind` (a storage read per call otherwise). */
@@ -119,18 +131,68 @@ export class BusChannel extends BaseRoom<BusSocketState> {
    * message after the cursor exists, else parks until one arrives, the timeout, or
    * `cancelPoll(pollId)` when the client went away.
    */
-  async pollMessage(db: string, request: PollRequest, pollId: string): Promise<PollAnswer> {
+  async pollMessage(
+    db: string,
+    request: PollRequest,
+    pollId: string,
+    shard?: number,
+  ): Promise<PollAnswer | PollElsewhere> {
     this.bindOnce(db);
+    if (shard !== undefined) this.bindShard(shard);
     const poll = PollRequest.parse(request);
+    if (!this.isShard) {
+      // A poll answered at once never parks; one that would park past the limit goes to a shard.
+      const ready = this.answerNow(poll);
+      if (ready) return ready;
+      const elsewhere = this.pickShard();
+      if (elsewhere !== null) return { shard: elsewhere };
+    }
     const cancel = new AbortController();
     this.polls.set(pollId, cancel);
     this.noteActivity();
     try {
-      return await this.poll(poll, cancel.signal);
+      return this.isShard
+        ? await this.pollOnShard(poll, cancel.signal)
+        : await this.poll(poll, cancel.signal);
     } finally {
       this.polls.delete(pollId);
       this.noteActivity();
+      this.reportToRoom();
     }
+  }
+
+  /**
+   * Shard → namespace, before a shard opens an SSE stream: its backlog after the client's cursor
+   * and the sequence's head, after which the shard's feed carries every message.
+   */
+  shardStreamStart(
+    db: string,
+    request: StreamRequest,
+    shard: number,
+  ): { backlog: Delivery[]; gap: boolean; head: number } {
+    this.bindOnce(db);
+    this.shardListening(shard);
+    const { channels, last_message } = StreamRequest.parse(request);
+    const cursor = this.store.cursor(last_message, channels);
+    return {
+      backlog: this.store.after(cursor.after, channels),
+      gap: cursor.gap,
+      head: this.store.head(),
+    };
+  }
+
+  /**
+   * Shard → namespace, before a shard parks a poll: the answer when one is stored, else the
+   * sequence's head, after which the shard's feed carries every message (it is fed from now on).
+   */
+  shardPollStart(db: string, request: PollRequest, shard: number): PollStart {
+    this.bindOnce(db);
+    this.shardListening(shard);
+    const poll = PollRequest.parse(request);
+    const cursor = this.store.cursor(poll.last_message, poll.channels);
+    const next = this.store.next(cursor.after, poll.channels);
+    if (next) return { answer: answerOf(next, cursor.gap) };
+    return { head: this.store.head(), gap: cursor.gap };
   }
 
   /**
@@ -168,6 +230,33 @@ export class BusChannel extends BaseRoom<BusSocketState> {
     };
   }
 
+  /** Past `ROOM_SHARD_SOCKETS` of these, new sockets and long polls go to shards. */
+  protected override localListeners(): number {
+    return this.sockets().length + this.streams.size + this.waiters.size;
+  }
+
+  protected override shardNamespace() {
+    return this.env.BUS_CHANNEL;
+  }
+
+  /** Read right after a shard socket's catch-up (`onJoin`): newer messages reach it by feed. */
+  protected override orderedHead(): number {
+    return this.store.head();
+  }
+
+  /** On a shard: a message the namespace fed, to this shard's listeners (or to `only`). */
+  protected override onShardItem(_seq: number, data: unknown, only?: WebSocket): void {
+    const delivery = data as Delivery;
+    if (!only) {
+      this.waiters.offer(delivery);
+      this.streams.offer(delivery);
+      this.sendToSockets(delivery);
+      return;
+    }
+    if (!this.memberOf(only).state.channels.includes(delivery.channel)) return;
+    this.send(only, { event: "message", data: answerOf(delivery, false) });
+  }
+
   /** A namespace's listeners are its sockets, SSE streams and parked long polls. */
   protected override occupancy(): Occupancy {
     return {
@@ -182,6 +271,9 @@ export class BusChannel extends BaseRoom<BusSocketState> {
     if (request.method === "POST" && `${url.origin}${url.pathname}` === BUS_STREAM_URL) {
       const stream = StreamRequest.safeParse(await request.json());
       if (!stream.success) throw validationError(stream.error, "Invalid stream request");
+      if (this.isShard) return this.openStreamOnShard(stream.data);
+      const elsewhere = this.pickShard();
+      if (elsewhere !== null) return this.streamOnShard(elsewhere, stream.data);
       return this.openStream(stream.data);
     }
     throw notFound("Bus endpoint");
@@ -247,6 +339,39 @@ export class BusChannel extends BaseRoom<BusSocketState> {
     this.boundDb = db;
   }
 
+  /** The stored message after the poll's cursor, or null. */
+  private answerNow(poll: PollRequest): PollAnswer | null {
+    const cursor = this.store.cursor(poll.last_message, poll.channels);
+    const next = this.store.next(cursor.after, poll.channels);
+    return next ? answerOf(next, cursor.gap) : null;
+  }
+
+  /**
+   * A poll parked on a shard: the namespace answers it or gives its head; what was fed after
+   * that head is in this shard's ring, and anything later reaches the parked poll by feed.
+   */
+  private async pollOnShard(poll: PollRequest, signal: AbortSignal): Promise<PollAnswer> {
+    // The RPC type of an open-ended message loses its shape; it is the PollStart sent.
+    const start = (await busStub(this.env, this.roomId).shardPollStart(
+      this.roomId,
+      poll,
+      Number(this.meta("shard_index")),
+    )) as PollStart;
+    if ("answer" in start) return start.answer;
+    const fed = this.shardItemsAfter(start.head)
+      .map(({ data }) => data as Delivery)
+      .find((d) => poll.channels.includes(d.channel));
+    if (fed) return answerOf(fed, start.gap);
+    const parked = this.waiters.wait(
+      poll.channels,
+      { after: start.head, gap: start.gap },
+      poll.timeout_ms,
+      signal,
+    );
+    this.reportToRoom();
+    return parked;
+  }
+
   /** Answers at once when a message after the cursor exists, else parks until one arrives. */
   private poll(poll: PollRequest, signal: AbortSignal): Promise<PollAnswer> | PollAnswer {
     const cursor = this.store.cursor(poll.last_message, poll.channels);
@@ -259,16 +384,40 @@ export class BusChannel extends BaseRoom<BusSocketState> {
     const cursor = this.store.cursor(last_message, channels);
     const body = this.streams.start(channels, this.store.after(cursor.after, channels), cursor.gap);
     this.noteActivity();
-    return new Response(body, {
+    return sseResponse(body);
+  }
+
+  /** Hands an SSE stream to shard `n` (the namespace holds enough listeners). */
+  private streamOnShard(n: number, stream: StreamRequest): Promise<Response> {
+    return busShardStub(this.env, this.roomId, n).fetch(BUS_STREAM_URL, {
+      method: "POST",
       headers: {
-        "Content-Type": "text/event-stream",
-        "Cache-Control": "no-cache, no-transform",
-        "X-Accel-Buffering": "no",
+        "Content-Type": "application/json",
+        [SHARD_HEADER]: String(n),
+        [ROOM_ID_HEADER]: this.roomId,
+        [ROOM_KIND_HEADER]: "bus",
       },
+      body: JSON.stringify(stream),
     });
   }
 
+  /** An SSE stream on a shard: the namespace's backlog, then what this shard was fed since. */
+  private async openStreamOnShard(stream: StreamRequest): Promise<Response> {
+    const start = (await busStub(this.env, this.roomId).shardStreamStart(
+      this.roomId,
+      stream,
+      Number(this.meta("shard_index")),
+    )) as { backlog: Delivery[]; gap: boolean; head: number };
+    const fed = this.shardItemsAfter(start.head)
+      .map(({ data }) => data as Delivery)
+      .filter((d) => stream.channels.includes(d.channel));
+    const body = this.streams.start(stream.channels, [...start.backlog, ...fed], start.gap);
+    this.reportToRoom();
+    return sseResponse(body);
+  }
+
   private fanOut(delivery: Delivery): void {
+    this.feedShards(delivery.seq, delivery);
     const listeners = this.waiters.offer(delivery) + this.streams.offer(delivery);
     const sockets = this.sendToSockets(delivery);
     this.metric({ name: "room.publish", kind: "bus", deliveries: listeners + sockets });
@@ -300,6 +449,21 @@ export class BusChannel extends BaseRoom<BusSocketState> {
 /** The one BusChannel of namespace `db`. */
 export function busStub(env: Env, db: string): DurableObjectStub<BusChannel> {
   return env.BUS_CHANNEL.get(env.BUS_CHANNEL.idFromName(db));
+}
+
+function sseResponse(body: ReadableStream<Uint8Array>): Response {
+  return new Response(body, {
+    headers: {
+      "Content-Type": "text/event-stream",
+      "Cache-Control": "no-cache, no-transform",
+      "X-Accel-Buffering": "no",
+    },
+  });
+}
+
+/** Shard `n` of namespace `db`: it holds listeners past the namespace's own (contract §10). */
+export function busShardStub(env: Env, db: string, n: number): DurableObjectStub<BusChannel> {
+  return env.BUS_CHANNEL.get(env.BUS_CHANNEL.idFromName(shardName(db, n)));
 }
 
 /**

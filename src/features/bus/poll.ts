@@ -1,5 +1,12 @@
 import * as time from "../../platform/time";
-import { BUS_STREAM_URL, busStub, type PollRequest, type StreamRequest } from "./bus-channel";
+import { ROOM_ID_HEADER, ROOM_KIND_HEADER } from "../../realtime/forward";
+import {
+  BUS_STREAM_URL,
+  busShardStub,
+  busStub,
+  type PollRequest,
+  type StreamRequest,
+} from "./bus-channel";
 import { SSE_HEARTBEAT_MS } from "./sse";
 import { endWhenSilent } from "./watchdog";
 import { NOTHING, type PollAnswer } from "./wire";
@@ -26,9 +33,12 @@ export async function pollBus(
   if (signal.aborted) return NOTHING;
   const deadline = time.now() + poll.timeout_ms;
   const pollId = crypto.randomUUID();
+  // The namespace's object, or the shard it hands the poll to when it holds enough listeners.
+  let shard: number | undefined;
+  const stub = () => (shard === undefined ? busStub(env, db) : busShardStub(env, db, shard));
   const cancel = () =>
     waitUntil(
-      busStub(env, db)
+      stub()
         .cancelPoll(pollId)
         .catch(() => undefined),
     );
@@ -37,7 +47,12 @@ export async function pollBus(
     for (;;) {
       const timeout_ms = Math.max(0, deadline - time.now());
       try {
-        return await busStub(env, db).pollMessage(db, { ...poll, timeout_ms }, pollId);
+        const answer = await stub().pollMessage(db, { ...poll, timeout_ms }, pollId, shard);
+        if ("shard" in answer) {
+          shard = answer.shard;
+          continue;
+        }
+        return answer;
       } catch (err) {
         if (signal.aborted || thrownByObject(err) || deadline - time.now() <= RETRY_PAUSE_MS) {
           throw err;
@@ -63,7 +78,12 @@ function thrownByObject(err: unknown): boolean {
 export async function streamBus(env: Env, db: string, stream: StreamRequest): Promise<Response> {
   const res = await busStub(env, db).fetch(BUS_STREAM_URL, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    // The namespace names its shards after the room id (contract §10).
+    headers: {
+      "Content-Type": "application/json",
+      [ROOM_ID_HEADER]: db,
+      [ROOM_KIND_HEADER]: "bus",
+    },
     body: JSON.stringify(stream),
   });
   if (!res.ok || !res.body) return res;

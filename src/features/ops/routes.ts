@@ -52,7 +52,10 @@ const LiveRoom = z
     kind: z.string(),
     id: z.string(),
     sockets: z.number().int(),
-    shards: z.number().int().openapi({ description: "1 until a room kind shards its sockets" }),
+    shards: z.number().int().openapi({
+      description:
+        "Objects holding the room's listeners: the room and its shards with any (contract §10)",
+    }),
     last_event_at: z
       .string()
       .nullable()

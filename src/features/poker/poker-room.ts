@@ -9,7 +9,7 @@ import {
   type Reply,
   type ServerEvent,
 } from "../../protocol";
-import { BaseRoom, closeQuietly } from "../../realtime/base-room";
+import { BaseRoom } from "../../realtime/base-room";
 import type { Member } from "../../realtime/member";
 import type { RoomKind } from "../../realtime/room-kind";
 import { failed, succeeded } from "../../realtime/room-queue";
@@ -224,6 +224,11 @@ export class PokerRoom extends BaseRoom {
       return Response.json(gone.toBody(), { status: gone.status });
     }
     return super.fetch(request);
+  }
+
+  /** A big session spreads its sockets over shards of this class (contract §10). */
+  protected override shardNamespace() {
+    return this.env.POKER_ROOM;
   }
 
   protected override renderFor(event: ServerEvent, member: Member): ServerEvent | null {
@@ -471,11 +476,7 @@ export class PokerRoom extends BaseRoom {
       poker_session_end_redirect_url: ended.endRedirectUrl,
     });
     // After the current frame's reply has gone out: the moderator's request gets its answer.
-    setTimeout(() => {
-      for (const ws of this.sockets()) {
-        closeQuietly(ws, CLOSE_CODES.roomEnded.code, "poker session ended");
-      }
-    }, 0);
+    setTimeout(() => this.closeAllSockets(CLOSE_CODES.roomEnded.code, "poker session ended"), 0);
     await dispatchEvents(this.env, [event.uuid]);
     return ended;
   }
