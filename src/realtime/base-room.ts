@@ -34,7 +34,9 @@ import {
   occupancySignature,
   writeOccupancy,
 } from "./occupancy";
+import { graceMsOf, type PresentUser } from "./presence";
 import { FrameRateLimiter } from "./rate-limit";
+import { LOCAL_CONN_PREFIX, RoomPresence } from "./room-presence";
 import { type Outcome, RoomQueue } from "./room-queue";
 import { SocketLifetime } from "./socket-lifetime";
 
@@ -64,6 +66,14 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
    * for IDLE_TIMEOUT_MS; a room whose sockets only listen (bus, threads, persons) keeps them.
    */
   protected readonly dropsSilentSockets: boolean = true;
+  /**
+   * Whether the room keeps presence (`src/realtime/presence.ts`): who is here with how many
+   * connections, a coalesced `onPresenceChanged`, the leave grace, `room.occupied`/`vacated`.
+   */
+  protected readonly tracksPresence: boolean = false;
+  /** Sockets the server closed (idle, credential expired or revoked): their users leave at once. */
+  private readonly closedByServer = new WeakSet<WebSocket>();
+  private presenceState: RoomPresence<unknown> | null = null;
   private readonly limiter = new FrameRateLimiter();
   private readonly members = new WeakMap<WebSocket, Member<S>>();
   private readonly departed = new WeakSet<WebSocket>();
@@ -89,6 +99,10 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     reportError: (err, where) => this.reportError(err, where),
     credentialRefreshed: async (ws, member, previous) => {
       try {
+        if (this.tracksPresence) {
+          const user = this.presentAs(member);
+          this.presence.store.update(user.id, user.info);
+        }
         await this.onCredentialRefreshed(ws, member, previous);
       } catch (err) {
         this.reportError(err, "onCredentialRefreshed");
@@ -160,6 +174,22 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   protected onRequest(_request: Request): Response | Promise<Response> {
     return Response.json({ error: { code: "not_found", message: "Not found" } }, { status: 404 });
   }
+
+  /** How long a user whose last socket closed stays present (rooms that track presence). */
+  protected presenceGraceMs(): number {
+    return graceMsOf(undefined);
+  }
+
+  /** What presence keeps about a joining socket's user (poker: its permissions). */
+  protected presenceInfo(_member: Member<S>): unknown {
+    return null;
+  }
+
+  /**
+   * Who is present changed: called at most once per PRESENCE_FRAME_MS however many joins and
+   * leaves came in between, so a room filling at once sends a few frames, not one per join.
+   */
+  protected onPresenceChanged(): void | Promise<void> {}
 
   /** Room-specific alarm work; `nextAlarmAt` tells when it is next due (null: not needed). */
   protected onAlarm(): void | Promise<void> {}
@@ -259,6 +289,41 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   protected get kindName(): string {
     this.cachedKind ??= this.meta("room_kind");
     return this.cachedKind ?? "unknown";
+  }
+
+  /** The room's presence; only for rooms that set `tracksPresence`. */
+  protected get presence(): RoomPresence<unknown> {
+    this.presenceState ??= new RoomPresence({
+      env: () => this.env,
+      sql: this.sql,
+      where: () => ({ kind: this.kindName, id: this.roomId }),
+      localConns: () =>
+        new Set(
+          this.sockets()
+            .map((ws) => this.memberOf(ws).presenceConn)
+            .filter((c) => c !== undefined),
+        ),
+      graceMs: () => this.presenceGraceMs(),
+      changed: async () => {
+        await this.onPresenceChanged();
+      },
+      ensureAlarmBy: (due) => this.ensureAlarmBy(due),
+      reportError: (err, where) => this.reportError(err, where),
+    });
+    return this.presenceState;
+  }
+
+  /**
+   * A page of who is present, with connection counts (`GET /api/rooms/:kind/:id/presence`);
+   * null when this room kind does not track presence.
+   */
+  async presenceRoster(
+    limit: number,
+    offset: number,
+  ): Promise<{ users: PresentUser[]; total: number } | null> {
+    if (!this.tracksPresence) return null;
+    const store = this.presence.store;
+    return { users: store.users(limit, offset), total: store.count() };
   }
 
   /** Writes a metric point of this room (`src/platform/metrics.ts`). */
@@ -383,6 +448,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
       // After the sweep, so the sockets it dropped are not counted; a failed write is retried.
       await this.reportOccupancy().catch((err) => this.reportError(err, "reportOccupancy"));
       this.stream.prune();
+      if (this.tracksPresence) await this.presence.onAlarm();
       await this.onAlarm();
     } catch (err) {
       this.reportError(err, "alarm");
@@ -403,8 +469,11 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server, [...this.lifetime.tagsOf(member), ...this.socketTags(member)]);
+    if (this.tracksPresence) member.presenceConn = `${LOCAL_CONN_PREFIX}${crypto.randomUUID()}`;
     this.saveMember(server, member);
     this.metric({ name: "socket.opened", kind: this.kindName });
+    if (member.presenceConn)
+      await this.presence.joined(member.presenceConn, this.presentAs(member));
 
     const since = new URL(request.url).searchParams.get("since");
     if (since !== null) await this.resume(server, member, Number(since));
@@ -571,6 +640,8 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     if (this.departed.has(ws)) return;
     this.departed.add(ws);
     this.metric({ name: "socket.closed", kind: this.kindName });
+    const conn = this.memberOf(ws).presenceConn;
+    if (conn) await this.presence.left(conn, this.closedByServer.has(ws));
     await this.onLeave(ws, this.memberOf(ws));
     // Leaves are counted in batches too; the alarm's own leaves are reported by that alarm.
     if (!this.alarmRunning) await this.ensureAlarmBy(time.now() + OCCUPANCY_REPORT_MS);
@@ -598,6 +669,11 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     return occupancySignature(this.occupancy()) !== this.meta("occupancy_reported");
   }
 
+  /** Who a socket is in the room's presence: one entry per user however many sockets. */
+  protected presentAs(member: Member<S>): { id: string; name: string; info: unknown } {
+    return { id: member.userId ?? "admin", name: member.name, info: this.presenceInfo(member) };
+  }
+
   private lastActivity(ws: WebSocket): number {
     const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
     return Math.max(this.memberOf(ws).lastSeen, pinged);
@@ -613,6 +689,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
 
   /** Closes a socket with one of the protocol's codes and runs its leave hook now. */
   protected async closeSocket(ws: WebSocket, reason: CloseReason, text: string): Promise<void> {
+    this.closedByServer.add(ws);
     closeQuietly(ws, CLOSE_CODES[reason].code, text);
     await this.leave(ws);
   }
@@ -634,6 +711,8 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     const own = this.nextAlarmAt();
     if (own !== null) due.push(own);
     if (this.occupancyPending()) due.push(soon + OCCUPANCY_REPORT_MS);
+    const presence = this.tracksPresence ? this.presence.dueAt() : null;
+    if (presence !== null) due.push(presence);
     if (!due.length) return;
     await this.ensureAlarmBy(Math.min(...due));
   }

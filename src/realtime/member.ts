@@ -21,6 +21,8 @@ export interface Member<S = Record<string, unknown>> {
   keyId?: string;
   /** When `token_expiring` is due; removed once sent, so each credential is warned once. */
   warnAt?: number;
+  /** The socket's connection in the room's presence (rooms that track presence). */
+  presenceConn?: string;
   state: S;
 }
 
