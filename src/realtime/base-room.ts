@@ -320,10 +320,11 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   async presenceRoster(
     limit: number,
     offset: number,
-  ): Promise<{ users: PresentUser[]; total: number } | null> {
+  ): Promise<{ users: Omit<PresentUser, "info">[]; total: number } | null> {
     if (!this.tracksPresence) return null;
     const store = this.presence.store;
-    return { users: store.users(limit, offset), total: store.count() };
+    const users = store.users(limit, offset).map(({ info: _, ...user }) => user);
+    return { users, total: store.count() };
   }
 
   /** Writes a metric point of this room (`src/platform/metrics.ts`). */

@@ -502,6 +502,7 @@ export function pokerRoom(env: Env, sessionId: string): DurableObjectStub<PokerR
 
 export const pokerKind: RoomKind = {
   stub: pokerRoom,
+  tracksPresence: true,
   admit: async (env, id) => {
     const session = await q.getSession(getDb(env.DB), id);
     if (!session) throw notFound("Poker session");
