@@ -297,9 +297,11 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
       env: () => this.env,
       sql: this.sql,
       where: () => ({ kind: this.kindName, id: this.roomId }),
+      // Every socket the runtime still holds, closing ones too: their own leave handles them.
       localConns: () =>
         new Set(
-          this.sockets()
+          this.ctx
+            .getWebSockets()
             .map((ws) => this.memberOf(ws).presenceConn)
             .filter((c) => c !== undefined),
         ),
