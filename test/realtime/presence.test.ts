@@ -161,6 +161,21 @@ const recorded = async (type: string, id: string) =>
   )?.n;
 
 describe("presence: room lifecycle webhooks", () => {
+  it("lists room.occupied and room.vacated as built-in types only the admin may subscribe to", async () => {
+    const types = await call("GET", "/api/webhooks/event-types?limit=200", { token: ADMIN });
+    const byName = new Map<string, any>(types.body.results.map((t: any) => [t.event_type, t]));
+    for (const name of ["room.occupied", "room.vacated"]) {
+      expect(byName.get(name)).toMatchObject({ builtin: true });
+      expect(byName.get(name).schema.required).toEqual(["kind", "id"]);
+      const user = await tokenFor(`s-${u()}`, ["webhooks.subscribe:*"]);
+      const refused = await call("POST", "/api/webhooks", {
+        token: user,
+        body: { event_type: name, target_url: "https://receiver.example/x" },
+      });
+      expect(refused.status).toBe(403);
+    }
+  });
+
   it("a real hook receives room.occupied, then room.vacated once the grace is over", async () => {
     const occupied = await adminHook("room.occupied");
     const vacated = await adminHook("room.vacated");
