@@ -2,7 +2,7 @@ import { abortAllDurableObjects, env, runDurableObjectAlarm } from "cloudflare:t
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { GRACE_MS, pokerStub, runAlarmPastGrace } from "../features/poker/support";
 import { ADMIN, call, expectErrorShape, tokenFor } from "../helpers/http";
-import { adminHook, backstopAndSettle } from "../helpers/reliability/outbox-faults";
+import { adminHook, backstopAndSettle, failNextBatch } from "../helpers/reliability/outbox-faults";
 import { captureFetch } from "../helpers/webhooks";
 import { connect, type TestSocket } from "../helpers/ws";
 
@@ -221,5 +221,18 @@ describe("presence: room lifecycle webhooks", () => {
     expect(await recorded("room.occupied", id)).toBe(1);
     expect(await recorded("room.vacated", id)).toBe(0);
     expect((await roster(id)).body.results).toMatchObject([{ connections: 1 }]);
+  });
+
+  it("keeps an event whose recording failed in the room, and the alarm records it once", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const id = await session();
+    const injected = failNextBatch("before");
+    await open(id, await tokenFor(`f-${u()}`));
+    expect(injected.fired).toBe(true);
+    expect(await recorded("room.occupied", id)).toBe(0);
+    expect(await runDurableObjectAlarm(pokerStub(id))).toBe(true);
+    expect(await recorded("room.occupied", id)).toBe(1);
+    await runDurableObjectAlarm(pokerStub(id));
+    expect(await recorded("room.occupied", id)).toBe(1);
   });
 });
