@@ -18,6 +18,7 @@ import { limitBody, securityHeaders } from "./platform/http/edge-middleware";
 import { createRouter } from "./platform/http/router";
 import { logger } from "./platform/log";
 import { recordError } from "./platform/recent-errors/record";
+import { presenceRoutes } from "./realtime/presence-routes";
 import type { RoomKinds } from "./realtime/room-kind";
 import { wsRoutes } from "./realtime/ws-routes";
 
@@ -61,6 +62,7 @@ export function createApp(kinds: RoomKinds) {
     .route("/", tokenRoutes)
     .route("/", keyRoutes)
     .route("/", wsRoutes(kinds))
+    .route("/", presenceRoutes(kinds))
     .route("/", pokerRoutes)
     .route("/", personRoutes)
     .route("/", webhookRoutes)

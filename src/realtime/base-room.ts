@@ -34,7 +34,9 @@ import {
   occupancySignature,
   writeOccupancy,
 } from "./occupancy";
+import { graceMsOf, type PresentUser } from "./presence";
 import { FrameRateLimiter } from "./rate-limit";
+import { LOCAL_CONN_PREFIX, RoomPresence } from "./room-presence";
 import { type Outcome, RoomQueue } from "./room-queue";
 import {
   SHARD_HEADER,
@@ -81,6 +83,14 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
    * for IDLE_TIMEOUT_MS; a room whose sockets only listen (bus, threads, persons) keeps them.
    */
   protected readonly dropsSilentSockets: boolean = true;
+  /**
+   * Whether the room keeps presence (`src/realtime/presence.ts`): who is here with how many
+   * connections, a coalesced `onPresenceChanged`, the leave grace, `room.occupied`/`vacated`.
+   */
+  protected readonly tracksPresence: boolean = false;
+  /** Sockets the server closed (idle, credential expired or revoked): their users leave at once. */
+  private readonly closedByServer = new WeakSet<WebSocket>();
+  private presenceState: RoomPresence<unknown> | null = null;
   private readonly limiter = new FrameRateLimiter();
   private readonly members = new WeakMap<WebSocket, Member<S>>();
   private readonly departed = new WeakSet<WebSocket>();
@@ -111,8 +121,15 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     reportError: (err, where) => this.reportError(err, where),
     credentialRefreshed: async (ws, member, previous) => {
       try {
-        if (this.replica) await this.replica.refreshed(ws, member, previous);
-        else await this.onCredentialRefreshed(ws, member, previous);
+        if (this.replica) {
+          await this.replica.refreshed(ws, member, previous);
+        } else {
+          if (this.ownsPresence) {
+            const user = this.presentAs(member);
+            this.presence.store.update(user.id, user.info);
+          }
+          await this.onCredentialRefreshed(ws, member, previous);
+        }
       } catch (err) {
         this.reportError(err, "onCredentialRefreshed");
       }
@@ -221,6 +238,22 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     return Response.json({ error: { code: "not_found", message: "Not found" } }, { status: 404 });
   }
 
+  /** How long a user whose last socket closed stays present (rooms that track presence). */
+  protected presenceGraceMs(): number {
+    return graceMsOf(undefined);
+  }
+
+  /** What presence keeps about a joining socket's user (poker: its permissions). */
+  protected presenceInfo(_member: Member<S>): unknown {
+    return null;
+  }
+
+  /**
+   * Who is present changed: called at most once per PRESENCE_FRAME_MS however many joins and
+   * leaves came in between, so a room filling at once sends a few frames, not one per join.
+   */
+  protected onPresenceChanged(): void | Promise<void> {}
+
   /** Room-specific alarm work; `nextAlarmAt` tells when it is next due (null: not needed). */
   protected onAlarm(): void | Promise<void> {}
   protected nextAlarmAt(): number | null {
@@ -315,6 +348,11 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     return this.queue.batch(key, item, handle);
   }
 
+  /** The room keeps presence for itself and its shards; a shard reports its joins and leaves. */
+  private get ownsPresence(): boolean {
+    return this.tracksPresence && !this.isShard;
+  }
+
   /** This object is a shard of the room (it holds sockets; the room is the writer). */
   protected get isShard(): boolean {
     this.cachedShard ??= Number(this.meta("shard_index") ?? 0);
@@ -368,6 +406,44 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   protected get kindName(): string {
     this.cachedKind ??= this.meta("room_kind");
     return this.cachedKind ?? "unknown";
+  }
+
+  /** The room's presence; only for rooms that set `tracksPresence`. */
+  protected get presence(): RoomPresence<unknown> {
+    this.presenceState ??= new RoomPresence({
+      env: () => this.env,
+      sql: this.sql,
+      where: () => ({ kind: this.kindName, id: this.roomId }),
+      // Every socket the runtime still holds, closing ones too: their own leave handles them.
+      localConns: () =>
+        new Set(
+          this.ctx
+            .getWebSockets()
+            .map((ws) => this.memberOf(ws).presenceConn)
+            .filter((c) => c !== undefined),
+        ),
+      graceMs: () => this.presenceGraceMs(),
+      changed: async () => {
+        await this.onPresenceChanged();
+      },
+      ensureAlarmBy: (due) => this.ensureAlarmBy(due),
+      reportError: (err, where) => this.reportError(err, where),
+    });
+    return this.presenceState;
+  }
+
+  /**
+   * A page of who is present, with connection counts (`GET /api/rooms/:kind/:id/presence`);
+   * null when this room kind does not track presence.
+   */
+  async presenceRoster(
+    limit: number,
+    offset: number,
+  ): Promise<{ users: Omit<PresentUser, "info">[]; total: number } | null> {
+    if (!this.ownsPresence) return null;
+    const store = this.presence.store;
+    const users = store.users(limit, offset).map(({ info: _, ...user }) => user);
+    return { users, total: store.count() };
   }
 
   /** Writes a metric point of this room (`src/platform/metrics.ts`). */
@@ -498,6 +574,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
         // After the sweep, so the sockets it dropped are not counted; a failed write is retried.
         await this.reportOccupancy().catch((err) => this.reportError(err, "reportOccupancy"));
         this.stream.prune();
+        if (this.ownsPresence) await this.presence.onAlarm();
         await this.onAlarm();
       }
     } catch (err) {
@@ -553,7 +630,10 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   async shardReport(report: ShardReport<S>): Promise<void> {
     this.shards?.report(report);
     const changed = report.joined.length || report.left.length || report.present;
-    if (changed && this.roster?.apply(report) !== false) await this.onShardPresence(report);
+    if (changed && this.roster?.apply(report) !== false) {
+      if (this.ownsPresence) await this.presence.reported(report, (m) => this.presentAs(m));
+      await this.onShardPresence(report);
+    }
     // The alarm writes the room's count with its shards'.
     await this.ensureAlarmBy(time.now() + OCCUPANCY_REPORT_MS);
   }
@@ -642,8 +722,11 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server, [...this.lifetime.tagsOf(member), ...this.socketTags(member)]);
+    if (this.ownsPresence) member.presenceConn = `${LOCAL_CONN_PREFIX}${crypto.randomUUID()}`;
     this.saveMember(server, member);
     this.metric({ name: "socket.opened", kind: this.kindName });
+    if (member.presenceConn)
+      await this.presence.joined(member.presenceConn, this.presentAs(member));
 
     const since = new URL(request.url).searchParams.get("since");
     if (this.replica) {
@@ -840,6 +923,8 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
       this.replica.noteLeave(this.memberOf(ws));
       return;
     }
+    const conn = this.memberOf(ws).presenceConn;
+    if (conn) await this.presence.left(conn, this.closedByServer.has(ws));
     await this.onLeave(ws, this.memberOf(ws));
     // Leaves are counted in batches too; the alarm's own leaves are reported by that alarm.
     if (!this.alarmRunning) await this.ensureAlarmBy(time.now() + OCCUPANCY_REPORT_MS);
@@ -867,6 +952,11 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     return occupancySignature(this.reportedOccupancy()) !== this.meta("occupancy_reported");
   }
 
+  /** Who a socket is in the room's presence: one entry per user however many sockets. */
+  protected presentAs(member: Member<S>): { id: string; name: string; info: unknown } {
+    return { id: member.userId ?? "admin", name: member.name, info: this.presenceInfo(member) };
+  }
+
   private lastActivity(ws: WebSocket): number {
     const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
     return Math.max(this.memberOf(ws).lastSeen, pinged);
@@ -882,6 +972,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
 
   /** Closes a socket with one of the protocol's codes and runs its leave hook now. */
   protected async closeSocket(ws: WebSocket, reason: CloseReason, text: string): Promise<void> {
+    this.closedByServer.add(ws);
     closeQuietly(ws, CLOSE_CODES[reason].code, text);
     await this.leave(ws);
   }
@@ -903,6 +994,8 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     const own = this.isShard ? null : this.nextAlarmAt();
     if (own !== null) due.push(own);
     if (!this.isShard && this.occupancyPending()) due.push(soon + OCCUPANCY_REPORT_MS);
+    const presence = this.ownsPresence ? this.presence.dueAt() : null;
+    if (presence !== null) due.push(presence);
     if (!due.length) return;
     await this.ensureAlarmBy(Math.min(...due));
   }

@@ -11,6 +11,8 @@ export interface RoomKind {
    * request: the room uses the Worker's decision instead of deriving it again.
    */
   admit(env: Env, id: string, caller: Caller, request: Request): Promise<unknown>;
+  /** The room keeps presence: its roster is `GET /api/rooms/<kind>/<id>/presence`. */
+  tracksPresence?: boolean;
 }
 
 export type RoomKinds = Record<string, RoomKind>;

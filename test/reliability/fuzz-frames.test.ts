@@ -113,6 +113,11 @@ const KINDS: Record<string, () => Promise<Kind>> = {
     );
     expect((await main.socket.request("next_story_requested", {})).status).toBe(200);
     const spectator = await Actor.open(path, await tokenFor(uid("spectator")));
+    // Participants are synced with the coalesced presence frame: settled before the snapshot.
+    await spectator.socket.next(
+      (f) => f?.event === "participants_changed" && f.data.participants.length === 2,
+      "both participants listed",
+    );
     const choices: readonly string[] = DEFAULT_CHOICES;
     const storyId = fc.oneof(
       fc.boolean(),

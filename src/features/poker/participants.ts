@@ -11,6 +11,9 @@ export interface Attendee {
   permissions: string[];
 }
 
+/** An attendee as presence keeps it; `connectedAt` dates its participant row. */
+export type GraceAttendee = Attendee & { connectedAt: number };
+
 const POKER_PERMISSIONS: string[] = [PERMISSIONS.pokerModerate, PERMISSIONS.pokerVote];
 
 /** The user id a socket acts as; the admin token has no user, so it is listed as `admin`. */

@@ -2,15 +2,10 @@ import { grants, PERMISSIONS } from "../../platform/auth/permissions";
 import { getDb } from "../../platform/db";
 import { ApiError, badRequest, conflict, notFound } from "../../platform/errors";
 import * as time from "../../platform/time";
-import {
-  CLOSE_CODES,
-  type CloseReason,
-  pokerClientEvents,
-  type Reply,
-  type ServerEvent,
-} from "../../protocol";
+import { CLOSE_CODES, pokerClientEvents, type Reply, type ServerEvent } from "../../protocol";
 import { BaseRoom } from "../../realtime/base-room";
 import type { Member } from "../../realtime/member";
+import { graceMsOf } from "../../realtime/presence";
 import type { RoomKind } from "../../realtime/room-kind";
 import { failed, succeeded } from "../../realtime/room-queue";
 import { asResult, type RpcResult } from "../../realtime/rpc-result";
@@ -19,12 +14,12 @@ import { storyPointsFor } from "./deck";
 import { nextStory } from "./next-story";
 import {
   attendeeId,
+  type GraceAttendee,
   isHiddenVoter,
   type Participant,
   participantsOf,
   sessionPermissions,
 } from "./participants";
-import { type GraceAttendee, leaveGraceMs, PresenceGrace } from "./presence-grace";
 import * as q from "./queries";
 import { type RoundTimer, runningTimer, startTimer, timerJson } from "./round-timer";
 import { type SessionJson, type StoryJson, sessionJson, storyJson } from "./session-view";
@@ -52,10 +47,8 @@ export class PokerRoom extends BaseRoom {
   private round: q.PokerRound | null = null;
   /** Bumped by every write: a load that raced a write is not kept. */
   private writes = 0;
-  /** Who left less than the grace ago and is still listed (stored: survives eviction). */
-  private readonly grace = new PresenceGrace(this.sql);
-  /** Sockets the server closed (idle, credential expired or revoked): they leave at once. */
-  private readonly closedByServer = new WeakSet<WebSocket>();
+  /** Participants are the room's presence: several sockets count once, a reload is no leave. */
+  protected override readonly tracksPresence = true;
 
   protected readonly commands = {
     next_story_requested: this.command({
@@ -245,11 +238,13 @@ export class PokerRoom extends BaseRoom {
     return super.serialize(frame);
   }
 
-  /** Joins that queue up (a room filling at once) send one participant list for all of them. */
+  /**
+   * A joining socket gets its own view of the story and the running timer. The participant list
+   * reaches everyone in the coalesced presence frame; the joiner gets it now only when its join
+   * changed nothing (another tab of a listed user), as no frame follows then.
+   */
   protected override async onJoin(joining: WebSocket, member: Member): Promise<void> {
     await this.exclusiveBatch("join", { ws: joining, member }, async (joins) => {
-      // A reconnect within the leave grace: the user never left.
-      this.grace.end(joins.map(({ member }) => attendeeId(member.userId)));
       const round = await this.current();
       const view = round ? viewOf(round) : null;
       const timer = this.runningTimer();
@@ -258,8 +253,9 @@ export class PokerRoom extends BaseRoom {
         if (own) this.send(ws, own);
         if (timer) this.send(ws, { event: "timer_changed", data: timerJson(timer) });
       }
-      if (!(await this.updateParticipants())) {
-        const listed = { event: "participants_changed", data: { participants: this.listed() } };
+      const list = this.listed();
+      if (JSON.stringify(list) === this.meta("participants")) {
+        const listed = { event: "participants_changed", data: { participants: list } };
         for (const { ws } of joins) this.send(ws, listed);
       }
       return joins.map(() => succeeded(undefined));
@@ -267,43 +263,28 @@ export class PokerRoom extends BaseRoom {
   }
 
   /**
-   * Leaves that queue up (a room emptying at once) are one participant update. A user whose last
-   * socket closed on its side stays listed for the leave grace (a page reload is not a leave);
-   * one the server dropped (idle, credential expired or revoked) leaves now.
+   * Joins, leaves and graces that ended since the last frame: one participant update. Only a
+   * participant gone past the grace (or dropped by the server) can trigger the auto-reveal.
    */
-  protected override async onLeave(leaving: WebSocket): Promise<void> {
-    await this.exclusiveBatch("leave", leaving, async (leaves) => {
-      const done = leaves.map(() => succeeded(undefined));
-      if (this.meta("ended")) return done;
-      await this.beginGrace(leaves);
-      if (await this.updateParticipants()) await this.revealIfEveryoneVoted();
-      return done;
-    });
-  }
-
-  protected override async closeSocket(
-    ws: WebSocket,
-    reason: CloseReason,
-    text: string,
-  ): Promise<void> {
-    this.closedByServer.add(ws);
-    await super.closeSocket(ws, reason, text);
-  }
-
-  /** Drops the participants whose leave grace is over, as if they left now. */
-  protected override async onAlarm(): Promise<void> {
+  protected override async onPresenceChanged(): Promise<void> {
     await this.exclusive(async () => {
-      if (this.meta("ended")) {
-        this.grace.clear();
-        return;
-      }
-      if (!this.grace.expire(time.now())) return;
+      if (this.meta("ended")) return;
       if (await this.updateParticipants()) await this.revealIfEveryoneVoted();
     });
   }
 
-  protected override nextAlarmAt(): number | null {
-    return this.grace.nextEnd();
+  protected override presenceGraceMs(): number {
+    return graceMsOf(this.env.POKER_LEAVE_GRACE_SECONDS);
+  }
+
+  protected override presenceInfo(member: Member): GraceAttendee {
+    return {
+      id: attendeeId(member.userId),
+      name: member.name,
+      admin: member.admin,
+      permissions: sessionPermissions(member.permissions, this.roomId),
+      connectedAt: member.connectedAt,
+    };
   }
 
   /** The participant list shows permissions: a refreshed token may carry other ones. */
@@ -427,23 +408,6 @@ export class PokerRoom extends BaseRoom {
     this.publishStory(round);
   }
 
-  /** Starts the leave grace of each user whose last socket the client closed. */
-  private async beginGrace(leaves: WebSocket[]): Promise<void> {
-    const graceMs = leaveGraceMs(this.env.POKER_LEAVE_GRACE_SECONDS);
-    if (graceMs === 0) return;
-    const open = new Set(this.openAttendees().map((a) => a.id));
-    const until = time.now() + graceMs;
-    let started = false;
-    for (const ws of leaves) {
-      if (this.closedByServer.has(ws)) continue;
-      const attendee = this.attendeeOf(ws);
-      if (open.has(attendee.id)) continue;
-      this.grace.begin(attendee, until);
-      started = true;
-    }
-    if (started) await this.ensureAlarmBy(until);
-  }
-
   /** Every present hidden voter has a vote in `votes`: the votes reveal themselves. */
   private everyoneVoted(votes: VoteRecord[]): boolean {
     const voters = this.attendees()
@@ -471,7 +435,6 @@ export class PokerRoom extends BaseRoom {
     this.round = null;
     if (!ended) throw sessionGone();
     this.setMeta("ended", "1");
-    this.grace.clear();
     this.publish("poker_session_ended", {
       poker_session_end_redirect_url: ended.endRedirectUrl,
     });
@@ -492,26 +455,9 @@ export class PokerRoom extends BaseRoom {
     return member.admin || grants(member.permissions, permission, this.roomId);
   }
 
-  /** Everyone present: open sockets, and users within their leave grace. */
+  /** Everyone present: users with open sockets, and users within their leave grace. */
   private attendees(): GraceAttendee[] {
-    const open = this.openAttendees();
-    const ids = new Set(open.map((a) => a.id));
-    return [...open, ...this.grace.attendees().filter((a) => !ids.has(a.id))];
-  }
-
-  private openAttendees(): GraceAttendee[] {
-    return this.sockets().map((ws) => this.attendeeOf(ws));
-  }
-
-  private attendeeOf(ws: WebSocket): GraceAttendee {
-    const m = this.memberOf(ws);
-    return {
-      id: attendeeId(m.userId),
-      name: m.name,
-      admin: m.admin,
-      permissions: sessionPermissions(m.permissions, this.roomId),
-      connectedAt: m.connectedAt,
-    };
+    return this.presence.store.users().map((u) => u.info as GraceAttendee);
   }
 
   private listed(): Participant[] {
@@ -557,6 +503,7 @@ export function pokerRoom(env: Env, sessionId: string): DurableObjectStub<PokerR
 
 export const pokerKind: RoomKind = {
   stub: pokerRoom,
+  tracksPresence: true,
   admit: async (env, id) => {
     const session = await q.getSession(getDb(env.DB), id);
     if (!session) throw notFound("Poker session");

@@ -28,6 +28,22 @@ const Id = z.union([z.string(), z.number()]);
 /** Types registered by apps at runtime carry any JSON object. */
 const AppEventData = z.record(z.string(), z.unknown());
 
+/** Contract §10: a room's first socket, and its last gone after the presence grace. */
+const ROOM_LIFECYCLE_TYPES: EventTypeDefinition[] = [
+  {
+    name: "room.occupied",
+    description: "A room got its first socket (contract §10).",
+    data: z.looseObject({ kind: z.string(), id: z.string() }),
+    builtin: true,
+  },
+  {
+    name: "room.vacated",
+    description: "A room's last socket is gone, after the presence grace (contract §10).",
+    data: z.looseObject({ kind: z.string(), id: z.string() }),
+    builtin: true,
+  },
+];
+
 const BUILTIN: EventTypeDefinition[] = [
   {
     name: "poker.session_ended",
@@ -90,6 +106,7 @@ const BUILTIN: EventTypeDefinition[] = [
     data: z.looseObject({ hook_id: z.string(), target_url: z.string(), reason: z.string() }),
     builtin: true,
   },
+  ...ROOM_LIFECYCLE_TYPES,
 ];
 
 const codeTypes = new Map<string, EventTypeDefinition>(BUILTIN.map((t) => [t.name, t]));

@@ -8,7 +8,9 @@ export const GRACE_MS = 30_000;
 export async function inGrace(stub: DurableObjectStub): Promise<string[]> {
   return runInDurableObject(stub, (_room, state) =>
     state.storage.sql
-      .exec<{ user_id: string }>("SELECT user_id FROM poker_leave_grace ORDER BY user_id")
+      .exec<{ user_id: string }>(
+        "SELECT user_id FROM presence_users WHERE grace_until IS NOT NULL ORDER BY user_id",
+      )
       .toArray()
       .map((r) => r.user_id),
   );

@@ -315,6 +315,8 @@ export const ACCESS: Record<string, AccessRow> = {
   // ---- operations: the admin's, or `console.read` (tested in test/features/ops) ----
   "GET /api/stats": { noperm: 403, other: 403, admin: 200 },
   "GET /api/rooms": { noperm: 403, other: 403, admin: 200 },
+  // Whoever the room kind admits sees who is present: any token in a poker session.
+  "GET /api/rooms/{kind}/{id}/presence": { noperm: 200, other: 200, admin: 200 },
   "GET /api/errors": { noperm: 403, other: 403, admin: 200 },
   "GET /api/console/stream": { noperm: 403, other: 403, admin: 200 },
 };

@@ -76,7 +76,8 @@ export function snapshotRoom(stub: DurableObjectStub): Promise<Record<string, st
     const sql = state.storage.sql;
     const names = sql
       .exec<{ name: string }>(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('_cf_METADATA') ORDER BY name",
+        // Presence connections are sockets (an actor may reconnect), not something a frame stored.
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('_cf_METADATA', 'presence_connections') ORDER BY name",
       )
       .toArray()
       .map((r) => r.name);

@@ -145,6 +145,7 @@ export function realParam(world: World, path: string, name: string): string {
     ["/api/schemas/", world.schema],
     ["/api/surveys/", world.survey],
     ["/ws/", world.session],
+    ["/api/rooms/", world.session],
   ];
   return byPrefix.find(([prefix]) => path.startsWith(prefix))?.[1] ?? "x";
 }
