@@ -70,4 +70,46 @@ describe("poker on shards", () => {
       expect((await ws.waitClosed()).code).toBe(4410);
     }
   });
+
+  it("lists shard sockets in the room's presence: participants, the roster, one user once", async () => {
+    const session = (
+      await call("POST", "/api/poker/sessions", { token: ADMIN, body: { name: "Spread" } })
+    ).body;
+    const u = crypto.randomUUID().slice(0, 8);
+    const path = `/ws/poker/${session.id}`;
+    const mod = await connect(path, await tokenFor(`mod-${u}`, [MODERATE], { name: "Mona" }));
+    const names = ["Ann", "Ben", "Cat", "Dan", "Eve"];
+    const voters = [];
+    for (const [i, name] of names.entries()) {
+      voters.push(await connect(path, await tokenFor(`v${i}-${u}`, [VOTE], { name })));
+    }
+    // A second tab of Ann, which lands on a shard too: she is still listed once.
+    const annTab = await connect(path, await tokenFor(`v0-${u}`, [VOTE], { name: "Ann" }));
+    const everyone = ["Ann", "Ben", "Cat", "Dan", "Eve", "Mona"];
+    const listed = await mod.next(
+      (f) =>
+        f?.event === "participants_changed" &&
+        f.data.participants
+          .map((p: { name: string }) => p.name)
+          .sort()
+          .join() === everyone.join(),
+      "every participant, shard sockets included",
+    );
+    expect(listed.data.participants).toHaveLength(6);
+    const roster = await call("GET", `/api/rooms/poker/${session.id}/presence`, { token: ADMIN });
+    expect(roster.status).toBe(200);
+    expect(roster.body.count).toBe(6);
+    const ann = roster.body.results.find((p: { user_id: string }) => p.user_id === `v0-${u}`);
+    expect(ann.connections).toBe(2);
+    // One of Ann's tabs closes: she keeps her other one, so nobody leaves.
+    annTab.close();
+    await annTab.waitClosed();
+    await new Promise((r) => setTimeout(r, 500));
+    const after = await call("GET", `/api/rooms/poker/${session.id}/presence`, { token: ADMIN });
+    expect(after.body.count).toBe(6);
+    expect(
+      after.body.results.find((p: { user_id: string }) => p.user_id === `v0-${u}`).connections,
+    ).toBe(1);
+    for (const ws of [mod, ...voters]) ws.close();
+  });
 });
