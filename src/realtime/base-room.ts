@@ -397,6 +397,11 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     return this.replica?.itemsAfter(seq) ?? [];
   }
 
+  /** On the room: its shards that hold listeners, by number (none on a shard). */
+  protected shardsListening(): number[] {
+    return this.shards?.withListeners() ?? [];
+  }
+
   /** Sends a kind's own ordered item to every shard with listeners, in order, in batches. */
   protected feedShards(seq: number, data: unknown): void {
     this.shards?.feed({ type: "item", seq, data });

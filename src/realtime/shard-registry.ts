@@ -79,6 +79,11 @@ export class ShardRegistry {
     return { sockets, shards };
   }
 
+  /** The shards that reported listeners (or were just handed one). */
+  withListeners(): number[] {
+    return [...this.load()].flatMap(([n, row]) => (row.sockets > 0 ? [n] : []));
+  }
+
   /** Queues `item` for every shard with listeners; sent after the current turn, as one batch. */
   feed(item: ShardItem): void {
     for (const [n, row] of this.load()) {

@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { busShardStub, busStub } from "../../src/features/bus/bus-channel";
 import { newDb, openSse, poll, publish, type SseReader } from "../helpers/bus";
-import { tokenFor } from "../helpers/http";
+import { ADMIN, call, tokenFor } from "../helpers/http";
 import { connect, type TestSocket } from "../helpers/ws";
 
 /** ROOM_SHARD_SOCKETS is 3 here: a namespace holds 3 listeners, then its shards take the rest. */
@@ -121,5 +121,42 @@ describe("bus listeners on shards", () => {
     expect((await onShard.request("auth", { token: weaker })).status).toBe(200);
     expect((await onShard.waitClosed()).code).toBe(4403);
     for (const ws of fillers) ws.close();
+  });
+
+  it("counts a channel's listeners on the namespace and every shard, and drops when one leaves", async () => {
+    const db = newDb();
+    const token = await tokenFor("bus-count", ["bus.listen:orders.*"]);
+    const subscribers = async () => {
+      const res = await call("GET", `/api/bus/${db}/channels/orders.a`, { token: ADMIN });
+      expect(res.status).toBe(200);
+      return res.body.subscribers as number;
+    };
+    // The namespace: two sockets of orders.a and one of another channel (not counted).
+    const here = [
+      await connect(`/ws/bus/${db}?channels=orders.a`, token),
+      await connect(`/ws/bus/${db}?channels=orders.a,orders.b`, token),
+      await connect(`/ws/bus/${db}?channels=orders.b`, token),
+    ];
+    // Shard 1: a socket, an SSE stream and a parked long poll, all of orders.a.
+    const onShard1 = await connect(`/ws/bus/${db}?channels=orders.a`, token);
+    const sse = (await openSse(db, token, ["orders.a"])) as SseReader;
+    const parked = poll(db, token, { last_message: null, channels: ["orders.a"] }, 10);
+    await until("the poll parked on shard 1", async () => {
+      return (await busShardStub(env, db, 1).listeners()).polls === 1;
+    });
+    // Shard 2: one more socket.
+    const onShard2 = await connect(`/ws/bus/${db}?channels=orders.a`, token);
+    expect((await busShardStub(env, db, 2).listeners()).sockets).toBe(1);
+    // Without the shards' counts this is 2.
+    expect(await subscribers()).toBe(6);
+    onShard2.close();
+    await until("the shard 2 socket counted out", async () => (await subscribers()) === 5);
+    onShard1.close();
+    await until("the shard 1 socket counted out", async () => (await subscribers()) === 4);
+    await publish(db, "orders.a", { type: "t", n: 1 });
+    expect((await parked).status).toBe(200);
+    await until("the answered poll counted out", async () => (await subscribers()) === 3);
+    await sse.close();
+    for (const ws of here) ws.close();
   });
 });

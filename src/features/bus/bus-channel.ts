@@ -196,24 +196,34 @@ export class BusChannel extends BaseRoom<BusSocketState> {
   }
 
   /**
-   * One channel's listeners (sockets, SSE streams, parked polls) and newest kept message
-   * (`GET /api/bus/:db/channels/:channel`, contract §9).
+   * One channel's listeners (sockets, SSE streams, parked polls) here and on every shard, and
+   * its newest kept message (`GET /api/bus/:db/channels/:channel`, contract §9). The shards are
+   * asked, one RPC each, only when this is called: counting per channel in every shard report
+   * would cost the hot path (each join and leave) a map as large as the shard's channels, for a
+   * figure an operator reads now and then.
    */
-  channelInfo(
+  async channelInfo(
     db: string,
     channel: string,
-  ): { channel: string; subscribers: number; last_message_id: string | null } {
+  ): Promise<{ channel: string; subscribers: number; last_message_id: string | null }> {
     this.bindOnce(db);
+    const onShards = await Promise.all(
+      this.shardsListening().map((n) => busShardStub(this.env, db, n).channelListeners(channel)),
+    );
+    return {
+      channel,
+      subscribers: onShards.reduce((sum, n) => sum + n, this.channelListeners(channel)),
+      last_message_id: this.store.lastMessageId(channel),
+    };
+  }
+
+  /** This object's own listeners of `channel` (the namespace asks each of its shards). */
+  channelListeners(channel: string): number {
     const sockets = [...this.socketsTagged(channelTag(channel)), ...this.socketsTagged(MANY)];
     const listening = sockets.filter((ws) =>
       this.memberOf(ws).state.channels.includes(channel),
     ).length;
-    return {
-      channel,
-      subscribers:
-        listening + this.streams.listeningTo(channel) + this.waiters.listeningTo(channel),
-      last_message_id: this.store.lastMessageId(channel),
-    };
+    return listening + this.streams.listeningTo(channel) + this.waiters.listeningTo(channel);
   }
 
   /** Answers a parked poll with nothing: its client left. */

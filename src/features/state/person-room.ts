@@ -38,6 +38,8 @@ interface PersonSocketState extends Record<string, unknown> {
 export class PersonRoom extends BaseRoom<PersonSocketState> {
   /** Listeners need not speak: a quiet socket is still subscribed. */
   protected override readonly dropsSilentSockets = false;
+  /** For `room.occupied`/`room.vacated` and the roster route (contract §10): who is watching. */
+  protected override readonly tracksPresence = true;
   protected readonly commands = {
     subscribe_state_change: this.command({
       // The data is checked in the handler (with the protocol's `SubscriptionData`) so that
@@ -172,6 +174,7 @@ export function personRoom(env: Env, key: string): DurableObjectStub<PersonRoom>
 /** The person themself (token user id = key), `state.observe` holders and admin may connect. */
 export const personKind: RoomKind = {
   stub: (env, key) => personRoom(env, key),
+  tracksPresence: true,
   admit: async (env, key, caller) => {
     if (!(await findPerson(getDb(env.DB), key))) throw notFound("Person");
     if (userIdOf(caller) === key || hasPermission(caller, PERMISSIONS.stateObserve)) return;

@@ -76,6 +76,11 @@ const ADMIN: Caller = { kind: "admin" };
 export class ThreadRoom extends BaseRoom<ThreadSocketState> implements ThreadFanOut {
   /** Listeners need not speak: a quiet socket is still subscribed. */
   protected override readonly dropsSilentSockets = false;
+  /**
+   * For `room.occupied`/`room.vacated` and the roster route (contract §10): who has the thread
+   * open. The thread's own member list (D1) is a different thing and stays as it is.
+   */
+  protected override readonly tracksPresence = true;
   /** Whether this instance has published everything due; false again after a failed operation. */
   private caughtUp = false;
 
@@ -416,6 +421,7 @@ export function threadRoom(env: Env, id: string): ThreadRoomStub {
  */
 export const threadKind: RoomKind = {
   stub: (env, id) => threadRoom(env, id),
+  tracksPresence: true,
   admit: async (env, id, caller) => {
     const db = getDb(env.DB);
     if (!(await findThread(db, id))) throw notFound("Thread");
