@@ -209,14 +209,6 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     return this.sockets().length;
   }
 
-  /**
-   * Where presence across shards is merged: a shard reports the members that joined or left its
-   * sockets (in batches, with its count; each member's `sid` names its socket), and after a
-   * fresh start which sockets it still holds (`present`). Room kinds that list who is present
-   * override it; `shardMembers()` lists them as the reports left them.
-   */
-  protected onShardPresence(_report: ShardReport<S>): void | Promise<void> {}
-
   /** Members on this room's shards, as their reports left them (for presence across shards). */
   protected shardMembers(): Member<S>[] {
     return this.roster?.members() ?? [];
@@ -637,7 +629,6 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     const changed = report.joined.length || report.left.length || report.present;
     if (changed && this.roster?.apply(report) !== false) {
       if (this.ownsPresence) await this.presence.reported(report, (m) => this.presentAs(m));
-      await this.onShardPresence(report);
     }
     // The alarm writes the room's count with its shards'.
     await this.ensureAlarmBy(time.now() + OCCUPANCY_REPORT_MS);
