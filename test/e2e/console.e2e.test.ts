@@ -1,6 +1,4 @@
 import { mkdirSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,35 +13,7 @@ import {
   type PokerPage,
   SCREENSHOTS,
 } from "./support/poker-browser";
-
-interface Receiver {
-  url: string;
-  hits: number[];
-  server: Server;
-  /** Set to true and every later delivery gets a 200: the outage is over. */
-  healthy: boolean;
-}
-
-/** A receiver that is down for real: every delivery gets a 500 with a body the console shows. */
-function startFailingReceiver(): Promise<Receiver> {
-  const hits: number[] = [];
-  const receiver = { hits, healthy: false } as Receiver;
-  receiver.server = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-      hits.push(Date.now());
-      res.statusCode = receiver.healthy ? 200 : 500;
-      res.end(receiver.healthy ? "ok" : "database is down");
-    });
-  });
-  return new Promise((resolve) => {
-    receiver.server.listen(0, "127.0.0.1", () => {
-      const { port } = receiver.server.address() as AddressInfo;
-      receiver.url = `http://127.0.0.1:${port}/hook`;
-      resolve(receiver);
-    });
-  });
-}
+import { type Receiver, startReceiver } from "./support/receiver";
 
 /** A socket in a poker room, through the `ws` package; resolves once it is open. */
 function openSocket(url: string): Promise<WebSocket> {
@@ -72,21 +42,24 @@ async function signIn(page: PokerPage, secret: string): Promise<void> {
 let server: DevServer;
 let browser: Browser;
 let receiver: Receiver;
+/** Until set, the receiver is down for real: a 500 with a body the console shows. */
+let healthy = false;
 const sockets: WebSocket[] = [];
 
 beforeAll(async () => {
   [server, browser, receiver] = await Promise.all([
     startDevServer(),
     launchChromium(),
-    startFailingReceiver(),
+    startReceiver(),
   ]);
+  receiver.answer.set("/hook", () => (healthy ? 200 : { status: 500, body: "database is down" }));
 });
 
 afterAll(async () => {
   for (const ws of sockets) ws.close();
   await browser?.close();
   await server?.stop();
-  await new Promise((r) => receiver?.server.close(r));
+  await receiver?.close();
 });
 
 describe("/console in Chromium against wrangler dev", () => {
@@ -149,7 +122,7 @@ describe("/console in Chromium against wrangler dev", () => {
     });
     const hook = await adminPost<{ id: string }>(server.url, "/api/webhooks", {
       event_type: "invoice-paid",
-      target_url: receiver.url,
+      target_url: `${receiver.base}/hook`,
       max_retries: 0,
     });
     const emitted = await adminPost<{ event_uuid: string }>(server.url, "/api/webhook-events", {
@@ -183,7 +156,7 @@ describe("/console in Chromium against wrangler dev", () => {
     expect(await page.locator("#action-status").innerText()).toBe("");
     await signIn(page, DEV_ADMIN_TOKEN);
     await page.locator(`[data-hook="${hook.id}"] .failure`).first().waitFor();
-    const hitsBefore = receiver.hits.length;
+    const hitsBefore = receiver.arrivals.length;
     await page
       .locator(`[data-hook="${hook.id}"] .failure`, { hasText: emitted.event_uuid })
       .locator("button", { hasText: "Redeliver" })
@@ -192,7 +165,7 @@ describe("/console in Chromium against wrangler dev", () => {
     await page
       .locator(`[data-hook="${hook.id}"] .failure`, { hasText: "attempt 2 · failed" })
       .waitFor({ timeout: 20_000 });
-    expect(receiver.hits.length).toBeGreaterThan(hitsBefore);
+    expect(receiver.arrivals.length).toBeGreaterThan(hitsBefore);
     expect(
       await page.locator(`[data-hook="${hook.id}"] svg.chart`).first().getAttribute("aria-label"),
     ).toContain("0 % of 2 attempts succeeded");
@@ -200,8 +173,8 @@ describe("/console in Chromium against wrangler dev", () => {
     await shot(page, "redelivered");
 
     // ---- The receiver is back: Recover (last 24 h by default) re-sends the failed delivery once.
-    receiver.healthy = true;
-    const hitsBeforeRecover = receiver.hits.length;
+    healthy = true;
+    const hitsBeforeRecover = receiver.arrivals.length;
     const panel = page.locator(`[data-hook="${hook.id}"]`);
     expect(await panel.locator("select").inputValue()).toBe("24");
     await panel.locator("button", { hasText: "Recover failed since" }).click();
@@ -212,7 +185,7 @@ describe("/console in Chromium against wrangler dev", () => {
       .first()
       .waitFor({ timeout: 20_000 });
     await panel.locator(".hint", { hasText: "None: every event's latest attempt" }).waitFor();
-    expect(receiver.hits.length).toBe(hitsBeforeRecover + 1);
+    expect(receiver.arrivals.length).toBe(hitsBeforeRecover + 1);
     const log = await fetch(`${server.url}/api/webhooks/${hook.id}/deliveries`, {
       headers: { Authorization: `Bearer ${DEV_ADMIN_TOKEN}` },
     }).then((r) => r.json() as Promise<{ results: { attempt: number; status: string }[] }>);

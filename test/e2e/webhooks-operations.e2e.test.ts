@@ -1,70 +1,13 @@
 import { createPublicKey, verify } from "node:crypto";
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEV_ADMIN_TOKEN, type DevServer, startDevServer } from "./support/dev-server";
+import { apiOf, type DevServer, startDevServer } from "./support/dev-server";
+import { type Arrival, type Receiver, startReceiver, waitFor } from "./support/receiver";
 
 /**
  * Contract §6 "Operations" end to end: `wrangler dev` with its local Queue and D1, and a real
  * Node receiver whose answer each test scripts per path.
  */
-
-interface Arrival {
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-  /** Milliseconds since the receiver started. */
-  at: number;
-}
-
-type Answer = (arrival: Arrival, nth: number) => number;
-
-interface Receiver {
-  base: string;
-  arrivals: Arrival[];
-  answer: Map<string, Answer>;
-  server: Server;
-}
-
-function startReceiver(): Promise<Receiver> {
-  const arrivals: Arrival[] = [];
-  const answer = new Map<string, Answer>();
-  const started = performance.now();
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const path = req.url ?? "/";
-      const arrival: Arrival = {
-        path,
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString("utf8"),
-        at: performance.now() - started,
-      };
-      arrivals.push(arrival);
-      const nth = arrivals.filter((a) => a.path === path).length;
-      res.statusCode = (answer.get(path) ?? (() => 200))(arrival, nth);
-      res.end(res.statusCode < 300 ? "ok" : "not now");
-    });
-  });
-  return new Promise((resolve) => {
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({ base: `http://127.0.0.1:${port}`, arrivals, answer, server });
-    });
-  });
-}
-
-async function waitFor<T>(what: string, check: () => Promise<T | null> | T | null, ms = 30_000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = await check();
-    if (value !== null) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 let server: DevServer;
 let receiver: Receiver;
@@ -79,20 +22,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop();
-  await new Promise((r) => receiver?.server.close(r));
+  await receiver?.close();
 });
 
-const api = async (method: string, path: string, body?: unknown, token = DEV_ADMIN_TOKEN) => {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-};
+const api = (method: string, path: string, body?: unknown, token?: string) =>
+  apiOf(server)(method, path, body, token);
 
 let types = 0;
 /** A fresh app event type (optionally typed by a JSON Schema) and its name. */

@@ -1,64 +1,23 @@
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEV_ADMIN_TOKEN, type DevServer, startDevServer } from "./support/dev-server";
-
-interface Received {
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** A local receiver that answers 500 to the first delivery and 200 afterwards. */
-function startReceiver(): Promise<{ url: string; received: Received[]; server: Server }> {
-  const received: Received[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString("utf8") });
-      res.statusCode = received.length === 1 ? 500 : 200;
-      res.end(received.length === 1 ? "not yet" : "ok");
-    });
-  });
-  return new Promise((resolve) => {
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({ url: `http://127.0.0.1:${port}/hook`, received, server });
-    });
-  });
-}
-
-async function waitFor<T>(what: string, check: () => Promise<T | null>, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await check();
-    if (value !== null) return value;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { apiOf, type DevServer, startDevServer } from "./support/dev-server";
+import { type Receiver, startReceiver, waitFor } from "./support/receiver";
 
 let server: DevServer;
-let receiver: Awaited<ReturnType<typeof startReceiver>>;
+let receiver: Receiver;
 
 beforeAll(async () => {
   [server, receiver] = await Promise.all([startDevServer(), startReceiver()]);
+  // Down for the first delivery, back for its retry.
+  receiver.answer.set("/hook", (_, nth) => (nth === 1 ? 500 : 200));
 });
 
 afterAll(async () => {
   await server?.stop();
-  await new Promise((r) => receiver?.server.close(r));
+  await receiver?.close();
 });
 
-const api = async (method: string, path: string, body?: unknown) => {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${DEV_ADMIN_TOKEN}`, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-};
+const api = (method: string, path: string, body?: unknown) => apiOf(server)(method, path, body);
 
 describe("webhooks under wrangler dev, with a real receiver", () => {
   it("retries a failed delivery through the local Queue: two arrivals, both logged", async () => {
@@ -69,7 +28,7 @@ describe("webhooks under wrangler dev, with a real receiver", () => {
     expect(type.status).toBe(201);
     const hook = await api("POST", "/whisperer/hooks/", {
       event_type: "package-created",
-      target_url: receiver.url,
+      target_url: `${receiver.base}/hook`,
       retry_countdown_config: { choice: "fixed", kwargs: { seconds: 1 } },
     });
     expect(hook.status).toBe(201);
@@ -88,11 +47,11 @@ describe("webhooks under wrangler dev, with a real receiver", () => {
       [2, "succeeded", 200],
       [1, "failed", 500],
     ]);
-    expect(log[1].response_body).toBe("not yet");
+    expect(log[1].response_body).toBe("not now");
 
-    expect(receiver.received).toHaveLength(2);
+    expect(receiver.arrivals).toHaveLength(2);
     const verifier = new Webhook(hook.body.secret_key);
-    for (const { headers, body } of receiver.received) {
+    for (const { headers, body } of receiver.arrivals) {
       expect(headers["x-whisperer-event"]).toBe("package-created");
       expect(headers["webhook-id"]).toBe(event_uuid);
       expect(verifier.verify(body, headers as Record<string, string>)).toEqual({

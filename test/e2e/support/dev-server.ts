@@ -73,3 +73,18 @@ export async function startDevServer(vars: Record<string, string> = {}): Promise
     },
   };
 }
+
+/** Calls the server's HTTP API with a token (the admin's unless given); JSON in and out. */
+export function apiOf(server: Pick<DevServer, "url">) {
+  return async (method: string, path: string, body?: unknown, token = DEV_ADMIN_TOKEN) => {
+    const res = await fetch(`${server.url}${path}`, {
+      method,
+      headers: {
+        Authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as any };
+  };
+}
