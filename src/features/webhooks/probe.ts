@@ -1,9 +1,7 @@
-import { and, asc, eq, gte } from "drizzle-orm";
 import { type Db, getDb } from "../../platform/db";
 import { conflict } from "../../platform/errors";
 import { logger } from "../../platform/log";
 import * as time from "../../platform/time";
-import { refusalToCarry } from "./access";
 import { sendHeads } from "./claim";
 import { attemptDelivery, timeoutMs } from "./deliver";
 import { newEventUuid } from "./outbox";
@@ -16,8 +14,7 @@ import {
   updateWebhook,
   type WebhookRow,
 } from "./queries";
-import { enqueueDeliveries } from "./queue";
-import { webhookDeliveries, webhookEvents } from "./schema";
+import { failedDeliveries, resend } from "./recover";
 
 /**
  * The half-open breaker (contract §6, as Svix's): a disabled hook is tried with ONE event, the
@@ -51,20 +48,8 @@ export interface ProbeResult {
  * The deliveries of `hook` that gave up since its failing run began (during the run, or
  * abandoned while it was disabled) and that it may still carry, oldest event first.
  */
-async function backlog(db: Db, hook: WebhookRow, since: number) {
-  const rows = await db
-    .select({ delivery: webhookDeliveries, event: webhookEvents })
-    .from(webhookDeliveries)
-    .innerJoin(webhookEvents, eq(webhookEvents.uuid, webhookDeliveries.eventUuid))
-    .where(
-      and(
-        eq(webhookDeliveries.webhookId, hook.id),
-        eq(webhookDeliveries.status, "failed"),
-        gte(webhookDeliveries.updatedAt, since),
-      ),
-    )
-    .orderBy(asc(webhookDeliveries.id));
-  return rows.filter(({ event }) => !refusalToCarry(hook, event.eventType));
+function backlog(db: Db, hook: WebhookRow, since: number) {
+  return failedDeliveries(db, hook, since, "updatedAt");
 }
 
 /** One attempt of the oldest waiting delivery, outside the Queue and with no retry. */
@@ -139,14 +124,7 @@ async function release(env: Env, hook: WebhookRow, since: number | null): Promis
     failingSince: null,
   });
   if (since === null) return 0;
-  const ids: number[] = [];
-  for (const { delivery, event } of await backlog(db, hook, since)) {
-    // Null when a redelivery reopened it first: it is on its way already.
-    const id = await reopenDelivery(db, hook.id, event, delivery);
-    if (id !== null) ids.push(id);
-  }
-  await enqueueDeliveries(env, ids);
-  return ids.length;
+  return resend(env, db, hook, await backlog(db, hook, since));
 }
 
 /** Probes a disabled hook: 409 when it is active, or when a probe of it is already running. */

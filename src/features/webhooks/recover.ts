@@ -1,5 +1,5 @@
 import { and, asc, eq, gte } from "drizzle-orm";
-import { getDb } from "../../platform/db";
+import { type Db, getDb } from "../../platform/db";
 import { badRequest } from "../../platform/errors";
 import * as time from "../../platform/time";
 import { refusalToCarry } from "./access";
@@ -27,12 +27,16 @@ export function recoverSince(iso: string): number {
 }
 
 /**
- * Reopens and queues each failed delivery of `hook` made at or after `since` that the hook may
- * still carry (its type may have changed since); returns how many went.
+ * The failed deliveries of `hook` whose `by` time is at or after `since`, oldest first, with
+ * their events, leaving out those the hook may no longer carry (its type may have changed).
  */
-export async function recoverFailed(env: Env, hook: WebhookRow, since: number): Promise<number> {
-  const db = getDb(env.DB);
-  const failed = await db
+export async function failedDeliveries(
+  db: Db,
+  hook: WebhookRow,
+  since: number,
+  by: "createdAt" | "updatedAt",
+) {
+  const rows = await db
     .select({ delivery: webhookDeliveries, event: webhookEvents })
     .from(webhookDeliveries)
     .innerJoin(webhookEvents, eq(webhookEvents.uuid, webhookDeliveries.eventUuid))
@@ -40,17 +44,32 @@ export async function recoverFailed(env: Env, hook: WebhookRow, since: number): 
       and(
         eq(webhookDeliveries.webhookId, hook.id),
         eq(webhookDeliveries.status, "failed"),
-        gte(webhookDeliveries.createdAt, since),
+        gte(webhookDeliveries[by], since),
       ),
     )
     .orderBy(asc(webhookDeliveries.id));
+  return rows.filter(({ event }) => !refusalToCarry(hook, event.eventType));
+}
+
+/** Reopens and queues `failed` in order; how many went. */
+export async function resend(
+  env: Env,
+  db: Db,
+  hook: WebhookRow,
+  failed: Awaited<ReturnType<typeof failedDeliveries>>,
+): Promise<number> {
   const ids: number[] = [];
   for (const { delivery, event } of failed) {
-    if (refusalToCarry(hook, event.eventType)) continue;
     // Null when a concurrent redelivery reopened it first: it is on its way already.
     const id = await reopenDelivery(db, hook.id, event, delivery);
     if (id !== null) ids.push(id);
   }
   await enqueueDeliveries(env, ids);
   return ids.length;
+}
+
+/** Re-sends every failed delivery of `hook` made at or after `since`; how many went. */
+export async function recoverFailed(env: Env, hook: WebhookRow, since: number): Promise<number> {
+  const db = getDb(env.DB);
+  return resend(env, db, hook, await failedDeliveries(db, hook, since, "createdAt"));
 }
