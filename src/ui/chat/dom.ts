@@ -1,20 +1,8 @@
 /** DOM helpers of the chat page: lookups, element building, notices, the live region. */
 
-export const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
-  const found = document.getElementById(id);
-  if (!found) throw new Error(`#${id} is missing from the page`);
-  return found as T;
-};
+import { $, el } from "../dom";
 
-export function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  props: Partial<HTMLElementTagNameMap[K]> = {},
-  children: (Node | string)[] = [],
-): HTMLElementTagNameMap[K] {
-  const node = Object.assign(document.createElement(tag), props);
-  node.append(...children);
-  return node;
-}
+export { $, el } from "../dom";
 
 export function notify(message: string | null): void {
   const notice = $("notice");

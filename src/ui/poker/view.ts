@@ -1,20 +1,8 @@
 /** DOM helpers shared by the page's screens: lookups, element building, forms, notices. */
 
-export const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`#${id} is missing from the page`);
-  return el as T;
-};
+import { $, el } from "../dom";
 
-export function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  props: Partial<HTMLElementTagNameMap[K]> = {},
-  children: (Node | string)[] = [],
-): HTMLElementTagNameMap[K] {
-  const node = Object.assign(document.createElement(tag), props);
-  node.append(...children);
-  return node;
-}
+export { $, el } from "../dom";
 
 export type Screen = "create" | "join" | "session" | "summary";
 
