@@ -176,8 +176,10 @@ describe("base room: one change at a time", () => {
   it("handles frames of a batch command that queue up as one batch, each with its own reply", async () => {
     const ws = await connect(room(), await tokenFor("u1"));
     await ws.event("welcome");
-    // Long enough for the four frames to queue up behind it even on a loaded 2-core machine.
-    ws.send({ event: "pause", data: { ms: 1500 }, request_id: "p" });
+    // The tallies are sent only once the blocking change is running, so they queue up behind it
+    // however late a loaded machine starts it.
+    ws.send({ event: "note", data: { text: "hold", ms: 2000 }, request_id: "p" });
+    await ws.event("noting");
     for (const [i, by] of [1, 2, -1, 3].entries()) {
       ws.send({ event: "tally", data: { by }, request_id: `t${i}` });
     }
