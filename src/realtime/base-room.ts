@@ -101,6 +101,8 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   private alarmRunning = false;
   /** `room_kind` from storage, read once: metrics name it on hot paths (every publish). */
   private cachedKind: string | null = null;
+  /** `room_id` from storage, read once (see `roomId`). */
+  private cachedRoomId: string | null = null;
   /** This object's shard number (0: it is the room itself), from storage, read once. */
   private cachedShard: number | null = null;
   private registry: ShardRegistry | null = null;
@@ -283,7 +285,9 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
 
   /** The room's external id (session id, thread id, ...), known since its first request. */
   protected get roomId(): string {
-    return this.meta("room_id") ?? "";
+    // Read per frame and per rendered socket, and written once (`bind`): kept in memory.
+    this.cachedRoomId ??= this.meta("room_id");
+    return this.cachedRoomId ?? "";
   }
 
   protected meta(key: string): string | null {
@@ -303,7 +307,10 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
 
   /** Records the room id (and kind); RPC entry points call it with the id the Worker routed by. */
   protected bind(roomId: string, kind?: string): void {
-    if (this.meta("room_id") !== roomId) this.setMeta("room_id", roomId);
+    if (this.roomId !== roomId) {
+      this.setMeta("room_id", roomId);
+      this.cachedRoomId = roomId;
+    }
     if (kind !== undefined && this.kindName !== kind) {
       this.setMeta("room_kind", kind);
       this.cachedKind = kind;

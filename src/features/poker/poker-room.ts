@@ -9,6 +9,7 @@ import { graceMsOf } from "../../realtime/presence";
 import type { RoomKind } from "../../realtime/room-kind";
 import { failed, succeeded } from "../../realtime/room-queue";
 import { asResult, type RpcResult } from "../../realtime/rpc-result";
+import { Throttle } from "../../realtime/throttle";
 import { dispatchEvents, outboxStatements, prepareEvent } from "../webhooks";
 import { storyPointsFor } from "./deck";
 import { nextStory } from "./next-story";
@@ -33,6 +34,9 @@ import {
   type VoteRecord,
 } from "./story-view";
 
+/** The most `story_changed` frames of vote progress per second is 1000 / STORY_PROGRESS_MS. */
+const STORY_PROGRESS_MS = 250;
+
 const sessionGone = () => new ApiError("gone", "The poker session has ended");
 
 /**
@@ -47,6 +51,8 @@ export class PokerRoom extends BaseRoom {
   private round: q.PokerRound | null = null;
   /** Bumped by every write: a load that raced a write is not kept. */
   private writes = 0;
+  /** Paces the `story_changed` frames of vote progress (`publishProgress`). */
+  private readonly progress = new Throttle(STORY_PROGRESS_MS);
   /** Participants are the room's presence: several sockets count once, a reload is no leave. */
   protected override readonly tracksPresence = true;
 
@@ -112,7 +118,8 @@ export class PokerRoom extends BaseRoom {
         await this.write(() => q.upsertVotes(this.db, story.id, [...cast.values()], reveal));
         round.votes = votes;
         if (reveal) story.revealed = true;
-        this.publishStory(round);
+        if (reveal) this.publishStory(round);
+        else this.publishProgress();
         return outcomes;
       },
     }),
@@ -126,7 +133,7 @@ export class PokerRoom extends BaseRoom {
         if (!round.votes.some((v) => v.userId === userId)) return;
         await this.write(() => q.deleteVote(this.db, story.id, userId));
         round.votes = round.votes.filter((v) => v.userId !== userId);
-        this.publishStory(round);
+        this.publishProgress();
       },
     }),
     reset_requested: this.command({
@@ -350,8 +357,23 @@ export class PokerRoom extends BaseRoom {
   }
 
   private publishStory(round: q.PokerRound): void {
+    this.progress.cancel();
     const view = viewOf(round);
     if (view) this.publish("story_changed", view);
+  }
+
+  /**
+   * Votes cast or withdrawn without a reveal: `story_changed` at most once per
+   * STORY_PROGRESS_MS, showing the round as it is then. Every such frame lists every voter to
+   * every socket, so a room voting at once would otherwise send its sockets a quadratic number
+   * of bytes; the reveal, a new story and the moderator's changes are never delayed. Nothing is
+   * lost to an eviction: sockets that join again get the current view in `onJoin`.
+   */
+  private publishProgress(): void {
+    this.progress.run(() => {
+      const view = this.round && viewOf(this.round);
+      if (view) this.publish("story_changed", view);
+    });
   }
 
   /** Moves to `storyId`, or by the next-story rules; ends the session when none is left. */

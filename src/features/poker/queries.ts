@@ -171,6 +171,9 @@ export async function getRound(db: Db, sessionId: string): Promise<PokerRound | 
  * One vote per user and story: a second vote replaces the first. Several votes are one D1 batch
  * (one transaction); with `reveal`, the story is revealed in it (the votes that completed the round).
  */
+/** D1 binds at most 100 parameters per statement; a vote row binds five. */
+const VOTES_PER_STATEMENT = 20;
+
 export async function upsertVotes(
   db: Db,
   storyId: string,
@@ -178,15 +181,25 @@ export async function upsertVotes(
   reveal = false,
 ): Promise<void> {
   const votedAt = now();
-  const upserts = votes.map((vote) =>
-    db
-      .insert(pokerVotes)
-      .values({ storyId, ...vote, votedAt })
-      .onConflictDoUpdate({
-        target: [pokerVotes.storyId, pokerVotes.userId],
-        set: { choice: vote.choice, userName: vote.userName, votedAt },
-      }),
-  );
+  // One multi-row statement per VOTES_PER_STATEMENT votes: a room voting at once is a handful of
+  // statements to build and bind, not one per vote.
+  const upserts = [];
+  for (let i = 0; i < votes.length; i += VOTES_PER_STATEMENT) {
+    const rows = votes.slice(i, i + VOTES_PER_STATEMENT).map((v) => ({ storyId, ...v, votedAt }));
+    upserts.push(
+      db
+        .insert(pokerVotes)
+        .values(rows)
+        .onConflictDoUpdate({
+          target: [pokerVotes.storyId, pokerVotes.userId],
+          set: {
+            choice: sql`excluded.choice`,
+            userName: sql`excluded.user_name`,
+            votedAt: sql`excluded.voted_at`,
+          },
+        }),
+    );
+  }
   const reveals = reveal
     ? [db.update(pokerStories).set({ revealed: true }).where(eq(pokerStories.id, storyId))]
     : [];

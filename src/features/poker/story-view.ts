@@ -63,15 +63,27 @@ export function seesVotesBeforeReveal(permissions: readonly string[]): boolean {
  * still shows who has voted.
  */
 export function hiddenView(view: StoryView, viewerId: string): StoryView {
-  const own = Object.entries(view.votes).filter(([, voters]) =>
-    voters.some((v) => v.id === viewerId),
-  );
-  return {
-    ...view,
-    votes: Object.fromEntries(
-      own.map(([choice, voters]) => [choice, voters.filter((v) => v.id === viewerId)]),
-    ),
-  };
+  const own = ownVotes(view.votes).get(viewerId);
+  return { ...view, votes: own ? { [own.choice]: [own.voter] } : {} };
+}
+
+/**
+ * Each voter's vote, indexed once per view: a broadcast renders one hidden view per socket, and
+ * scanning every choice's voters for each of N sockets would make it quadratic in the room size.
+ */
+type OwnVotes = Map<string, { choice: string; voter: Voter }>;
+const ownVoteIndex = new WeakMap<StoryView["votes"], OwnVotes>();
+
+function ownVotes(votes: StoryView["votes"]): OwnVotes {
+  let index = ownVoteIndex.get(votes);
+  if (!index) {
+    index = new Map();
+    for (const [choice, voters] of Object.entries(votes)) {
+      for (const voter of voters) index.set(voter.id, { choice, voter });
+    }
+    ownVoteIndex.set(votes, index);
+  }
+  return index;
 }
 
 /** Every present hidden voter has voted (and there is at least one): the votes reveal themselves. */

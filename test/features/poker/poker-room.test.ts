@@ -309,6 +309,8 @@ describe("poker room: votes", () => {
   });
 
   it("replaces a second vote, groups by choice ordered by count, refuses choices not in the deck", async () => {
+    const voted = (n: number) => (f: any) =>
+      f?.event === "story_changed" && f.data.voted.length === n;
     const { stories, open, ids, path } = await setup(["S1"], ["1", "2", "3", "?"]);
     const mod = await open("mod");
     const alice = await open("alice");
@@ -328,9 +330,8 @@ describe("poker room: votes", () => {
     await alice.request("vote_submitted", { choice: "1" });
     await alice.request("vote_submitted", { choice: "?" });
     await bob.request("vote_submitted", { choice: "?" });
-    await mod.event("story_changed");
-    await mod.event("story_changed");
-    const third = await mod.event("story_changed");
+    // Vote progress is paced (at most one frame per 250 ms): wait for the frame showing both.
+    const third = await mod.next(voted(2), "story_changed with two voters");
     expect(third.data.votes).toEqual({
       "?": [
         { id: ids.alice, name: "Alice" },
@@ -339,7 +340,7 @@ describe("poker room: votes", () => {
     });
     expect(await voteCount(stories[0].id)).toBe(2);
     await carol.request("vote_submitted", { choice: "2" });
-    const all = await mod.event("story_changed");
+    const all = await mod.next(voted(3), "story_changed with three voters");
     expect(Object.keys(all.data.votes).sort()).toEqual(["2", "?"]);
     expect(all.data.revealed).toBe(true);
     for (const ws of [mod, alice, bob, carol]) ws.close();

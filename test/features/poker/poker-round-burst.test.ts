@@ -1,5 +1,5 @@
 import { env } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { ADMIN, call, tokenFor } from "../../helpers/http";
 import { connect, type TestSocket } from "../../helpers/ws";
 
@@ -63,5 +63,45 @@ describe("poker room: a room voting at once", () => {
       .first<{ revealed: number; votes: number }>();
     expect(row).toEqual({ revealed: 1, votes: VOTERS });
     for (const s of [mod, ...voters]) s.close();
+  });
+
+  // Every vote used to send every socket a frame listing every voter: quadratic in the room's
+  // size. Progress frames are now paced; the clock stands still here, so every vote after the
+  // first falls inside the first one's window.
+  describe("vote progress is paced", () => {
+    afterEach(() => vi.useRealTimers());
+    const voted = (n: number) => (f: any) =>
+      f?.event === "story_changed" && f.data.voted.length === n;
+
+    it("a quiet room's vote is shown before its reply; later ones at the window's end; the reveal at once", async () => {
+      const { mod, voters } = await room();
+      vi.useFakeTimers({ toFake: ["Date"], now: Date.now() });
+      const [first, second, ...rest] = voters as [TestSocket, TestSocket, ...TestSocket[]];
+
+      await first.request("vote_submitted", { choice: "3" }, "v1");
+      // Frames of one socket arrive in order: the frame was sent before the reply.
+      expect(first.frames.some(voted(1))).toBe(true);
+
+      await second.request("vote_submitted", { choice: "5" }, "v2");
+      expect(second.frames.some(voted(2))).toBe(false);
+      const paced = await second.next(voted(2), "the paced frame");
+      expect(paced.data.votes).toEqual({
+        "5": [expect.objectContaining({ name: expect.any(String) })],
+      });
+      const shown = await mod.next(voted(2), "the paced frame");
+      expect(Object.keys(shown.data.votes).sort()).toEqual(["3", "5"]);
+
+      // The last votes reveal: that frame is not held back by the window.
+      const last = rest.at(-1) as TestSocket;
+      await Promise.all(rest.slice(0, -1).map((s) => s.request("vote_submitted", { choice: "3" })));
+      await last.request("vote_submitted", { choice: "3" }, "last");
+      const reveal = last.frames.find(voted(VOTERS));
+      expect(reveal?.data.revealed).toBe(true);
+      // A progress frame still pending when the reveal went out is dropped, not sent after it.
+      await mod.next(voted(VOTERS), "the reveal");
+      mod.frames.length = 0;
+      await mod.nothing((f) => f?.event === "story_changed", 600);
+      for (const s of [mod, ...voters]) s.close();
+    });
   });
 });
