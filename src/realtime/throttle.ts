@@ -1,29 +1,33 @@
 import * as time from "../platform/time";
 
 /**
- * Runs the latest of the functions handed to it at most once per `intervalMs`: at once when the
- * previous run is older than that, else once at the window's end (the latest function only, so
- * a burst of changes costs one run). Unlike the presence `Coalescer`, a quiet room runs in the
- * same turn, so a frame still reaches its sockets before the reply of the command that caused it.
+ * Runs the latest of the functions handed to it at most once per interval (asked of the caller:
+ * it may follow the room's size): at once when the previous run is older than that, else once at
+ * the window's end (the latest function only, so a burst of changes costs one run). Unlike the
+ * presence `Coalescer`, a quiet room runs in the same turn, so a frame still reaches its sockets
+ * before the reply of the command that caused it.
  */
 export class Throttle {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private lastAt = Number.NEGATIVE_INFINITY;
   private pending: (() => void) | null = null;
 
-  constructor(private readonly intervalMs: number) {}
-
-  run(fn: () => void): void {
+  /** `interval` is asked only when a run is due or must be timed, not for each call of a burst. */
+  run(interval: () => number, fn: () => void): void {
+    if (this.timer) {
+      this.pending = fn;
+      return;
+    }
     const now = time.now();
-    if (!this.timer && now - this.lastAt >= this.intervalMs) {
+    const intervalMs = interval();
+    if (now - this.lastAt >= intervalMs) {
       this.lastAt = now;
       fn();
       return;
     }
     this.pending = fn;
-    if (this.timer) return;
     // Bounded: a clock that moved back (a test's fake one) never holds a run longer.
-    const wait = Math.min(this.intervalMs, Math.max(0, this.lastAt + this.intervalMs - now));
+    const wait = Math.min(intervalMs, Math.max(0, this.lastAt + intervalMs - now));
     this.timer = setTimeout(() => {
       this.timer = null;
       const pending = this.pending;

@@ -34,8 +34,14 @@ import {
   type VoteRecord,
 } from "./story-view";
 
-/** The most `story_changed` frames of vote progress per second is 1000 / STORY_PROGRESS_MS. */
-const STORY_PROGRESS_MS = 250;
+/**
+ * Vote progress (`publishProgress`) reaches the room's sockets about PROGRESS_DELIVERIES_PER_S
+ * times a second in all: one frame per interval of sockets / PROGRESS_DELIVERIES_PER_S seconds,
+ * within PROGRESS_MS. A frame lists every voter, so a bigger room gets fewer, larger frames and
+ * its cost per second grows with its size instead of with its square.
+ */
+const PROGRESS_DELIVERIES_PER_S = 100;
+const PROGRESS_MS = { min: 250, max: 2_000 };
 
 const sessionGone = () => new ApiError("gone", "The poker session has ended");
 
@@ -52,7 +58,7 @@ export class PokerRoom extends BaseRoom {
   /** Bumped by every write: a load that raced a write is not kept. */
   private writes = 0;
   /** Paces the `story_changed` frames of vote progress (`publishProgress`). */
-  private readonly progress = new Throttle(STORY_PROGRESS_MS);
+  private readonly progress = new Throttle();
   /** Participants are the room's presence: several sockets count once, a reload is no leave. */
   protected override readonly tracksPresence = true;
 
@@ -363,14 +369,23 @@ export class PokerRoom extends BaseRoom {
   }
 
   /**
-   * Votes cast or withdrawn without a reveal: `story_changed` at most once per
-   * STORY_PROGRESS_MS, showing the round as it is then. Every such frame lists every voter to
-   * every socket, so a room voting at once would otherwise send its sockets a quadratic number
-   * of bytes; the reveal, a new story and the moderator's changes are never delayed. Nothing is
-   * lost to an eviction: sockets that join again get the current view in `onJoin`.
+   * Votes cast or withdrawn without a reveal: `story_changed` at most once per interval (see
+   * PROGRESS_DELIVERIES_PER_S), showing the round as it is then. Every such frame lists every
+   * voter to every socket, so a room voting at once would otherwise send its sockets a quadratic
+   * number of bytes; the reveal, a new story and the moderator's changes are never delayed.
+   * Nothing is lost to an eviction: sockets that join again get the current view in `onJoin`.
    */
   private publishProgress(): void {
-    this.progress.run(() => {
+    // Every socket of this object, closing ones too: an estimate, without a check per socket.
+    const interval = () =>
+      Math.min(
+        PROGRESS_MS.max,
+        Math.max(
+          PROGRESS_MS.min,
+          (this.ctx.getWebSockets().length * 1000) / PROGRESS_DELIVERIES_PER_S,
+        ),
+      );
+    this.progress.run(interval, () => {
       const view = this.round && viewOf(this.round);
       if (view) this.publish("story_changed", view);
     });
