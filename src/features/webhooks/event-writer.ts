@@ -1,5 +1,9 @@
 import { getDb } from "../../platform/db";
 import { logger } from "../../platform/log";
+import * as time from "../../platform/time";
+import { leaseMs } from "./deliver";
+import { recordAndClaim } from "./first-claim";
+import { attemptNow, safetyNetDelaySeconds } from "./immediate";
 import { type NewEvent, recordEvents } from "./queries";
 import { enqueueDeliveries } from "./queue";
 
@@ -7,7 +11,7 @@ import { enqueueDeliveries } from "./queue";
 const MAX_GROUP = 25;
 
 interface Entry {
-  event: NewEvent;
+  event: NewEvent & { uuid: string };
   settled: boolean;
   error?: unknown;
 }
@@ -23,7 +27,8 @@ export interface WaitUntil {
  * `sendBatch`. Every D1 call costs a round trip,
  * so concurrent emits share one instead of queueing for one each. Each caller still resumes
  * only after its event and deliveries are committed. The next group is written by one of its
- * own callers, never by a request that has already answered.
+ * own callers, never by a request that has already answered. A writer with a `waitUntil` makes
+ * the group's first attempts itself (immediate.ts); its Queue messages are then the safety net.
  */
 class EventWriter {
   private queued: Entry[] = [];
@@ -31,7 +36,7 @@ class EventWriter {
 
   constructor(private readonly env: Env) {}
 
-  async write(event: NewEvent, ctx?: WaitUntil): Promise<void> {
+  async write(event: Entry["event"], ctx?: WaitUntil): Promise<void> {
     const entry: Entry = { event, settled: false };
     this.queued.push(entry);
     while (!entry.settled) {
@@ -40,7 +45,7 @@ class EventWriter {
         continue;
       }
       const group = this.queued.splice(0, MAX_GROUP);
-      this.inFlight = this.flush(group).finally(() => {
+      this.inFlight = this.flush(group, ctx).finally(() => {
         this.inFlight = null;
       });
       // Other callers wait on this write: it must finish even if this caller's client leaves.
@@ -50,25 +55,34 @@ class EventWriter {
     if (entry.error !== undefined) throw entry.error;
   }
 
-  /** Records and enqueues a group; never rejects (each entry carries its own error). */
-  private async flush(group: Entry[]): Promise<void> {
+  /**
+   * Records and enqueues a group, and with `ctx` starts its first attempts; never rejects (each
+   * entry carries its own error).
+   */
+  private async flush(group: Entry[], ctx?: WaitUntil): Promise<void> {
     let ids: number[][];
+    const db = getDb(this.env.DB);
+    const events = group.map((entry) => entry.event);
     try {
-      ids = await recordEvents(
-        getDb(this.env.DB),
-        group.map((entry) => entry.event),
-      );
+      if (ctx) {
+        const recorded = await recordAndClaim(db, events, time.now() + leaseMs(this.env));
+        ctx.waitUntil(attemptNow(this.env, recorded));
+        ids = recorded.ids;
+      } else {
+        ids = await recordEvents(db, events);
+      }
     } catch (err) {
       if (group.length === 1) {
         settle(group, err);
         return;
       }
       // One event may be what failed (e.g. too large): write each alone so only it fails.
-      for (const entry of group) await this.flush([entry]);
+      for (const entry of group) await this.flush([entry], ctx);
       return;
     }
     try {
-      await enqueueDeliveries(this.env, ids.flat());
+      const delaySeconds = ctx ? safetyNetDelaySeconds(this.env) : 0;
+      await enqueueDeliveries(this.env, ids.flat(), delaySeconds);
     } catch (err) {
       const uuids = group.map((entry) => entry.event.uuid).join(", ");
       logger.error(`Webhook events ${uuids}: enqueueing failed, the cron scan will retry`, {
@@ -95,7 +109,7 @@ const writers = new WeakMap<D1Database, WeakMap<Queue, EventWriter>>();
  * Records an event and its deliveries (grouped with concurrent callers'), then enqueues them.
  * Resolves once they are in D1; if enqueueing fails the cron scan sends them later.
  */
-export function recordGrouped(env: Env, event: NewEvent, ctx?: WaitUntil): Promise<void> {
+export function recordGrouped(env: Env, event: Entry["event"], ctx?: WaitUntil): Promise<void> {
   let byQueue = writers.get(env.DB);
   if (!byQueue) {
     byQueue = new WeakMap();
