@@ -80,9 +80,17 @@ class EventWriter {
       for (const entry of group) await this.flush([entry], ctx);
       return;
     }
+    const enqueued = this.enqueue(group, ids.flat(), ctx);
+    // With immediate attempts the messages are only the safety net: the emits need not wait.
+    if (ctx) ctx.waitUntil(enqueued);
+    else await enqueued;
+    settle(group);
+  }
+
+  /** Sends a group's messages (delayed past the lease when attempted at once); never rejects. */
+  private async enqueue(group: Entry[], ids: number[], ctx?: WaitUntil): Promise<void> {
     try {
-      const delaySeconds = ctx ? safetyNetDelaySeconds(this.env) : 0;
-      await enqueueDeliveries(this.env, ids.flat(), delaySeconds);
+      await enqueueDeliveries(this.env, ids, ctx ? safetyNetDelaySeconds(this.env) : 0);
     } catch (err) {
       const uuids = group.map((entry) => entry.event.uuid).join(", ");
       logger.error(`Webhook events ${uuids}: enqueueing failed, the cron scan will retry`, {
@@ -91,7 +99,6 @@ class EventWriter {
         error: err,
       });
     }
-    settle(group);
   }
 }
 
