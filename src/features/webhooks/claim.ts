@@ -2,7 +2,7 @@ import type { Db } from "../../platform/db";
 import { logger } from "../../platform/log";
 import * as time from "../../platform/time";
 import { type Claimed, claimAttempts, type DeliveryRow, type WebhookRow } from "./queries";
-import { type DeliveryTicket, enqueueDeliveries, enqueueEach } from "./queue";
+import { type DeliveryMessage, enqueueDeliveries, enqueueEach } from "./queue";
 
 /**
  * The consumer's claim step, with what pacing and ordering add to it (docs/webhooks-ordering.md):
@@ -12,7 +12,7 @@ import { type DeliveryTicket, enqueueDeliveries, enqueueEach } from "./queue";
 
 /** A due delivery with its message, as the consumer has it. */
 interface DueDelivery {
-  message: DeliveryTicket;
+  message: Message<DeliveryMessage>;
   delivery: DeliveryRow;
   hook: WebhookRow;
 }
@@ -27,7 +27,7 @@ export async function claimDue<D extends DueDelivery>(
   env: Env,
   db: Db,
   due: D[],
-  settled: Set<DeliveryTicket>,
+  settled: Set<Message<DeliveryMessage>>,
   { dueBy, leaseUntil }: { dueBy: number; leaseUntil: number },
 ): Promise<{ claimed: D[]; slots: Claimed["slots"]; pacedHooks: Set<string> }> {
   const pacedHooks = new Set(due.filter((d) => d.hook.pace !== null).map((d) => d.hook.id));

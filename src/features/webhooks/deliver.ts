@@ -23,7 +23,6 @@ import {
 } from "./queries";
 import {
   type DeliveryMessage,
-  type DeliveryTicket,
   enqueueDeliveries,
   isDeliveryMessage,
   MAX_QUEUE_DELAY_SECONDS,
@@ -49,11 +48,6 @@ export function timeoutMs(env: Pick<Env, "WEBHOOK_TIMEOUT_SECONDS">): number {
   return (
     (Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_WEBHOOK_TIMEOUT_SECONDS) * 1000
   );
-}
-
-/** How long a claimed attempt holds its delivery: nobody else may start it before that. */
-export function leaseMs(env: Pick<Env, "WEBHOOK_TIMEOUT_SECONDS">): number {
-  return timeoutMs(env) + LEASE_MARGIN_MS;
 }
 
 function refused(reason: string): SendResult {
@@ -94,8 +88,8 @@ function decide(
 }
 
 /** A message whose delivery is open and due, with what its attempt needs. */
-export interface Due {
-  message: DeliveryTicket;
+interface Due {
+  message: Message<DeliveryMessage>;
   delivery: DeliveryRow;
   hook: WebhookRow;
   event: EventRow;
@@ -104,7 +98,7 @@ export interface Due {
 /** A delivery message: what happens to it before any attempt (closed, gone, not yet due). */
 async function triage(
   db: Db,
-  message: DeliveryTicket,
+  message: Message<DeliveryMessage>,
   ctx: DeliveryContext | undefined,
   now: number,
 ): Promise<Next | Due> {
@@ -197,7 +191,7 @@ export async function attemptDelivery(
   return { outcome, callback, next };
 }
 
-async function settle(env: Env, message: DeliveryTicket, next: Next): Promise<void> {
+async function settle(env: Env, message: Message<DeliveryMessage>, next: Next): Promise<void> {
   if (next.kind === "done") {
     message.ack();
   } else if (next.seconds <= MAX_QUEUE_DELAY_SECONDS) {
@@ -212,13 +206,12 @@ async function settle(env: Env, message: DeliveryTicket, next: Next): Promise<vo
 /**
  * A batch of delivery messages in a fixed number of D1 round trips: one read of every delivery,
  * one transaction claiming the due ones, the POSTs in parallel, one transaction writing every
- * outcome; then the callbacks and each message's ack or retry. The Queue consumer and the
- * emitter's immediate first attempt (immediate.ts) both go through here.
+ * outcome; then the callbacks and each message's ack or retry.
  */
-export async function deliverAll(
+async function deliverAll(
   env: Env,
-  messages: DeliveryTicket[],
-  settled: Set<DeliveryTicket>,
+  messages: Message<DeliveryMessage>[],
+  settled: Set<Message<DeliveryMessage>>,
 ): Promise<void> {
   const db = getDb(env.DB);
   const contexts = await loadDeliveries(
@@ -226,6 +219,7 @@ export async function deliverAll(
     messages.map((m) => m.body.delivery_id),
   );
   const now = time.now();
+  const limitMs = timeoutMs(env);
   const due: Due[] = [];
   for (const message of messages) {
     const step = await triage(db, message, contexts.get(message.body.delivery_id), now);
@@ -238,24 +232,8 @@ export async function deliverAll(
   }
   const { claimed, slots, pacedHooks } = await claimDue(env, db, due, settled, {
     dueBy: now + DUE_SLACK_MS,
-    leaseUntil: now + leaseMs(env),
+    leaseUntil: now + limitMs + LEASE_MARGIN_MS,
   });
-  await attemptClaimed(env, claimed, slots, pacedHooks, settled);
-}
-
-/**
- * The attempts of claimed deliveries (`delivery` as it was before the claim): each waits for its pacing slot (null: unpaced), the POSTs
- * in parallel, one transaction writing every outcome, then the callbacks and each message's ack
- * or retry.
- */
-export async function attemptClaimed(
-  env: Env,
-  claimed: Due[],
-  slots: ({ at: number; pace: number } | null)[],
-  pacedHooks: ReadonlySet<string>,
-  settled: Set<DeliveryTicket>,
-): Promise<void> {
-  const limitMs = timeoutMs(env);
   const attempts = await Promise.all(
     claimed.map(async (d, i) => {
       const slot = slots[i];
@@ -264,7 +242,7 @@ export async function attemptClaimed(
     }),
   );
   const outcomes = attempts.map((a) => a.outcome);
-  const heads = await completeAttempts(getDb(env.DB), outcomes, pacedHooks);
+  const heads = await completeAttempts(db, outcomes, pacedHooks);
   await announceDisabled(env, outcomes);
   await sendHeads(env, heads);
   await Promise.all(
@@ -300,7 +278,7 @@ export async function deliverWebhookBatch(batch: MessageBatch, env: Env): Promis
       message.ack();
     }
   }
-  const settled = new Set<DeliveryTicket>();
+  const settled = new Set<Message<DeliveryMessage>>();
   try {
     await deliverAll(env, messages, settled);
   } catch (err) {

@@ -1,9 +1,5 @@
 import { getDb } from "../../platform/db";
 import { logger } from "../../platform/log";
-import * as time from "../../platform/time";
-import { leaseMs } from "./deliver";
-import { recordAndClaim } from "./first-claim";
-import { attemptNow, safetyNetDelaySeconds } from "./immediate";
 import { type NewEvent, recordEvents } from "./queries";
 import { enqueueDeliveries } from "./queue";
 
@@ -11,7 +7,7 @@ import { enqueueDeliveries } from "./queue";
 const MAX_GROUP = 25;
 
 interface Entry {
-  event: NewEvent & { uuid: string };
+  event: NewEvent;
   settled: boolean;
   error?: unknown;
 }
@@ -27,8 +23,7 @@ export interface WaitUntil {
  * `sendBatch`. Every D1 call costs a round trip,
  * so concurrent emits share one instead of queueing for one each. Each caller still resumes
  * only after its event and deliveries are committed. The next group is written by one of its
- * own callers, never by a request that has already answered. A writer with a `waitUntil` makes
- * the group's first attempts itself (immediate.ts); its Queue messages are then the safety net.
+ * own callers, never by a request that has already answered.
  */
 class EventWriter {
   private queued: Entry[] = [];
@@ -36,7 +31,7 @@ class EventWriter {
 
   constructor(private readonly env: Env) {}
 
-  async write(event: Entry["event"], ctx?: WaitUntil): Promise<void> {
+  async write(event: NewEvent, ctx?: WaitUntil): Promise<void> {
     const entry: Entry = { event, settled: false };
     this.queued.push(entry);
     while (!entry.settled) {
@@ -45,7 +40,7 @@ class EventWriter {
         continue;
       }
       const group = this.queued.splice(0, MAX_GROUP);
-      this.inFlight = this.flush(group, ctx).finally(() => {
+      this.inFlight = this.flush(group).finally(() => {
         this.inFlight = null;
       });
       // Other callers wait on this write: it must finish even if this caller's client leaves.
@@ -55,42 +50,25 @@ class EventWriter {
     if (entry.error !== undefined) throw entry.error;
   }
 
-  /**
-   * Records and enqueues a group, and with `ctx` starts its first attempts; never rejects (each
-   * entry carries its own error).
-   */
-  private async flush(group: Entry[], ctx?: WaitUntil): Promise<void> {
+  /** Records and enqueues a group; never rejects (each entry carries its own error). */
+  private async flush(group: Entry[]): Promise<void> {
     let ids: number[][];
-    const db = getDb(this.env.DB);
-    const events = group.map((entry) => entry.event);
     try {
-      if (ctx) {
-        const recorded = await recordAndClaim(db, events, time.now() + leaseMs(this.env));
-        ctx.waitUntil(attemptNow(this.env, recorded));
-        ids = recorded.ids;
-      } else {
-        ids = await recordEvents(db, events);
-      }
+      ids = await recordEvents(
+        getDb(this.env.DB),
+        group.map((entry) => entry.event),
+      );
     } catch (err) {
       if (group.length === 1) {
         settle(group, err);
         return;
       }
       // One event may be what failed (e.g. too large): write each alone so only it fails.
-      for (const entry of group) await this.flush([entry], ctx);
+      for (const entry of group) await this.flush([entry]);
       return;
     }
-    const enqueued = this.enqueue(group, ids.flat(), ctx);
-    // With immediate attempts the messages are only the safety net: the emits need not wait.
-    if (ctx) ctx.waitUntil(enqueued);
-    else await enqueued;
-    settle(group);
-  }
-
-  /** Sends a group's messages (delayed past the lease when attempted at once); never rejects. */
-  private async enqueue(group: Entry[], ids: number[], ctx?: WaitUntil): Promise<void> {
     try {
-      await enqueueDeliveries(this.env, ids, ctx ? safetyNetDelaySeconds(this.env) : 0);
+      await enqueueDeliveries(this.env, ids.flat());
     } catch (err) {
       const uuids = group.map((entry) => entry.event.uuid).join(", ");
       logger.error(`Webhook events ${uuids}: enqueueing failed, the cron scan will retry`, {
@@ -99,6 +77,7 @@ class EventWriter {
         error: err,
       });
     }
+    settle(group);
   }
 }
 
@@ -116,7 +95,7 @@ const writers = new WeakMap<D1Database, WeakMap<Queue, EventWriter>>();
  * Records an event and its deliveries (grouped with concurrent callers'), then enqueues them.
  * Resolves once they are in D1; if enqueueing fails the cron scan sends them later.
  */
-export function recordGrouped(env: Env, event: Entry["event"], ctx?: WaitUntil): Promise<void> {
+export function recordGrouped(env: Env, event: NewEvent, ctx?: WaitUntil): Promise<void> {
   let byQueue = writers.get(env.DB);
   if (!byQueue) {
     byQueue = new WeakMap();

@@ -3,12 +3,6 @@ export interface DeliveryMessage {
   delivery_id: number;
 }
 
-/**
- * What the delivery path needs of a message: a Queue message, or the emitting Worker's stand-in
- * for one when it makes the first attempt itself (immediate.ts).
- */
-export type DeliveryTicket = Pick<Message<DeliveryMessage>, "body" | "ack" | "retry">;
-
 /** The longest delay a Queue accepts (12 h); longer waits are reached by re-enqueueing. */
 export const MAX_QUEUE_DELAY_SECONDS = 43_200;
 
