@@ -63,6 +63,8 @@ describe("packFrames", () => {
     const big = `{"x":"${"y".repeat(300_000)}"}`;
     const packed = packFrames([big, big, '{"z":1}']);
     expect(packed).toEqual([big, `[${big},{"z":1}]`]);
-    expect(packed.flatMap((t) => (t.startsWith("[") ? JSON.parse(t) : [JSON.parse(t)]))).toHaveLength(3);
+    expect(
+      packed.flatMap((t) => (t.startsWith("[") ? JSON.parse(t) : [JSON.parse(t)])),
+    ).toHaveLength(3);
   });
 });
