@@ -56,7 +56,7 @@ function indexAt(buf, at) {
  * Events per batch publish in ours' fan-out throughput phase (`BENCH_BUS_BATCH`; 1 turns
  * batching off). Picked by measurement, see "Fifth round" in bench/README.md.
  */
-export const BUS_BATCH = Math.max(1, Number(process.env.BENCH_BUS_BATCH ?? 25));
+export const BUS_BATCH = Math.max(1, Number(process.env.BENCH_BUS_BATCH ?? 50));
 
 /** Mints a client token on Switchboard. */
 export async function mintToken(ours, user, permissions) {
