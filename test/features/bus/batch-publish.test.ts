@@ -1,4 +1,6 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { busStub } from "../../../src/features/bus/bus-channel";
 import { newDb, poll, publish, seqOf } from "../../helpers/bus";
 import { ADMIN, call, expectErrorShape, tokenFor } from "../../helpers/http";
 import { connect } from "../../helpers/ws";
@@ -62,6 +64,24 @@ describe("POST /api/bus/:db/publish with messages (batch publish)", () => {
     // One array for the whole batch: the c message is not for these sockets.
     expect(messagesOf(batched.frames)).toEqual({ ids, texts: 1 });
     plain.close();
+    batched.close();
+  });
+
+  it("a group commit of concurrent publishes reaches a ?batch=1 socket in order, each once", async () => {
+    const db = newDb();
+    const token = await tokenFor("u1", ["bus.listen:*"]);
+    const batched = await connect(wsPath(db, ["a"], true), token);
+    const stub = busStub(env, db);
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, n) => stub.publishMessage(db, "a", { type: "t", n })),
+    );
+    const ids = answers.map((a) => a.message_id).sort((x, y) => seqOf(x) - seqOf(y));
+    await until(() => messagesOf(batched.frames).ids.length >= 30, "30 messages");
+    await new Promise((r) => setTimeout(r, 200));
+    const got = messagesOf(batched.frames);
+    expect(got.ids).toEqual(ids);
+    // Publishes that waited behind a commit went out together: fewer frames than messages.
+    expect(got.texts).toBeLessThan(30);
     batched.close();
   });
 
