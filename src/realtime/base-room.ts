@@ -508,8 +508,8 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   }
 
   /**
-   * Runs `fn` (synchronous) as one delivery pass: a `?batch=1` socket gets what it sends them
-   * as one JSON array (contract §2). For a group commit, a batch publish, a catch-up.
+   * Runs `fn` (synchronous) as one delivery pass: a `?batch=1` socket gets everything `fn` sends
+   * it as one JSON array (contract §2). For a group commit, a batch publish, a catch-up.
    */
   protected inOnePass<T>(fn: () => T): T {
     return this.frames.run(fn);
