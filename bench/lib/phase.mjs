@@ -1,7 +1,7 @@
 // Measures one broadcast phase against an open room: which events were published when, how many
 // subscribers received each, and (optionally) each delivery's publish-to-receive latency.
 import { performance } from "node:perf_hooks";
-import { indexOfFrame } from "./targets.mjs";
+import { indexesOfFrame } from "./targets.mjs";
 
 /**
  * Routes frames of a room's subscribers to the phase being measured. Event indexes only grow,
@@ -36,9 +36,13 @@ export class Meter {
 
   frame(buf) {
     const now = performance.now();
+    for (const index of indexesOfFrame(buf)) this.delivery(index, now);
+  }
+
+  delivery(index, now) {
     const p = this.phase;
     if (!p) return;
-    const k = indexOfFrame(buf) - p.base;
+    const k = index - p.base;
     if (k < 0 || k >= p.published) return;
     p.got[k]++;
     p.lastReceive = now;
@@ -58,6 +62,19 @@ export class Meter {
     const k = p.published++;
     p.pubTime[k] = performance.now();
     room.publish(p.base + k);
+  }
+
+  /** Publishes the phase's next `count` events in one call (`room.publishBatch`). */
+  publishBatch(room, count) {
+    const p = this.phase;
+    const now = performance.now();
+    const indexes = [];
+    for (let j = 0; j < count && p.published < p.capacity; j++) {
+      const k = p.published++;
+      p.pubTime[k] = now;
+      indexes.push(p.base + k);
+    }
+    room.publishBatch(indexes);
   }
 
   /** Resolves when an event completes (every subscriber has it) or after `ms`. */

@@ -25,7 +25,23 @@ export function busMessage(i) {
 
 /** The event index carried by a received frame, without parsing the whole JSON (-1: none). */
 export function indexOfFrame(buf) {
-  const at = buf.indexOf(I_KEY);
+  return indexAt(buf, buf.indexOf(I_KEY));
+}
+
+/**
+ * Every event index of a frame: a coalesced frame (`?batch=1`, a JSON array) carries several,
+ * each counted as one delivery; `[` is 0x5b.
+ */
+export function indexesOfFrame(buf) {
+  if (buf[0] !== 0x5b) return [indexOfFrame(buf)];
+  const out = [];
+  for (let at = buf.indexOf(I_KEY); at >= 0; at = buf.indexOf(I_KEY, at + I_KEY.length)) {
+    out.push(indexAt(buf, at));
+  }
+  return out;
+}
+
+function indexAt(buf, at) {
   if (at < 0) return -1;
   let value = 0;
   for (let k = at + I_KEY.length; k < buf.length; k++) {
@@ -35,6 +51,12 @@ export function indexOfFrame(buf) {
   }
   return value;
 }
+
+/**
+ * Events per batch publish in ours' fan-out throughput phase (`BENCH_BUS_BATCH`; 1 turns
+ * batching off). Picked by measurement, see "Fifth round" in bench/README.md.
+ */
+export const BUS_BATCH = Math.max(1, Number(process.env.BENCH_BUS_BATCH ?? 50));
 
 /** Mints a client token on Switchboard. */
 export async function mintToken(ours, user, permissions) {
@@ -64,15 +86,18 @@ export function subscriberTokens(ours, permissions, perUser = 100) {
 
 /**
  * Switchboard: subscribers on the bus WebSocket `/ws/bus/:db?channels=<room>`, the publisher on
- * `POST /api/bus/:db/publish` (durable before it answers, then sent to every socket).
+ * `POST /api/bus/:db/publish` (durable before it answers, then sent to every socket). With
+ * `batch` > 1 (the fan-out) the subscribers add `&batch=1` (several messages of one commit arrive
+ * as one array) and a throughput phase publishes `batch` messages per call (`publishBatch`).
  */
-export function oursTarget(ours, db) {
+export function oursTarget(ours, db, { batch = 1 } = {}) {
   const tokens = subscriberTokens(ours, ["bus.listen:bench-*"]);
   return {
     name: "ours",
     async open(room, count, onFrame, concurrency) {
       const tokenOf = await tokens(count);
-      const url = (i) => `${ours.ws}/ws/bus/${db}?channels=${room}&token=${tokenOf(i)}`;
+      const flag = batch > 1 ? "&batch=1" : "";
+      const url = (i) => `${ours.ws}/ws/bus/${db}?channels=${room}${flag}&token=${tokenOf(i)}`;
       const sockets = await openSockets(count, url, onFrame, concurrency);
       const failures = [];
       // Rooms drop sockets silent for 60 s; clients send the text frame `ping` (answered by the
@@ -80,19 +105,27 @@ export function oursTarget(ours, db) {
       const keepalive = setInterval(() => {
         for (const ws of sockets) if (ws.readyState === WebSocket.OPEN) ws.send("ping");
       }, KEEPALIVE_MS);
+      const post = (body) =>
+        requestRetrying("POST", `${ours.url}/api/bus/${db}/publish`, {
+          token: ADMIN_TOKEN,
+          body,
+        }).then(
+          (res) => {
+            if (res.status !== 201) failures.push(`${res.status} ${res.text.slice(0, 200)}`);
+          },
+          (err) => failures.push(String(err)),
+        );
       return {
         sockets,
         failures,
+        batch,
         publish(i) {
-          return requestRetrying("POST", `${ours.url}/api/bus/${db}/publish`, {
-            token: ADMIN_TOKEN,
-            body: { channel: room, message: busMessage(i) },
-          }).then(
-            (res) => {
-              if (res.status !== 201) failures.push(`${res.status} ${res.text.slice(0, 200)}`);
-            },
-            (err) => failures.push(String(err)),
-          );
+          return post({ channel: room, message: busMessage(i) });
+        },
+        publishBatch(indexes) {
+          return post({
+            messages: indexes.map((i) => ({ channel: room, message: busMessage(i) })),
+          });
         },
         close: () => {
           clearInterval(keepalive);

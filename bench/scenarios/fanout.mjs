@@ -36,19 +36,25 @@ function lost(room) {
   return closed ? `; ${closed} subscriber sockets were closed by the server` : "";
 }
 
-/** Saturated deliveries per second: by default enough events in flight for ~2,000 frames. */
+/**
+ * Saturated deliveries per second: by default enough events in flight for ~2,000 frames. A room
+ * that publishes in batches (ours: `room.batch` events per call) keeps two calls in flight.
+ */
 export async function throughputPhase(
   meter,
   room,
   durationMs,
   inFlight = Math.max(2, Math.ceil(2_000 / meter.n)),
 ) {
+  const batch = room.publishBatch ? room.batch : 1;
+  const limit = batch > 1 ? Math.max(inFlight, 2 * batch) : inFlight;
   const start = performance.now();
   const end = start + durationMs;
   const p = meter.begin({ capacity: 200_000, windowEnd: end });
   while (performance.now() < end && p.published < p.capacity) {
-    if (p.published - p.completed < inFlight) {
-      meter.publish(room);
+    if (p.published - p.completed + batch <= limit) {
+      if (batch > 1) meter.publishBatch(room, batch);
+      else meter.publish(room);
       continue;
     }
     if (!(await meter.progress(10_000))) throw new Error(`fan-out stalled for 10 s${lost(room)}`);

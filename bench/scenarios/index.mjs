@@ -1,6 +1,6 @@
 // Every scenario, in the order `npm run bench` runs them; each adds its figures to the report.
 // Sizes follow the issue; `quick` shortens everything to check the harness itself.
-import { bareHttpTarget, oursTarget, peerTargets } from "../lib/targets.mjs";
+import { BUS_BATCH, bareHttpTarget, oursTarget, peerTargets } from "../lib/targets.mjs";
 import { busLatency, busThroughput, oursPolling, peerPollings } from "./bus.mjs";
 import { fanout } from "./fanout.mjs";
 import { idle } from "./idle.mjs";
@@ -29,7 +29,7 @@ const fanoutScenario = {
   async run({ servers, report, quick, runs, log }) {
     const results = await fanout({
       targets: [
-        oursTarget(servers.ours, "bench"),
+        oursTarget(servers.ours, "bench", { batch: BUS_BATCH }),
         ...peerTargets(servers),
         bareHttpTarget(servers, { durable: false }),
       ],

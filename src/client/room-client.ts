@@ -14,6 +14,7 @@
  */
 
 import { AUTH_EVENT, type AuthReply, TOKEN_EXPIRING_EVENT } from "../protocol/base-events";
+import { BATCH_ON, BATCH_PARAM, unpackFrames } from "../protocol/batched-frames";
 import { CLOSE_CODES, FINAL_CLOSE_CODES } from "../protocol/close-codes";
 import type { ClientEvents, ClientReplies, RoomKindName, ServerEvents } from "../protocol/events";
 import type { Reply, RequestId, ServerEvent } from "../protocol/frames";
@@ -250,6 +251,8 @@ export class RoomClient<P extends RoomProtocol = UntypedProtocol> {
       const url = new URL(this.options.url.replace(/^http/, "ws"));
       url.searchParams.set("token", await this.options.token());
       if (this.lastSeq !== null) url.searchParams.set("since", String(this.lastSeq));
+      // Several frames of one delivery pass come as one array (fewer frames to wake up for).
+      url.searchParams.set(BATCH_PARAM, BATCH_ON);
       socket = await this.createSocket(url.toString());
     } catch {
       this.scheduleRetry();
@@ -305,12 +308,23 @@ export class RoomClient<P extends RoomProtocol = UntypedProtocol> {
       this.deadTimer = null;
     }
     if (typeof raw !== "string" || raw === "pong") return;
-    let frame: ServerFrame & Partial<Reply>;
+    let parsed: unknown;
     try {
-      frame = JSON.parse(raw);
+      parsed = JSON.parse(raw);
     } catch {
       return;
     }
+    // A coalesced frame (`?batch=1`) is handled as its frames, one by one, in order.
+    for (const frame of unpackFrames(parsed)) {
+      // A handler may have closed the client meanwhile: the rest is not for it.
+      if (socket !== this.socket) return;
+      if (frame && typeof frame === "object") {
+        this.handle(socket, frame as ServerFrame & Partial<Reply>);
+      }
+    }
+  }
+
+  private handle(socket: WebSocketLike, frame: ServerFrame & Partial<Reply>): void {
     if (frame.request_id !== undefined && typeof frame.status === "number") {
       const waiting = this.pending.get(frame.request_id);
       if (waiting) {

@@ -7,6 +7,7 @@
 export * from "./answer-refs";
 export * from "./base-event-schemas";
 export * from "./base-events";
+export * from "./batched-frames";
 export * from "./bus";
 export * from "./chat-schemas-rest";
 export * from "./close-codes";

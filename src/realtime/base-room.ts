@@ -27,6 +27,7 @@ import type {
 } from "./commands";
 import { EventStream } from "./event-stream";
 import { callerFromHeaders, ROOM_ID_HEADER, ROOM_KIND_HEADER } from "./forward";
+import { FramePass, wantsBatches } from "./frame-pass";
 import { type Member, memberCan, memberFromCaller } from "./member";
 import {
   OCCUPANCY_REPORT_MS,
@@ -108,6 +109,12 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   private registry: ShardRegistry | null = null;
   private replicaOf: ShardReplica<S> | null = null;
   private rosterOf: ShardRoster<S> | null = null;
+  /** Holds the frames of one delivery pass for `?batch=1` sockets (see `inOnePass`). */
+  private readonly frames = new FramePass(
+    // A shard's stand-in collects sends for the shard, which coalesces them for its own socket.
+    (ws) => !isShardSocket(ws) && this.memberOf(ws).batch === true,
+    sendText,
+  );
   private readonly lifetime = new SocketLifetime<S>({
     env: () => this.env,
     sockets: () => this.sockets(),
@@ -499,13 +506,26 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
 
   /** Sends a frame to one socket; a socket that went away meanwhile is ignored. */
   protected send(ws: WebSocket, frame: ServerEvent | Reply): void {
-    sendText(ws, this.serialize(frame));
+    this.frames.send(ws, this.serialize(frame));
+  }
+
+  /** Sends text already serialised (a kind's own fan-out); held while a pass is open. */
+  protected sendSerialized(ws: WebSocket, text: string): void {
+    this.frames.send(ws, text);
+  }
+
+  /**
+   * Runs `fn` (synchronous) as one delivery pass: a `?batch=1` socket gets everything `fn` sends
+   * it as one JSON array (contract §2). For a group commit, a batch publish, a catch-up.
+   */
+  protected inOnePass<T>(fn: () => T): T {
+    return this.frames.run(fn);
   }
 
   /** Sends an event outside the ordered stream (no `seq`) to every open socket but `except`. */
   protected broadcast(event: string, data: unknown, except?: WebSocket): void {
     const text = this.serialize({ event, data });
-    for (const ws of this.sockets(except)) sendText(ws, text);
+    for (const ws of this.sockets(except)) this.frames.send(ws, text);
     this.shards?.feed({ type: "broadcast", text, except: except && shardSocketId(except) });
   }
 
@@ -686,7 +706,8 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
       listeners: () => this.localListeners(),
       deliver: (frames, targets) => this.deliver(frames, targets),
       deliverItem: (seq, data, only) => this.onShardItem(seq, data, only),
-      sendText,
+      sendText: (ws, text) => this.frames.send(ws, text),
+      inOnePass: (fn) => this.inOnePass(fn),
       close: (ws, code, reason) => {
         closeQuietly(ws, code, reason);
         this.leave(ws).catch((err) => this.reportError(err, "shard close"));
@@ -719,6 +740,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     }
     const caller = callerFromHeaders(request.headers);
     const member = memberFromCaller(caller, await this.initialState(request, caller));
+    if (wantsBatches(request)) member.batch = true;
     // After the last await before accepting: sockets accepted meanwhile count, the cap is exact.
     const refusal = this.lifetime.refusal(member);
     if (refusal) return Response.json(refusal.toBody(), { status: refusal.status });
@@ -766,8 +788,14 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
     this.deliver(missed, [ws]);
   }
 
+  /** Several frames (a replay, a shard's catch-up) reach a `?batch=1` socket as one array. */
   private deliver(frames: ServerEvent | ServerEvent[], targets: WebSocket[]): void {
     const list = Array.isArray(frames) ? frames : [frames];
+    if (list.length > 1) this.inOnePass(() => this.deliverEach(list, targets));
+    else this.deliverEach(list, targets);
+  }
+
+  private deliverEach(list: ServerEvent[], targets: WebSocket[]): void {
     const render = this.renderFor?.bind(this);
     for (const frame of list) {
       // Sockets that get the frame as stored share one serialisation; own views are serialised each.
@@ -776,7 +804,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
         const view = render ? render(frame, this.memberOf(ws)) : frame;
         if (view === frame) {
           shared ??= this.serialize(frame);
-          sendText(ws, shared);
+          this.frames.send(ws, shared);
         } else if (view) {
           this.send(ws, view);
         }

@@ -23,6 +23,8 @@ export interface Member<S = Record<string, unknown>> {
   warnAt?: number;
   /** Set on a shard's sockets: how the room names the socket to leave it out of a broadcast. */
   sid?: string;
+  /** Connected with `?batch=1`: a delivery pass's frames reach it as one JSON array. */
+  batch?: true;
   /** The socket's connection in the room's presence (rooms that track presence). */
   presenceConn?: string;
   state: S;

@@ -28,6 +28,8 @@ export interface ReplicaHost<S> {
   /** A room kind's own item (a bus message) to its live listeners, or to `only`. */
   deliverItem(seq: number, data: unknown, only?: WebSocket): void;
   sendText(ws: WebSocket, text: string): void;
+  /** Runs `fn` as one delivery pass: a `?batch=1` socket gets its frames as one array. */
+  inOnePass<T>(fn: () => T): T;
   /** Closes a socket and runs its leave. */
   close(ws: WebSocket, code: number, reason: string): void;
   /** Logs an error that reached this shard; what the client may see of it. */
@@ -94,12 +96,14 @@ export class ShardReplica<S> {
         .shardConnect({ shard: this.host.shard, socketId, member: named, since });
       await this.chain;
       this.host.saveMember(ws, answer.member);
-      if (answer.resync) this.host.sendText(ws, JSON.stringify(answer.resync));
-      this.host.deliver(answer.events, [ws]);
-      for (const text of answer.sends) this.host.sendText(ws, text);
-      for (const item of this.ring) {
-        if (this.seqOf(item) > answer.head) this.send(item, ws);
-      }
+      this.host.inOnePass(() => {
+        if (answer.resync) this.host.sendText(ws, JSON.stringify(answer.resync));
+        this.host.deliver(answer.events, [ws]);
+        for (const text of answer.sends) this.host.sendText(ws, text);
+        for (const item of this.ring) {
+          if (this.seqOf(item) > answer.head) this.send(item, ws);
+        }
+      });
       this.noteJoin(answer.member);
       return answer;
     } finally {
@@ -196,29 +200,49 @@ export class ShardReplica<S> {
       });
   }
 
+  /**
+   * A feed batch, delivered as one pass per run of items without a gap (a `?batch=1` socket gets
+   * each run as one array); a gap is filled from the room between two passes.
+   */
   private async take(items: ShardItem[]): Promise<void> {
-    for (const item of items) {
-      if (item.type === "close") {
-        this.host.closeAll(item.code, item.reason);
-        continue;
-      }
-      if (item.type === "broadcast") {
-        for (const ws of this.host.sockets()) {
-          if (this.joining.has(ws)) continue;
-          if (item.except === undefined || this.host.socketIdOf(ws) !== item.except) {
-            this.host.sendText(ws, item.text);
-          }
-        }
-        continue;
-      }
-      const seq = this.seqOf(item);
-      if (this.fed !== null && seq <= this.fed) continue;
-      if (this.fed !== null && seq > this.fed + 1 && !(await this.catchUp(item))) return;
-      this.remember(item);
-      this.send(item);
+    let next = 0;
+    while (next < items.length) {
+      let gap: Ordered | null = null;
+      this.host.inOnePass(() => {
+        for (; next < items.length && !gap; next++) gap = this.takeOne(items[next] as ShardItem);
+      });
+      if (gap && !(await this.catchUp(gap))) return;
+      if (gap) this.host.inOnePass(() => this.takeOrdered(gap as Ordered));
     }
     // A shard woken by a feed with nobody left (evicted meanwhile) stops the room feeding it.
     if (this.host.listeners() === 0) this.report();
+  }
+
+  /** Delivers one item; an ordered item after a gap is returned instead, to catch up first. */
+  private takeOne(item: ShardItem): Ordered | null {
+    if (item.type === "close") {
+      this.host.closeAll(item.code, item.reason);
+      return null;
+    }
+    if (item.type === "broadcast") {
+      for (const ws of this.host.sockets()) {
+        if (this.joining.has(ws)) continue;
+        if (item.except === undefined || this.host.socketIdOf(ws) !== item.except) {
+          this.host.sendText(ws, item.text);
+        }
+      }
+      return null;
+    }
+    const seq = this.seqOf(item);
+    if (this.fed !== null && seq <= this.fed) return null;
+    if (this.fed !== null && seq > this.fed + 1) return item;
+    this.takeOrdered(item);
+    return null;
+  }
+
+  private takeOrdered(item: Ordered): void {
+    this.remember(item);
+    this.send(item);
   }
 
   /** Fills a gap before `item` from the room's stream; false when that is not possible. */

@@ -8,7 +8,7 @@ import { GroupCommit } from "../../realtime/group-commit";
 import type { Member } from "../../realtime/member";
 import type { Occupancy } from "../../realtime/occupancy";
 import type { RoomKind } from "../../realtime/room-kind";
-import { succeeded } from "../../realtime/room-queue";
+import { type Outcome, succeeded } from "../../realtime/room-queue";
 import { SHARD_HEADER, shardName } from "../../realtime/shard-protocol";
 import { type PreparedEvent, ROOM_OUTBOX_RETRY_MS, RoomOutbox } from "../webhooks";
 import { ChannelName, DbName, listenChannels, parseChannelQuery } from "./channels";
@@ -91,13 +91,12 @@ export class BusChannel extends BaseRoom<BusSocketState> {
   private boundDb: string | null = null;
   /** An alarm is known to be set (prune); checked in storage again after it fired. */
   private alarmSet = false;
-  /** Publishes that arrive while a commit is in flight are stored (and sent) together. */
-  private readonly publishes = new GroupCommit<NewMessage, Delivery>(
-    (messages) =>
-      this.store.appendAll(messages).map(({ delivery, stored }) => {
-        if (stored) this.fanOut(delivery);
-        return succeeded(delivery);
-      }),
+  /**
+   * Publishes (each one message, or a batch publish's list) that arrive while a commit is in
+   * flight are stored together, in one transaction, and sent in one delivery pass.
+   */
+  private readonly publishes = new GroupCommit<NewMessage[], Delivery[]>(
+    (groups) => this.commit(groups),
     () => this.ctx.storage.sync(),
   );
 
@@ -116,14 +115,32 @@ export class BusChannel extends BaseRoom<BusSocketState> {
     this.bindOnce(db);
     // Set before the write: an eviction right after the commit still leaves the event a drain.
     if (event) await this.ensureAlarmBy(time.now() + ROOM_OUTBOX_RETRY_MS);
-    const delivery = await this.publishes.add({ channel, input: message, publishKey, event });
-    this.noteActivity();
-    if (!this.alarmSet) {
-      await this.ensureAlarmBy(this.nextAlarmAt() ?? time.now() + PRUNE_INTERVAL_MS, true);
-    }
-    this.alarmSet = true;
+    const [delivery] = await this.publishes.add([{ channel, input: message, publishKey, event }]);
+    await this.afterPublish();
     if (event) await this.outbox.drain(this.env);
-    return { message_id: delivery.message.message_id };
+    return { message_id: (delivery as Delivery).message.message_id };
+  }
+
+  /**
+   * A batch publish: every message stored in one transaction (all or none), delivered in order
+   * in one pass; durable when this resolves. Message `i` is keyed `<publishKey>:<i>`, so a
+   * retried call stores nothing twice and answers the same ids.
+   */
+  async publishMessages(
+    db: string,
+    messages: { channel: string; message: MessageInput }[],
+    publishKey: string | null = null,
+  ): Promise<{ message_ids: string[] }> {
+    this.bindOnce(db);
+    const deliveries = await this.publishes.add(
+      messages.map(({ channel, message }, i) => ({
+        channel,
+        input: message,
+        publishKey: publishKey === null ? null : `${publishKey}:${i}`,
+      })),
+    );
+    await this.afterPublish();
+    return { message_ids: deliveries.map((d) => d.message.message_id) };
   }
 
   /**
@@ -308,9 +325,11 @@ export class BusChannel extends BaseRoom<BusSocketState> {
   protected override onJoin(ws: WebSocket, member: Member<BusSocketState>): void {
     const { channels, lastMessage } = member.state;
     const cursor = this.store.cursor(lastMessage, channels);
-    this.store.after(cursor.after, channels).forEach((delivery, i) => {
-      this.send(ws, { event: "message", data: answerOf(delivery, cursor.gap && i === 0) });
-    });
+    this.inOnePass(() =>
+      this.store.after(cursor.after, channels).forEach((delivery, i) => {
+        this.send(ws, { event: "message", data: answerOf(delivery, cursor.gap && i === 0) });
+      }),
+    );
     this.saveMember(ws, { ...member, state: { ...member.state, live: true } });
   }
 
@@ -341,6 +360,31 @@ export class BusChannel extends BaseRoom<BusSocketState> {
     if (oldest !== null) due.push(Math.max(oldest + KEEP_MS, time.now() + PRUNE_INTERVAL_MS));
     if (this.outbox.oldestAt() !== null) due.push(time.now() + ROOM_OUTBOX_RETRY_MS);
     return due.length ? Math.min(...due) : null;
+  }
+
+  /** Stores the groups in one transaction and sends what is new in one pass; one outcome each. */
+  private commit(groups: NewMessage[][]): Outcome<Delivery[]>[] {
+    const appended = this.store.appendAll(groups.flat());
+    let deliveries = 0;
+    this.inOnePass(() => {
+      for (const { delivery, stored } of appended) if (stored) deliveries += this.fanOut(delivery);
+    });
+    this.metric({ name: "room.publish", kind: "bus", deliveries });
+    let at = 0;
+    return groups.map((group) => {
+      const mine = appended.slice(at, at + group.length).map((a) => a.delivery);
+      at += group.length;
+      return succeeded(mine);
+    });
+  }
+
+  /** The prune alarm, set once a message is kept; activity for the room's report. */
+  private async afterPublish(): Promise<void> {
+    this.noteActivity();
+    if (!this.alarmSet) {
+      await this.ensureAlarmBy(this.nextAlarmAt() ?? time.now() + PRUNE_INTERVAL_MS, true);
+    }
+    this.alarmSet = true;
   }
 
   private bindOnce(db: string): void {
@@ -426,11 +470,11 @@ export class BusChannel extends BaseRoom<BusSocketState> {
     return sseResponse(body);
   }
 
-  private fanOut(delivery: Delivery): void {
+  /** To the shards, parked polls, streams and sockets; returns how many local listeners. */
+  private fanOut(delivery: Delivery): number {
     this.feedShards(delivery.seq, delivery);
     const listeners = this.waiters.offer(delivery) + this.streams.offer(delivery);
-    const sockets = this.sendToSockets(delivery);
-    this.metric({ name: "room.publish", kind: "bus", deliveries: listeners + sockets });
+    return listeners + this.sendToSockets(delivery);
   }
 
   /** Sends a message to the live sockets of its channel; returns how many. */
@@ -445,12 +489,8 @@ export class BusChannel extends BaseRoom<BusSocketState> {
     for (const ws of many.length ? [...tagged, ...many] : tagged) {
       // Not live yet: its catch-up (onJoin) still comes, and it reads this message from storage.
       if (!this.memberOf(ws).state.live) continue;
-      try {
-        ws.send(frame);
-        sent += 1;
-      } catch {
-        // closed meanwhile; its close handler cleans up
-      }
+      this.sendSerialized(ws, frame);
+      sent += 1;
     }
     return sent;
   }

@@ -24,12 +24,35 @@ export async function publishToBus(
   const target = ChannelName.parse(channel);
   const body = MessageInput.parse(message);
   const key = crypto.randomUUID();
-  for (let attempt = 1; ; attempt++) {
+  return withRetries(() => busStub(env, name).publishMessage(name, target, body, key, event));
+}
+
+/**
+ * Publishes `messages` (a batch publish) in one commit of namespace `db`, in order: all stored
+ * when this resolves, or none. Retried with the same key as `publishToBus` is.
+ */
+export async function publishManyToBus(
+  env: Env,
+  db: string,
+  messages: { channel: string; message: { type: string } & Record<string, unknown> }[],
+): Promise<{ message_ids: string[] }> {
+  const name = DbName.parse(db);
+  const batch = messages.map(({ channel, message }) => ({
+    channel: ChannelName.parse(channel),
+    message: MessageInput.parse(message),
+  }));
+  const key = crypto.randomUUID();
+  return withRetries(() => busStub(env, name).publishMessages(name, batch, key));
+}
+
+/** Runs a keyed publish again after a failure: the key makes a repeat store nothing twice. */
+async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let n = 1; ; n++) {
     try {
-      return await busStub(env, name).publishMessage(name, target, body, key, event);
+      return await attempt();
     } catch (err) {
-      if (attempt >= ATTEMPTS) throw err;
-      await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS * attempt));
+      if (n >= ATTEMPTS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS * n));
     }
   }
 }

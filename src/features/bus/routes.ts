@@ -3,7 +3,7 @@ import { z } from "zod";
 import { requireAdmin, requireCaller, requirePermission } from "../../platform/auth/middleware";
 import { PERMISSIONS } from "../../platform/auth/permissions";
 import { UserId } from "../../platform/auth/user-id";
-import { ApiError, forbidden } from "../../platform/errors";
+import { forbidden } from "../../platform/errors";
 import {
   bearerSecurity,
   createRouter,
@@ -12,21 +12,26 @@ import {
   jsonResponse,
 } from "../../platform/http/router";
 import { IdempotencyHeaders, idempotent } from "../../platform/idempotency/middleware";
-import { MAX_FRAME_BYTES } from "../../protocol";
 import { prepareEvent } from "../webhooks";
 import { busStub } from "./bus-channel";
 import {
   ChannelList,
   ChannelName,
   DbName,
-  isReservedChannel,
   listenChannels,
   mayListenTo,
   parseChannelQuery,
 } from "./channels";
 import { pollBus, streamBus } from "./poll";
-import { publishToBus } from "./publish";
-import { MessageInput, PollAnswer } from "./wire";
+import { publishManyToBus, publishToBus } from "./publish";
+import {
+  checkMessage,
+  PublishBody,
+  Published,
+  PublishedBatch,
+  publishFieldErrors,
+} from "./publish-body";
+import { PollAnswer } from "./wire";
 
 const DbParam = z.object({ db: DbName.openapi({ example: "tryton" }) });
 const LastMessage = z.string().min(1).max(200);
@@ -39,10 +44,6 @@ const PollBody = z
     channels: ChannelList.openapi({ example: ["client:6f1c2d"] }),
   })
   .openapi("BusPoll");
-
-const PublishBody = z
-  .object({ channel: ChannelName.openapi({ example: "orders.eu" }), message: MessageInput })
-  .openapi("BusPublish");
 
 /** A client id: it becomes part of a channel name. */
 const ClientId = z
@@ -99,8 +100,6 @@ const channelInfo = createRoute({
   },
 });
 
-const Published = z.object({ message_id: z.string() }).openapi("BusPublished");
-
 const poll = createRoute({
   method: "post",
   path: "/{db}/bus",
@@ -152,14 +151,17 @@ const publish = createRoute({
   method: "post",
   path: "/api/bus/{db}/publish",
   tags: ["bus"],
-  summary: "Publish a message on a channel (admin or bus.publish)",
+  summary: "Publish a message, or a batch of messages, on channels (admin or bus.publish)",
   description:
-    "`user:` and `client:` channels are written only by `notify`: publishing to them is a 403, for the admin too.",
+    "`user:` and `client:` channels are written only by `notify`: publishing to them is a 403, for the admin too. A batch (`messages`, 1–100) is checked whole before anything is stored (a bad item is named `messages.<i>.<field>`), stored in one commit and delivered in its order; it answers `message_ids` in that order. `Idempotency-Key` covers the whole call.",
   security: bearerSecurity,
   middleware: [requirePermission(PERMISSIONS.busPublish), idempotent] as const,
   request: { headers: IdempotencyHeaders, params: DbParam, body: jsonBody(PublishBody) },
   responses: {
-    201: jsonResponse(Published, "Stored durably; the id it is delivered with"),
+    201: jsonResponse(
+      z.union([Published, PublishedBatch]),
+      "Stored durably; the id each message is delivered with",
+    ),
     ...errorResponses(400, 401, 403, 409, 413, 422),
   },
 });
@@ -180,7 +182,7 @@ const notify = createRoute({
   },
 });
 
-export const busRoutes = createRouter()
+export const busRoutes = createRouter({ fieldErrors: publishFieldErrors })
   .openapi(channelInfo, async (c) => {
     const { db, channel } = c.req.valid("param");
     if (!mayListenTo(c.var.caller, channel)) {
@@ -190,16 +192,15 @@ export const busRoutes = createRouter()
   })
   .openapi(publish, async (c) => {
     const { db } = c.req.valid("param");
-    const { channel, message } = c.req.valid("json");
-    if (isReservedChannel(channel)) {
-      throw forbidden("user: and client: channels are written only by notify", {
-        channel: [channel],
+    const body = c.req.valid("json");
+    if ("messages" in body) {
+      body.messages.forEach((item, i) => {
+        checkMessage(item, `messages.${i}.`);
       });
+      return c.json(await publishManyToBus(c.env, db, body.messages), 201);
     }
-    if (new TextEncoder().encode(JSON.stringify(message)).byteLength > MAX_FRAME_BYTES) {
-      throw new ApiError("payload_too_large", "A bus message may not exceed 64 KiB");
-    }
-    return c.json(await publishToBus(c.env, db, channel, message), 201);
+    checkMessage(body, "");
+    return c.json(await publishToBus(c.env, db, body.channel, body.message), 201);
   })
   .openapi(notify, async (c) => {
     const { db } = c.req.valid("param");

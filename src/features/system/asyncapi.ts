@@ -49,6 +49,10 @@ export const NOTES: readonly { title: string; text: string }[] = [
     text: "Reconnect with `?since=<seq>` (the last `seq` received) to get the room's ordered events after it, then live ones; rooms keep at least the last 1,000 events or 24 h. When `seq` is older than that, the first frame is `resync` with the full current state and the stream's head `seq`. The bus resumes by `?last_message=<message_id>` instead (SSE: `Last-Event-ID`).",
   },
   {
+    title: "Coalesced frames",
+    text: 'Connect with `?batch=1` (any kind) to receive the frames produced for the socket in one delivery pass (a group commit of several messages, a batch publish, a resume replay) as ONE text frame holding a JSON array of those frames, in order: `[{"event": …}, {"event": …}]`. A pass with one frame sends the plain object, as without the flag. Each item is handled as if it had come alone; the SDK asks for it and unpacks arrays itself.',
+  },
+  {
     title: "Token lifetime",
     text: 'A socket lives only as long as its credential. Before it expires the server sends `token_expiring` `{"expires_at"}` (a minute ahead for tokens that live over two minutes, at least 30 s ahead for any that lived over one); the client sends `auth` `{"token"}` with a fresh token of the same user: reply 200 `{"expires_at"}`, or 401 and nothing changes. At expiry, or within 30 s of its API key being revoked, the socket is closed with 4401. Permissions are those of the latest credential.',
   },
@@ -96,14 +100,19 @@ function schemaOf(query: z.ZodType): Json {
 }
 
 const token = z.string().meta({ description: "The credential, where headers cannot be set" });
+const batch = z.literal("1").optional().meta({
+  description: "Receive the frames of one delivery pass as one JSON array (see Coalesced frames)",
+});
 const roomQuery = z.object({
   token: token.optional(),
+  batch,
   since: z.number().int().min(0).optional().meta({
     description: "Replays the ordered events after this `seq` (or sends `resync`)",
   }),
 });
 const busQuery = z.object({
   token: token.optional(),
+  batch,
   channels: z
     .string()
     .optional()
