@@ -365,10 +365,14 @@ export class BusChannel extends BaseRoom<BusSocketState> {
   /** Stores the groups in one transaction and sends what is new in one pass; one outcome each. */
   private commit(groups: NewMessage[][]): Outcome<Delivery[]>[] {
     const appended = this.store.appendAll(groups.flat());
+    const fresh = appended.filter((a) => a.stored);
     let deliveries = 0;
-    this.inOnePass(() => {
-      for (const { delivery, stored } of appended) if (stored) deliveries += this.fanOut(delivery);
-    });
+    const send = () => {
+      for (const { delivery } of fresh) deliveries += this.fanOut(delivery);
+    };
+    // One message is one frame per socket: holding and packing it would only cost time.
+    if (fresh.length > 1) this.inOnePass(send);
+    else send();
     this.metric({ name: "room.publish", kind: "bus", deliveries });
     let at = 0;
     return groups.map((group) => {
