@@ -13,7 +13,8 @@ const OneMessage = z.object({
 });
 export type OneMessage = z.infer<typeof OneMessage>;
 
-const Single = OneMessage.openapi("BusPublish");
+// Strict, both forms: a body with `channel` and `messages` is neither (400), not whichever parses.
+const Single = OneMessage.strict().openapi("BusPublish");
 
 const Batch = z
   .object({
@@ -23,6 +24,7 @@ const Batch = z
       .max(MAX_BATCH_MESSAGES)
       .openapi({ description: "Stored in one commit, all or none, and delivered in this order" }),
   })
+  .strict()
   .openapi("BusPublishBatch");
 
 /** `POST /api/bus/:db/publish`: one message, or a batch of 1–100. */

@@ -137,6 +137,18 @@ describe("POST /api/bus/:db/publish with messages (batch publish)", () => {
     expect(full.body.message_ids.map(seqOf)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
   });
 
+  it("refuses a body of both forms (channel and messages) with 400, storing nothing", async () => {
+    const db = newDb();
+    const both = await call("POST", `/api/bus/${db}/publish`, {
+      token: ADMIN,
+      body: { ...item("a", 0), messages: [item("a", 1)] },
+    });
+    expect(both.status).toBe(400);
+    expectErrorShape(both.body);
+    // Nothing was stored: the next message is the namespace's first.
+    expect(seqOf(await publish(db, "a", { type: "t" }))).toBe(1);
+  });
+
   it("answers a retry with the same Idempotency-Key with the same ids, storing nothing", async () => {
     const db = newDb();
     const token = await tokenFor("u1", ["bus.listen:*"]);

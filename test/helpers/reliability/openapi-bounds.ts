@@ -181,6 +181,13 @@ export function bodyWith(
   idFor: (name: string) => unknown,
 ): unknown {
   if (!path.length) return value;
+  // A body of alternatives (a single or a batch publish) is built as the one holding the field:
+  // strict alternatives refuse a body that mixes them.
+  const first = path[0];
+  const holder = variants(doc, schema).find(
+    (v) => typeof first === "string" && v.properties?.[first],
+  );
+  if (holder && holder !== resolve(doc, schema)) schema = holder;
   const root = validValue(doc, schema, idFor) as any;
   let node = root;
   for (let i = 0; i < path.length - 1; i++) {
