@@ -12,18 +12,21 @@ export class Throttle {
   private lastAt = Number.NEGATIVE_INFINITY;
   private pending: (() => void) | null = null;
 
-  /** `interval` is asked only when a run is due or must be timed, not for each call of a burst. */
-  run(interval: () => number, fn: () => void): void {
+  /**
+   * True when `fn` ran at once, false when it waits for the window's end. `interval` is asked
+   * only when a run is due or must be timed, not for each call of a burst.
+   */
+  run(interval: () => number, fn: () => void): boolean {
     if (this.timer) {
       this.pending = fn;
-      return;
+      return false;
     }
     const now = time.now();
     const intervalMs = interval();
     if (now - this.lastAt >= intervalMs) {
       this.lastAt = now;
       fn();
-      return;
+      return true;
     }
     this.pending = fn;
     // Bounded: a clock that moved back (a test's fake one) never holds a run longer.
@@ -36,6 +39,7 @@ export class Throttle {
       this.lastAt = time.now();
       pending();
     }, wait);
+    return false;
   }
 
   /** Drops the pending run: what it would have sent was sent some other way. */

@@ -6,8 +6,9 @@ import { figure, sized } from "../helpers/reliability/soak";
 
 /**
  * Eviction of the poker room in the middle of a vote burst (contract §2, §3): every vote
- * acknowledged with a 200 is stored and shown exactly once, in order; every client that resumes
- * with `?since=` sees the room's whole ordered stream, nothing missing, nothing twice.
+ * acknowledged with a 200 is stored once, and the stream shows each voter's votes in order and
+ * ends with the stored one; every client that resumes with `?since=` sees the room's whole
+ * ordered stream, nothing missing, nothing twice.
  */
 
 const VOTERS = sized(10, 20);
@@ -99,6 +100,8 @@ describe("faults: poker room evicted during a vote burst", () => {
     );
     expect(evictedAt).toBeGreaterThan(0);
 
+    // Vote progress is paced (at most one frame per 2 s): let the last one go out first.
+    await new Promise((r) => setTimeout(r, 2_100));
     // The authority: the whole stream as a fresh client replays it from the start.
     const fresh = new ResumingSocket(() => `/ws/poker/${id}?since=0`, ADMIN);
     await fresh.open();
@@ -126,8 +129,15 @@ describe("faults: poker room evicted during a vote burst", () => {
       const line = seen.get(voter.id) ?? [];
       const shown = sentIndexes(line, VOTES_EACH);
       expect(shown, `${voter.id} shows a vote it never sent: ${line}`).not.toBeNull();
-      const missing = voter.acked.filter((k) => !shown?.includes(k));
-      expect(missing, `${voter.id}: acknowledged votes never shown`).toEqual([]);
+      // Vote progress is paced (docs/poker.md): a voter's votes within one interval share a
+      // frame, so the stream shows each voter's votes in order and ends with its latest one.
+      const lastAcked = voter.acked.at(-1);
+      if (lastAcked !== undefined) {
+        expect(
+          shown?.at(-1),
+          `${voter.id}: its last acknowledged vote is never shown`,
+        ).toBeGreaterThanOrEqual(lastAcked);
+      }
       // One stored vote per voter, the one the stream shows last.
       expect(storedBy.get(voter.id)).toMatchObject({ n: 1, choice: line.at(-1) });
     }

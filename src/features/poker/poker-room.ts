@@ -42,6 +42,8 @@ import {
  */
 const PROGRESS_DELIVERIES_PER_S = 100;
 const PROGRESS_MS = { min: 250, max: 2_000 };
+/** `room_meta` key: a progress frame is waiting for its window (see `publishProgress`). */
+const PROGRESS_PENDING = "progress_pending";
 
 const sessionGone = () => new ApiError("gone", "The poker session has ended");
 
@@ -338,6 +340,7 @@ export class PokerRoom extends BaseRoom {
     const loaded = await q.getRound(this.db, this.roomId);
     if (this.round) return this.round;
     if (writes === this.writes) this.round = loaded;
+    if (loaded && this.meta(PROGRESS_PENDING)) this.publishStory(loaded);
     return loaded;
   }
 
@@ -366,6 +369,7 @@ export class PokerRoom extends BaseRoom {
     this.progress.cancel();
     const view = viewOf(round);
     if (view) this.publish("story_changed", view);
+    if (this.meta(PROGRESS_PENDING)) this.setMeta(PROGRESS_PENDING, "");
   }
 
   /**
@@ -373,7 +377,7 @@ export class PokerRoom extends BaseRoom {
    * PROGRESS_DELIVERIES_PER_S), showing the round as it is then. Every such frame lists every
    * voter to every socket, so a room voting at once would otherwise send its sockets a quadratic
    * number of bytes; the reveal, a new story and the moderator's changes are never delayed.
-   * Nothing is lost to an eviction: sockets that join again get the current view in `onJoin`.
+   * Nothing is lost to an eviction (see PROGRESS_PENDING).
    */
   private publishProgress(): void {
     // Every socket of this object, closing ones too: an estimate, without a check per socket.
@@ -385,10 +389,13 @@ export class PokerRoom extends BaseRoom {
           (this.ctx.getWebSockets().length * 1000) / PROGRESS_DELIVERIES_PER_S,
         ),
       );
-    this.progress.run(interval, () => {
-      const view = this.round && viewOf(this.round);
-      if (view) this.publish("story_changed", view);
+    const sent = this.progress.run(interval, () => {
+      if (this.round) this.publishStory(this.round);
     });
+    // Stored in the turn that acknowledges the votes: a room evicted before the frame went out
+    // publishes it when it loads the round again (`current`), so the stream still ends with
+    // every acknowledged vote.
+    if (!sent && !this.meta(PROGRESS_PENDING)) this.setMeta(PROGRESS_PENDING, "1");
   }
 
   /** Moves to `storyId`, or by the next-story rules; ends the session when none is left. */

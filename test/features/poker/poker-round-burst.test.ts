@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { abortAllDurableObjects, env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ADMIN, call, tokenFor } from "../../helpers/http";
 import { connect, type TestSocket } from "../../helpers/ws";
@@ -26,7 +26,7 @@ async function room() {
   await mod.request("next_story_requested", { story_id: story.id });
   const active = (f: any) => f?.event === "story_changed" && f.data.id === story.id;
   await Promise.all([mod, ...voters].map((s) => s.next(active, "the active story")));
-  return { story, mod, voters };
+  return { story, mod, voters, path };
 }
 
 const storyChanged = (s: TestSocket) => s.frames.filter((f) => f?.event === "story_changed");
@@ -102,6 +102,26 @@ describe("poker room: a room voting at once", () => {
       mod.frames.length = 0;
       await mod.nothing((f) => f?.event === "story_changed", 600);
       for (const s of [mod, ...voters]) s.close();
+    });
+
+    it("a frame still waiting for its window when the room is evicted is published when it starts again", async () => {
+      const { mod, voters, path } = await room();
+      vi.useFakeTimers({ toFake: ["Date"], now: Date.now() });
+      const [first, second] = voters as [TestSocket, TestSocket];
+      await first.request("vote_submitted", { choice: "3" });
+      await second.request("vote_submitted", { choice: "5" });
+      // The second vote is acknowledged, its frame waits for the window: evict now.
+      await abortAllDurableObjects();
+      for (const s of [mod, ...voters]) s.close();
+
+      // A client replaying the whole stream finds both votes in it, in a frame of the stream.
+      const fresh = await connect(`${path}?since=0`, ADMIN);
+      const shown = await fresh.next(
+        (f) => voted(2)(f) && typeof f.seq === "number",
+        "the stream's frame with both votes",
+      );
+      expect(Object.keys(shown.data.votes).sort()).toEqual(["3", "5"]);
+      fresh.close();
     });
   });
 });
