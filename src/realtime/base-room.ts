@@ -517,9 +517,10 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   /**
    * Runs `fn` (synchronous) as one delivery pass: a `?batch=1` socket gets everything `fn` sends
    * it as one JSON array (contract §2). For a group commit, a batch publish, a catch-up.
+   * `frames`, when known, is the most frames it sends one socket (see `FramePass.run`).
    */
-  protected inOnePass<T>(fn: () => T): T {
-    return this.frames.run(fn);
+  protected inOnePass<T>(fn: () => T, frames?: number): T {
+    return this.frames.run(fn, frames);
   }
 
   /** Sends an event outside the ordered stream (no `seq`) to every open socket but `except`. */
@@ -791,8 +792,7 @@ export abstract class BaseRoom<S = Record<string, unknown>> extends DurableObjec
   /** Several frames (a replay, a shard's catch-up) reach a `?batch=1` socket as one array. */
   private deliver(frames: ServerEvent | ServerEvent[], targets: WebSocket[]): void {
     const list = Array.isArray(frames) ? frames : [frames];
-    if (list.length > 1) this.inOnePass(() => this.deliverEach(list, targets));
-    else this.deliverEach(list, targets);
+    this.inOnePass(() => this.deliverEach(list, targets), list.length);
   }
 
   private deliverEach(list: ServerEvent[], targets: WebSocket[]): void {

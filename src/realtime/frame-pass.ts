@@ -28,7 +28,12 @@ export class FramePass {
     else this.held.set(ws, [text]);
   }
 
-  run<T>(fn: () => T): T {
+  /**
+   * `frames`: how many frames the pass sends each socket at most, when the caller knows. One
+   * frame per socket is sent as it is: holding and packing it would only cost time.
+   */
+  run<T>(fn: () => T, frames = Number.POSITIVE_INFINITY): T {
+    if (frames <= 1) return fn();
     this.depth += 1;
     try {
       return fn();

@@ -367,12 +367,9 @@ export class BusChannel extends BaseRoom<BusSocketState> {
     const appended = this.store.appendAll(groups.flat());
     const fresh = appended.filter((a) => a.stored);
     let deliveries = 0;
-    const send = () => {
+    this.inOnePass(() => {
       for (const { delivery } of fresh) deliveries += this.fanOut(delivery);
-    };
-    // One message is one frame per socket: holding and packing it would only cost time.
-    if (fresh.length > 1) this.inOnePass(send);
-    else send();
+    }, fresh.length);
     this.metric({ name: "room.publish", kind: "bus", deliveries });
     let at = 0;
     return groups.map((group) => {
