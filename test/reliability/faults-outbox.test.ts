@@ -49,6 +49,14 @@ function queueDownOnce() {
     .mockRejectedValueOnce(new Error("Queue unavailable"));
 }
 
+/** The Queue refuses the next event message and the next batch of deliveries: it is down. */
+function queueDownForAnEmit() {
+  const send = vi
+    .spyOn(env.WEBHOOK_QUEUE, "send")
+    .mockRejectedValueOnce(new Error("Queue unavailable"));
+  return { send, sendBatch: queueDownOnce() };
+}
+
 /**
  * The next D1 batch that writes a webhook event fails, as when D1 is unreachable just then;
  * every other batch, and later ones, go through. Spied on the real binding: D1 stays real.
@@ -174,8 +182,9 @@ describe("the outbox after a cut between the write and the dispatch", () => {
     const { calls } = captureFetch();
     const type = await freshEventType();
     const hook = await hookFor(type);
-    const queue = queueDownOnce();
+    const queue = queueDownForAnEmit();
     vi.spyOn(console, "error").mockImplementation(() => undefined);
+    vi.spyOn(console, "warn").mockImplementation(() => undefined);
     const event_uuid = `evt-${uid()}`;
     const emitIt = () =>
       call("POST", "/api/webhook-events", {
@@ -184,7 +193,9 @@ describe("the outbox after a cut between the write and the dispatch", () => {
         headers: { "Idempotency-Key": `emit-${event_uuid}` },
       });
     expect((await emitIt()).status).toBe(202);
-    expect(queue).toHaveBeenCalledTimes(1);
+    // The event message was refused, so the event was recorded first; then its dispatch failed.
+    expect(queue.send).toHaveBeenCalledTimes(1);
+    expect(queue.sendBatch).toHaveBeenCalledTimes(1);
     expect(await recorded(event_uuid, hook.id)).toEqual({ events: 1, deliveries: 1, attempts: 1 });
     expect((await emitIt()).status).toBe(202);
     await runCron();

@@ -39,13 +39,9 @@ export async function claimDue<D extends DueDelivery>(
     due.map(({ delivery, hook }) => {
       const index = counts.get(hook.id) ?? 0;
       if (pacedHooks.has(hook.id)) counts.set(hook.id, index + 1);
-      return {
-        delivery,
-        dueBy,
-        leaseUntil,
-        paced: pacedHooks.has(hook.id) ? { index } : undefined,
-      };
+      return { delivery, paced: pacedHooks.has(hook.id) ? { index } : undefined };
     }),
+    { dueBy, leaseUntil },
     now,
   );
   const deferred: { id: number; delaySeconds: number }[] = [];

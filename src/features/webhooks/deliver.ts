@@ -10,6 +10,7 @@ import { claimDue, sendHeads } from "./claim";
 import { basicAuthOf, parseStoredConfig } from "./config";
 import { MAX_DELAY_SECONDS, retryDelay } from "./countdown";
 import { announceDisabled, tripOf } from "./endpoint-disabled";
+import { takeInEvents } from "./intake";
 import { awaitSlot } from "./pacing";
 import {
   type AttemptOutcome,
@@ -23,8 +24,10 @@ import {
 } from "./queries";
 import {
   type DeliveryMessage,
+  type EventMessage,
   enqueueDeliveries,
   isDeliveryMessage,
+  isEventMessage,
   MAX_QUEUE_DELAY_SECONDS,
 } from "./queue";
 import { signingOf } from "./secrets";
@@ -265,14 +268,20 @@ async function deliverAll(
   );
 }
 
-/** Queue consumer: each message carries one delivery id; D1 holds the rest. */
+/**
+ * Queue consumer: a delivery message carries one delivery id (D1 holds the rest); an event
+ * message carries a queued emit, recorded here and delivered in the same pass (`intake.ts`).
+ */
 export async function deliverWebhookBatch(batch: MessageBatch, env: Env): Promise<void> {
   const messages: Message<DeliveryMessage>[] = [];
+  const events: Message<EventMessage>[] = [];
   for (const message of batch.messages) {
     if (isDeliveryMessage(message.body)) {
       messages.push(message as Message<DeliveryMessage>);
+    } else if (isEventMessage(message.body)) {
+      events.push(message as Message<EventMessage>);
     } else {
-      logger.error("Webhook queue: dropping a message that is not a delivery", {
+      logger.error("Webhook queue: dropping a message that is neither a delivery nor an event", {
         event: "webhook.foreign_message",
       });
       message.ack();
@@ -280,15 +289,20 @@ export async function deliverWebhookBatch(batch: MessageBatch, env: Env): Promis
   }
   const settled = new Set<Message<DeliveryMessage>>();
   try {
+    const intake = await takeInEvents(getDb(env.DB), events);
+    messages.push(...intake.deliveries);
     await deliverAll(env, messages, settled);
+    await intake.finish(env);
   } catch (err) {
     const open = messages.filter((m) => !settled.has(m));
     const ids = open.map((m) => m.body.delivery_id).join(", ");
     logger.error(`Webhook queue: deliveries ${ids} failed to process`, {
       event: "webhook.batch_failed",
-      count: open.length,
+      count: open.length + events.length,
       error: err,
     });
-    for (const message of open) message.retry({ delaySeconds: CRASH_RETRY_SECONDS });
+    for (const message of [...open, ...events]) {
+      message.retry({ delaySeconds: CRASH_RETRY_SECONDS });
+    }
   }
 }

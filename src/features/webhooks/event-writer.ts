@@ -1,13 +1,13 @@
 import { getDb } from "../../platform/db";
 import { logger } from "../../platform/log";
-import { type NewEvent, recordEvents } from "./queries";
+import { type PlainEvent, recordEvents } from "./queries";
 import { enqueueDeliveries } from "./queue";
 
-/** At most this many events share one D1 transaction (three statements each). */
+/** At most this many events share one D1 transaction (three statements for the group). */
 const MAX_GROUP = 25;
 
 interface Entry {
-  event: NewEvent;
+  event: PlainEvent;
   settled: boolean;
   error?: unknown;
 }
@@ -31,7 +31,7 @@ class EventWriter {
 
   constructor(private readonly env: Env) {}
 
-  async write(event: NewEvent, ctx?: WaitUntil): Promise<void> {
+  async write(event: PlainEvent, ctx?: WaitUntil): Promise<void> {
     const entry: Entry = { event, settled: false };
     this.queued.push(entry);
     while (!entry.settled) {
@@ -52,7 +52,7 @@ class EventWriter {
 
   /** Records and enqueues a group; never rejects (each entry carries its own error). */
   private async flush(group: Entry[]): Promise<void> {
-    let ids: number[][];
+    let ids: number[];
     try {
       ids = await recordEvents(
         getDb(this.env.DB),
@@ -68,7 +68,7 @@ class EventWriter {
       return;
     }
     try {
-      await enqueueDeliveries(this.env, ids.flat());
+      await enqueueDeliveries(this.env, ids);
     } catch (err) {
       const uuids = group.map((entry) => entry.event.uuid).join(", ");
       logger.error(`Webhook events ${uuids}: enqueueing failed, the cron scan will retry`, {
@@ -95,7 +95,7 @@ const writers = new WeakMap<D1Database, WeakMap<Queue, EventWriter>>();
  * Records an event and its deliveries (grouped with concurrent callers'), then enqueues them.
  * Resolves once they are in D1; if enqueueing fails the cron scan sends them later.
  */
-export function recordGrouped(env: Env, event: NewEvent, ctx?: WaitUntil): Promise<void> {
+export function recordGrouped(env: Env, event: PlainEvent, ctx?: WaitUntil): Promise<void> {
   let byQueue = writers.get(env.DB);
   if (!byQueue) {
     byQueue = new WeakMap();

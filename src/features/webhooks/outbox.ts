@@ -12,7 +12,7 @@ import {
   recordEvents,
   unattemptedDeliveryIds,
 } from "./queries";
-import { enqueueDeliveries } from "./queue";
+import { type EventMessage, enqueueDeliveries, fitsInMessage } from "./queue";
 import { findEventType } from "./registry";
 
 /**
@@ -116,6 +116,36 @@ export async function dispatchEvents(env: Env, eventUuids: string[]): Promise<vo
  */
 export function recordAndDispatch(env: Env, event: PreparedEvent, ctx?: WaitUntil): Promise<void> {
   return recordGrouped(env, event, ctx);
+}
+
+/**
+ * An app's emit: an event without an ordering key is queued as it is, and the consumer records
+ * it (`intake.ts`), so the emit waits for one durable write, the Queue's, instead of D1's and
+ * then the Queue's. An event with a key is recorded first, because its key's order is the
+ * order of the emits' answers, which a Queue does not keep; so is one too big for a message,
+ * and one the Queue refused.
+ */
+export async function acceptEmit(env: Env, event: PreparedEvent, ctx?: WaitUntil): Promise<void> {
+  if (event.orderingKey == null && fitsInMessage(event.data)) {
+    const message: EventMessage = {
+      event: {
+        uuid: event.uuid,
+        event_type: event.eventType,
+        data: event.data,
+        only_owner: event.onlyOwner ?? null,
+      },
+    };
+    try {
+      await env.WEBHOOK_QUEUE.send(message);
+      return;
+    } catch (err) {
+      logger.warn(`Webhook event ${event.uuid}: queueing failed, recording it in D1 first`, {
+        event: "webhook.queue_failed",
+        error: err,
+      });
+    }
+  }
+  await recordAndDispatch(env, event, ctx);
 }
 
 /** How long a room waits before draining its outbox again after a failure (or a crash). */

@@ -244,15 +244,59 @@ export function recordEventStatements(db: Db, events: NewEvent[]): BatchItem<"sq
   return events.flatMap((event) => eventStatements(db, event, at));
 }
 
+/** An event whose every part is known before the write (an emit, a room's drained outbox). */
+export type PlainEvent = Omit<NewEvent, "uuid" | "data" | "when"> & { uuid: string; data: string };
+
 /**
- * Records events with their deliveries in one transaction (one D1 round trip), in order. A uuid
- * seen before, or earlier in `events`, records nothing. Returns each event's new delivery ids.
+ * Records events with their deliveries in one transaction (one D1 round trip), in order: three
+ * statements for the whole group, not three per event, because each statement costs D1 about as
+ * much as the rows it writes (bench/README.md, "Seventh round"). The events travel as one JSON
+ * parameter read back with `json_each`; its `key` (the position) orders the new rows, so ids
+ * follow the events. A uuid seen before, or earlier in `events`, records nothing. Returns the
+ * new deliveries' ids.
  */
-export async function recordEvents(db: Db, events: NewEvent[]): Promise<number[][]> {
-  const [first, ...rest] = recordEventStatements(db, events);
-  if (!first) return [];
-  const results = await db.batch([first, ...rest]);
-  return events.map((_, i) => (results[i * 3] as { id: number }[]).map((row) => row.id));
+export async function recordEvents(db: Db, events: PlainEvent[]): Promise<number[]> {
+  const seen = new Set<string>();
+  const unique = events.filter((e) => !seen.has(e.uuid) && seen.add(e.uuid));
+  if (!unique.length) return [];
+  const at = time.now();
+  // Statements 1 and 2 never read `data`: only the third carries it.
+  const keys = JSON.stringify(
+    unique.map((e) => [e.uuid, e.eventType, e.orderingKey ?? null, e.onlyOwner ?? null]),
+  );
+  const group = sql`(SELECT key AS pos, json_extract(value, '$[0]') AS uuid,
+    json_extract(value, '$[1]') AS event_type, json_extract(value, '$[2]') AS ordering_key,
+    json_extract(value, '$[3]') AS only_owner FROM json_each(${keys}))`;
+  const unseen = sql`NOT EXISTS (SELECT 1 FROM ${webhookEvents} WHERE ${webhookEvents.uuid} = e.uuid)`;
+  // `insert(...).select(sql)` fills every column in the table's order (ids NULL: assigned).
+  const [deliveries] = await db.batch([
+    db
+      .insert(webhookDeliveries)
+      .select(
+        sql`SELECT NULL, e.uuid, h.id, 'pending', 0, 0, ${at},
+          CASE WHEN h.ordered THEN e.ordering_key END, ${at}, ${at}
+        FROM ${group} AS e JOIN ${webhooks} AS h ON h.event_type = e.event_type AND h.is_active
+          AND (e.only_owner IS NULL OR h.owner = e.only_owner)
+        WHERE ${unseen} ORDER BY e.pos, h.id`,
+      )
+      .returning({ id: webhookDeliveries.id }),
+    db.insert(webhookAttempts).select(
+      sql`SELECT NULL, d.id, d.webhook_id, d.event_uuid, e.event_type, 1, 'pending',
+          NULL, NULL, NULL, NULL, ${at}
+        FROM ${group} AS e JOIN ${webhookDeliveries} AS d ON d.event_uuid = e.uuid
+        WHERE ${unseen} ORDER BY d.id`,
+    ),
+    db
+      .insert(webhookEvents)
+      .select(
+        sql`SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+          json_extract(value, '$[2]'), json_extract(value, '$[3]'), ${at}
+        FROM json_each(${JSON.stringify(unique.map((e) => [e.uuid, e.eventType, e.data, e.orderingKey ?? null]))})
+        WHERE true`,
+      )
+      .onConflictDoNothing(),
+  ]);
+  return deliveries.map((row) => row.id);
 }
 
 /** The deliveries of these events that were never attempted: what a dispatch enqueues. */
@@ -263,7 +307,8 @@ export async function unattemptedDeliveryIds(db: Db, eventUuids: string[]): Prom
     .from(webhookDeliveries)
     .where(
       and(
-        inArray(webhookDeliveries.eventUuid, eventUuids),
+        // One JSON parameter: a Queue batch names up to 100 events, D1 binds at most 100.
+        sql`${webhookDeliveries.eventUuid} IN (SELECT value FROM json_each(${JSON.stringify(eventUuids)}))`,
         eq(webhookDeliveries.status, "pending"),
         eq(webhookDeliveries.attempts, 0),
       ),
@@ -306,24 +351,62 @@ export async function loadDeliveries(
 /** A claim of `claimAttempts`: see `claimAttempt`. */
 export interface Claim {
   delivery: DeliveryRow;
-  dueBy: number;
-  leaseUntil: number;
   /** For a paced hook: this delivery is the `index`-th of that hook in the batch. */
   paced?: { index: number };
 }
 
-function claimStatement(db: Db, { delivery, dueBy, leaseUntil, paced }: Claim) {
+/** What every claim of one transaction shares: due by when, and the lease it takes. */
+export interface Lease {
+  dueBy: number;
+  leaseUntil: number;
+}
+
+/** The conditions of a claim, beside naming its delivery and the attempt count it saw. */
+function claimable({ dueBy }: Lease) {
+  return and(
+    inArray(webhookDeliveries.status, ["pending", "retrying"]),
+    lte(webhookDeliveries.nextAttemptAt, dueBy),
+    firstOfItsKey(),
+  );
+}
+
+function claimStatement(db: Db, { delivery, paced }: Claim, lease: Lease) {
   return db
     .update(webhookDeliveries)
-    .set({ attempts: delivery.attempts + 1, nextAttemptAt: leaseUntil, updatedAt: time.now() })
+    .set({
+      attempts: delivery.attempts + 1,
+      nextAttemptAt: lease.leaseUntil,
+      updatedAt: time.now(),
+    })
     .where(
       and(
         eq(webhookDeliveries.id, delivery.id),
         eq(webhookDeliveries.attempts, delivery.attempts),
-        inArray(webhookDeliveries.status, ["pending", "retrying"]),
-        lte(webhookDeliveries.nextAttemptAt, dueBy),
-        firstOfItsKey(),
+        claimable(lease),
         paced ? hasSlot(delivery.webhookId, paced.index) : undefined,
+      ),
+    )
+    .returning({ id: webhookDeliveries.id });
+}
+
+/**
+ * Unpaced claims as one statement, whatever their number: each statement costs D1 about as
+ * much as the rows it writes (bench/README.md, "Seventh round"). Each delivery is named with the
+ * attempt count it was read with, as `claimStatement` does one by one.
+ */
+function claimAllStatement(db: Db, deliveries: DeliveryRow[], lease: Lease) {
+  const named = JSON.stringify(deliveries.map((d) => [d.id, d.attempts]));
+  return db
+    .update(webhookDeliveries)
+    .set({
+      attempts: sql`${webhookDeliveries.attempts} + 1`,
+      nextAttemptAt: lease.leaseUntil,
+      updatedAt: time.now(),
+    })
+    .where(
+      and(
+        sql`(${webhookDeliveries.id}, ${webhookDeliveries.attempts}) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(${named}))`,
+        claimable(lease),
       ),
     )
     .returning({ id: webhookDeliveries.id });
@@ -342,48 +425,72 @@ export interface Claimed {
 /**
  * `claimAttempt` for several deliveries in one transaction, in order: a delivery named twice
  * is claimed once, and one of an ordered hook only while no open delivery of its key is ahead of
- * it. A paced hook's deliveries first reserve slots (`pacing.ts`); those without one are deferred
- * instead of claimed.
+ * it. A paced hook's deliveries first reserve slots (`pacing.ts`) and are claimed one by one (a
+ * slot is the `index`-th of its hook's); those without one are deferred instead of claimed.
+ * Unpaced ones are claimed together in one statement.
  */
-export async function claimAttempts(db: Db, claims: Claim[], now: number): Promise<Claimed> {
+export async function claimAttempts(
+  db: Db,
+  claims: Claim[],
+  lease: Lease,
+  now: number,
+): Promise<Claimed> {
   const wanted = new Map<string, number>();
   for (const c of claims) {
     if (c.paced) wanted.set(c.delivery.webhookId, (wanted.get(c.delivery.webhookId) ?? 0) + 1);
   }
   const hooks = [...wanted.keys()];
   const paced = claims.filter((c) => c.paced);
+  const unpaced = claims.filter((c) => !c.paced).map((c) => c.delivery);
   const statements = [
     ...hooks.map((hookId) =>
       reserveStatement(db, { hookId, wanted: wanted.get(hookId) ?? 0, now }),
     ),
-    ...claims.map((c) => claimStatement(db, c)),
+    ...paced.map((c) => claimStatement(db, c, lease)),
     ...paced.map((c) =>
       deferStatement(db, {
         delivery: c.delivery,
         hookId: c.delivery.webhookId,
         index: c.paced?.index ?? 0,
-        dueBy: c.dueBy,
+        dueBy: lease.dueBy,
       }),
     ),
+    ...(unpaced.length ? [claimAllStatement(db, unpaced, lease)] : []),
   ];
   const [first, ...rest] = statements;
   if (!first) return { won: [], slots: [], deferredTo: [] };
   const results = (await db.batch([first, ...rest])) as unknown[][];
   const reserved = new Map(hooks.map((id, i) => [id, (results[i] as ReserveResult)[0]]));
-  const won = claims.map((_, i) => (results[hooks.length + i] ?? []).length === 1);
-  const deferrals = results.slice(hooks.length + claims.length) as { nextAttemptAt: number }[][];
+  const pacedWon = results.slice(hooks.length, hooks.length + paced.length);
+  const deferrals = results.slice(hooks.length + paced.length, hooks.length + 2 * paced.length) as {
+    nextAttemptAt: number;
+  }[][];
+  const unpacedWon = new Set(
+    ((results[hooks.length + 2 * paced.length] ?? []) as { id: number }[]).map((row) => row.id),
+  );
   let p = 0;
+  const won: boolean[] = [];
   const slots: Claimed["slots"] = [];
   const deferredTo: (number | null)[] = [];
-  claims.forEach((c, i) => {
+  for (const c of claims) {
+    if (!c.paced) {
+      // A delivery named twice is won by its first claim only.
+      won.push(unpacedWon.delete(c.delivery.id));
+      slots.push(null);
+      deferredTo.push(null);
+      continue;
+    }
+    const i = p++;
+    const claimWon = (pacedWon[i] ?? []).length === 1;
     const reservation = reserved.get(c.delivery.webhookId);
+    won.push(claimWon);
     slots.push(
-      c.paced && won[i] && reservation?.pace
+      claimWon && reservation?.pace
         ? { at: slotAt(reservation, c.paced.index), pace: reservation.pace }
         : null,
     );
-    deferredTo.push(c.paced ? (deferrals[p++]?.[0]?.nextAttemptAt ?? null) : null);
-  });
+    deferredTo.push(deferrals[i]?.[0]?.nextAttemptAt ?? null);
+  }
   return { won, slots, deferredTo };
 }
 
@@ -398,7 +505,7 @@ export async function claimAttempt(
   dueBy: number,
   leaseUntil: number,
 ): Promise<boolean> {
-  const rows = await claimStatement(db, { delivery, dueBy, leaseUntil });
+  const rows = await claimStatement(db, { delivery }, { dueBy, leaseUntil });
   return rows.length === 1;
 }
 
@@ -429,7 +536,11 @@ export async function completeAttempts(
   pacedHooks: ReadonlySet<string> = new Set(),
 ): Promise<number[]> {
   const at = time.now();
-  const writes = outcomes.flatMap((o) => outcomeStatements(db, o, at));
+  const clean = cleanSuccesses(outcomes);
+  const writes = [
+    ...(clean.length ? successStatements(db, clean, at) : []),
+    ...outcomes.filter((o) => !clean.includes(o)).flatMap((o) => outcomeStatements(db, o, at)),
+  ];
   const paces = paceSignals(outcomes, pacedHooks).flatMap((s) => paceStatement(db, s) ?? []);
   const closedKeys = outcomes.filter(
     (o) => o.delivery.orderingKey !== null && (o.status === "succeeded" || !o.retryAt),
@@ -442,6 +553,78 @@ export async function completeAttempts(
   const results = (await db.batch([first, ...rest])) as unknown[];
   const found = results.slice(writes.length + paces.length) as { id: number }[][];
   return [...new Set(found.flatMap((rows) => rows.map((row) => row.id)))];
+}
+
+/**
+ * The successes of hooks that only succeeded in this batch. Their statements do not depend on
+ * the order of the batch's outcomes, so they are written together (`successStatements`); a hook
+ * with a failure among them keeps the outcome-by-outcome statements, whose order decides its health.
+ */
+function cleanSuccesses(outcomes: AttemptOutcome[]): AttemptOutcome[] {
+  const mixed = new Set(
+    outcomes.filter((o) => o.status !== "succeeded").map((o) => o.delivery.webhookId),
+  );
+  return outcomes.filter((o) => o.status === "succeeded" && !mixed.has(o.delivery.webhookId));
+}
+
+/**
+ * `outcomeStatements` for many successes, as four statements whatever their number (each
+ * statement costs D1 about as much as the rows it writes: bench/README.md, "Seventh round").
+ * The outcomes travel as one JSON parameter read back with `json_each`.
+ */
+function successStatements(db: Db, outcomes: AttemptOutcome[], at: number) {
+  const rows = JSON.stringify(
+    outcomes.map((o) => [
+      o.delivery.id,
+      o.attempt,
+      o.delivery.webhookId,
+      o.delivery.eventUuid,
+      o.eventType,
+      o.responseStatus,
+      o.responseBody,
+      o.durationMs,
+    ]),
+  );
+  const field = (i: number) => sql.raw(`json_extract(value, '$[${i}]')`);
+  const done = sql`(SELECT ${field(0)} AS delivery_id, ${field(1)} AS attempt FROM json_each(${rows}))`;
+  return [
+    // An earlier attempt still open was cut short (its consumer crashed after claiming it).
+    db
+      .update(webhookAttempts)
+      .set({ status: "failed", error: "attempt interrupted" })
+      .where(
+        sql`${webhookAttempts.id} IN (SELECT a.id FROM ${done} AS o JOIN ${webhookAttempts} AS a
+          ON a.delivery_id = o.delivery_id AND a.attempt < o.attempt
+          WHERE a.status IN ('pending', 'retrying'))`,
+      ),
+    // Columns in the table's order: id, delivery, hook, event, type, attempt, status,
+    // response status and body, duration, error, created.
+    db
+      .insert(webhookAttempts)
+      .select(
+        sql`SELECT NULL, ${field(0)}, ${field(2)}, ${field(3)}, ${field(4)}, ${field(1)},
+          'succeeded', ${field(5)}, ${field(6)}, ${field(7)}, NULL, ${at}
+        FROM json_each(${rows}) WHERE true`,
+      )
+      .onConflictDoUpdate({
+        target: [webhookAttempts.deliveryId, webhookAttempts.attempt],
+        set: {
+          status: sql`excluded.status`,
+          responseStatus: sql`excluded.response_status`,
+          responseBody: sql`excluded.response_body`,
+          durationMs: sql`excluded.duration_ms`,
+          error: sql`excluded.error`,
+        },
+      }),
+    db
+      .update(webhookDeliveries)
+      .set({ status: "succeeded", nextAttemptAt: at, updatedAt: at })
+      .where(sql`${webhookDeliveries.id} IN (SELECT delivery_id FROM ${done})`),
+    db
+      .update(webhooks)
+      .set(hookPatch({ kind: "succeeded" }, at))
+      .where(sql`${webhooks.id} IN (SELECT DISTINCT ${field(2)} FROM json_each(${rows}))`),
+  ];
 }
 
 /** Per paced hook: whether a 429 came back, and how many attempts succeeded. */

@@ -32,7 +32,7 @@ import {
   toHook,
 } from "./api";
 import { hourlyAttemptStats } from "./hourly-stats";
-import { prepareEvent, recordAndDispatch } from "./outbox";
+import { acceptEmit, prepareEvent } from "./outbox";
 import { PROBE_PING, probeHook } from "./probe";
 import {
   deleteWebhook,
@@ -339,7 +339,7 @@ const router = createRouter()
       body.event_uuid,
       body.ordering_key,
     );
-    await recordAndDispatch(c.env, event, c.executionCtx);
+    await acceptEmit(c.env, event, c.executionCtx);
     return c.json({ event_uuid: event.uuid }, 202);
   })
   .openapi(deliveries, async (c) => {

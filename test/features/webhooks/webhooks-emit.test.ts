@@ -90,11 +90,19 @@ describe("emitting webhook events", () => {
     expect(JSON.parse(event?.data ?? "null")).toEqual({ n: 1 });
   });
 
-  it("answers concurrent HTTP emits once each is recorded (requests share a write)", async () => {
+  it("answers concurrent keyed HTTP emits once each is recorded (requests share a write)", async () => {
     const type = await freshEventType();
     const hook = await subscribe({ event_type: type, target_url: "https://example.com/http" });
     const uuids = Array.from({ length: 12 }, () => crypto.randomUUID());
-    const answers = await Promise.all(uuids.map((uuid, i) => emitOverHttp(type, uuid, i)));
+    // With an ordering key an emit is recorded before its 202 (without one it is queued first).
+    const answers = await Promise.all(
+      uuids.map((uuid, i) =>
+        call("POST", "/api/webhook-events", {
+          token: ADMIN,
+          body: { event_type: type, data: { i }, event_uuid: uuid, ordering_key: `k${i}` },
+        }),
+      ),
+    );
     expect(answers.map((a) => a.status)).toEqual(uuids.map(() => 202));
     const rows = await deliveriesOf(hook.id);
     expect(rows.map((r) => r.event_uuid).sort()).toEqual([...uuids].sort());
