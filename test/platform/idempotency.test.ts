@@ -230,8 +230,10 @@ const ROUTES: [string, number, () => Promise<Target>][] = [
       return {
         path: "/api/webhook-events",
         token: ADMIN,
-        body: { event_type: type, data: { n: 1 } },
-        other: { event_type: type, data: { n: 2 } },
+        // Keyed emits are in D1 before their 202, so `created` counts them at once (an unkeyed
+        // one is recorded by the Queue's consumer, webhooks-intake.test.ts).
+        body: { event_type: type, data: { n: 1 }, ordering_key: "k" },
+        other: { event_type: type, data: { n: 2 }, ordering_key: "k" },
         created: () => count("webhook_events WHERE event_type = ?", type),
       };
     },
@@ -729,12 +731,12 @@ async function overdueDelivery(): Promise<number> {
   const type = await freshEventType();
   await subscribe({ event_type: type, target_url: `https://example.com/${uid("hook")}` });
   vi.spyOn(console, "error").mockImplementation(() => undefined);
-  const lostQueue = {
-    sendBatch: async () => {
-      throw new Error("queue down");
-    },
-  } as unknown as Queue;
-  // Emitted through the route with a Queue that is down: the delivery stays pending.
+  vi.spyOn(console, "warn").mockImplementation(() => undefined);
+  const down = async () => {
+    throw new Error("queue down");
+  };
+  const lostQueue = { send: down, sendBatch: down } as unknown as Queue;
+  // Emitted through the route with a Queue that is down: recorded in D1, the delivery stays pending.
   const res = await worker.fetch(
     new Request("http://switchboard.test/api/webhook-events", {
       method: "POST",
