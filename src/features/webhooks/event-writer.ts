@@ -18,10 +18,10 @@ export interface WaitUntil {
 }
 
 /**
- * Group commit for writes that are nothing but an event (an app's emit): events that arrive while
- * a write is in flight are recorded together in the next D1 transaction and enqueued with one
- * `sendBatch`. Every D1 call costs a round trip,
- * so concurrent emits share one instead of queueing for one each. Each caller still resumes
+ * Group commit for writes that are nothing but an event (an app's emit recorded before its 202):
+ * events that arrive while a write is in flight are recorded together in the next D1 transaction
+ * and enqueued with one `sendBatch`. Every D1 call costs a round trip, so concurrent emits share
+ * one instead of queueing for one each. Each caller still resumes
  * only after its event and deliveries are committed. The next group is written by one of its
  * own callers, never by a request that has already answered.
  */

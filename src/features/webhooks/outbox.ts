@@ -29,9 +29,11 @@ import { findEventType } from "./registry";
  *     await db.batch([...change, ...outboxStatements(db, [event])]);
  *     await dispatchEvents(env, [event.uuid]); // never throws
  *
- * A write with nothing but events (an app's emit) calls `recordAndDispatch`. A Durable Object
- * whose change lives in its own SQLite appends to a `RoomOutbox` in the same `transactionSync`
- * and drains it into D1 right after the commit, and from its alarm when that failed.
+ * A write with nothing but an event (an app's emit) calls `acceptEmit`, which queues the event
+ * for the consumer to record (`intake.ts`) or records it first (`recordAndDispatch`). A Durable
+ * Object whose change lives in its own SQLite appends to a `RoomOutbox` in the same
+ * `transactionSync` and drains it into D1 right after the commit, and from its alarm when that
+ * failed.
  */
 
 /** dj-whisperer's event uuids are hex without dashes. */
@@ -111,8 +113,9 @@ export async function dispatchEvents(env: Env, eventUuids: string[]): Promise<vo
 }
 
 /**
- * For a write that is nothing but an event (an app's emit): records it with its deliveries,
- * in one D1 transaction with concurrent callers', then dispatches. Resolves once it is in D1.
+ * For a write that is nothing but an event and is answered only once it is in D1 (an emit that
+ * `acceptEmit` does not queue): records it with its deliveries, in one D1 transaction with
+ * concurrent callers', then dispatches. Resolves once it is in D1.
  */
 export function recordAndDispatch(env: Env, event: PreparedEvent, ctx?: WaitUntil): Promise<void> {
   return recordGrouped(env, event, ctx);
