@@ -32,6 +32,8 @@ const fanoutScenario = {
         oursTarget(servers.ours, "bench", { batch: BUS_BATCH }),
         ...peerTargets(servers),
         bareHttpTarget(servers, { durable: false }),
+        // The floor of ours' own path: an HTTP publish stored before it is sent (seventh round).
+        bareHttpTarget(servers, { durable: true }),
       ],
       sizes: quick ? [100] : [100, 1000],
       runs,
