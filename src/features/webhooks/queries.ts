@@ -244,6 +244,12 @@ export function recordEventStatements(db: Db, events: NewEvent[]): BatchItem<"sq
   return events.flatMap((event) => eventStatements(db, event, at));
 }
 
+/**
+ * The `i`-th item of a `json_each` row: batch statements carry their rows as one JSON array of
+ * arrays (D1 binds at most 100 parameters; a Queue batch names up to 100 rows).
+ */
+const jsonField = (i: number) => sql.raw(`json_extract(value, '$[${i}]')`);
+
 /** An event whose every part is known before the write (an emit, a room's drained outbox). */
 export type PlainEvent = Omit<NewEvent, "uuid" | "data" | "when"> & { uuid: string; data: string };
 
@@ -264,9 +270,8 @@ export async function recordEvents(db: Db, events: PlainEvent[]): Promise<number
   const keys = JSON.stringify(
     unique.map((e) => [e.uuid, e.eventType, e.orderingKey ?? null, e.onlyOwner ?? null]),
   );
-  const group = sql`(SELECT key AS pos, json_extract(value, '$[0]') AS uuid,
-    json_extract(value, '$[1]') AS event_type, json_extract(value, '$[2]') AS ordering_key,
-    json_extract(value, '$[3]') AS only_owner FROM json_each(${keys}))`;
+  const group = sql`(SELECT key AS pos, ${jsonField(0)} AS uuid, ${jsonField(1)} AS event_type,
+    ${jsonField(2)} AS ordering_key, ${jsonField(3)} AS only_owner FROM json_each(${keys}))`;
   const unseen = sql`NOT EXISTS (SELECT 1 FROM ${webhookEvents} WHERE ${webhookEvents.uuid} = e.uuid)`;
   // `insert(...).select(sql)` fills every column in the table's order (ids NULL: assigned).
   const [deliveries] = await db.batch([
@@ -289,8 +294,7 @@ export async function recordEvents(db: Db, events: PlainEvent[]): Promise<number
     db
       .insert(webhookEvents)
       .select(
-        sql`SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
-          json_extract(value, '$[2]'), json_extract(value, '$[3]'), ${at}
+        sql`SELECT ${jsonField(0)}, ${jsonField(1)}, ${jsonField(2)}, ${jsonField(3)}, ${at}
         FROM json_each(${JSON.stringify(unique.map((e) => [e.uuid, e.eventType, e.data, e.orderingKey ?? null]))})
         WHERE true`,
       )
@@ -405,7 +409,7 @@ function claimAllStatement(db: Db, deliveries: DeliveryRow[], lease: Lease) {
     })
     .where(
       and(
-        sql`(${webhookDeliveries.id}, ${webhookDeliveries.attempts}) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(${named}))`,
+        sql`(${webhookDeliveries.id}, ${webhookDeliveries.attempts}) IN (SELECT ${jsonField(0)}, ${jsonField(1)} FROM json_each(${named}))`,
         claimable(lease),
       ),
     )
@@ -536,10 +540,10 @@ export async function completeAttempts(
   pacedHooks: ReadonlySet<string> = new Set(),
 ): Promise<number[]> {
   const at = time.now();
-  const clean = cleanSuccesses(outcomes);
+  const clean = new Set(cleanSuccesses(outcomes));
   const writes = [
-    ...(clean.length ? successStatements(db, clean, at) : []),
-    ...outcomes.filter((o) => !clean.includes(o)).flatMap((o) => outcomeStatements(db, o, at)),
+    ...(clean.size ? successStatements(db, [...clean], at) : []),
+    ...outcomes.filter((o) => !clean.has(o)).flatMap((o) => outcomeStatements(db, o, at)),
   ];
   const paces = paceSignals(outcomes, pacedHooks).flatMap((s) => paceStatement(db, s) ?? []);
   const closedKeys = outcomes.filter(
@@ -585,8 +589,7 @@ function successStatements(db: Db, outcomes: AttemptOutcome[], at: number) {
       o.durationMs,
     ]),
   );
-  const field = (i: number) => sql.raw(`json_extract(value, '$[${i}]')`);
-  const done = sql`(SELECT ${field(0)} AS delivery_id, ${field(1)} AS attempt FROM json_each(${rows}))`;
+  const done = sql`(SELECT ${jsonField(0)} AS delivery_id, ${jsonField(1)} AS attempt FROM json_each(${rows}))`;
   return [
     // An earlier attempt still open was cut short (its consumer crashed after claiming it).
     db
@@ -602,8 +605,8 @@ function successStatements(db: Db, outcomes: AttemptOutcome[], at: number) {
     db
       .insert(webhookAttempts)
       .select(
-        sql`SELECT NULL, ${field(0)}, ${field(2)}, ${field(3)}, ${field(4)}, ${field(1)},
-          'succeeded', ${field(5)}, ${field(6)}, ${field(7)}, NULL, ${at}
+        sql`SELECT NULL, ${jsonField(0)}, ${jsonField(2)}, ${jsonField(3)}, ${jsonField(4)}, ${jsonField(1)},
+          'succeeded', ${jsonField(5)}, ${jsonField(6)}, ${jsonField(7)}, NULL, ${at}
         FROM json_each(${rows}) WHERE true`,
       )
       .onConflictDoUpdate({
@@ -623,7 +626,7 @@ function successStatements(db: Db, outcomes: AttemptOutcome[], at: number) {
     db
       .update(webhooks)
       .set(hookPatch({ kind: "succeeded" }, at))
-      .where(sql`${webhooks.id} IN (SELECT DISTINCT ${field(2)} FROM json_each(${rows}))`),
+      .where(sql`${webhooks.id} IN (SELECT DISTINCT ${jsonField(2)} FROM json_each(${rows}))`),
   ];
 }
 
